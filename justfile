@@ -1,0 +1,10 @@
+# Daily tasks. `just --list` shows them; `just ci` runs exactly what CI runs.
+# Each area keeps its recipes in its own file under just/.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+set positional-arguments
+
+import 'just/rust.just'
+
+default:
+    @just --list
