@@ -1,0 +1,312 @@
+//! Accepting connections and the shutdown sequence: on the signal the
+//! service reports not ready, keeps serving for the drain delay (so load
+//! balancers deregister it), stops accepting, lets open connections finish
+//! their requests within the shutdown timeout, and returns.
+
+use std::convert::Infallible;
+use std::error::Error as _;
+use std::future::{ready, Future, Ready};
+use std::net::SocketAddr;
+use std::pin::{pin, Pin};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::server::conn::http1;
+use hyper::service::Service;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+
+use crate::app::App;
+use crate::config::{Config, LogLevel};
+use crate::io::{GuardedStream, HeadSignal};
+use crate::log;
+use crate::metrics::{ConnectionError, METRICS};
+
+/// How the shutdown ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    /// Every connection finished within the shutdown timeout.
+    Clean,
+    /// Connections were still open when the shutdown timeout ran out.
+    TimedOut,
+}
+
+/// Limits applied to each connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub header_read_timeout: Duration,
+    pub request_timeout: Duration,
+    pub keepalive_timeout: Duration,
+    pub max_header_bytes: usize,
+    pub max_connections: usize,
+    pub drain: Duration,
+    pub shutdown_timeout: Duration,
+}
+
+impl Limits {
+    pub fn from_config(config: &Config) -> Limits {
+        Limits {
+            header_read_timeout: config.header_read_timeout,
+            request_timeout: config.request_timeout,
+            keepalive_timeout: config.keepalive_timeout,
+            max_header_bytes: config.max_header_bytes,
+            max_connections: config.max_connections,
+            drain: config.drain,
+            shutdown_timeout: config.shutdown_timeout,
+        }
+    }
+}
+
+/// Serves `listener` until `signal` resolves, then drains and shuts down.
+pub async fn serve(
+    listener: TcpListener,
+    app: Arc<App>,
+    limits: Limits,
+    signal: impl Future<Output = &'static str>,
+) -> Shutdown {
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        // hyper's header timer also runs while a kept-alive connection waits
+        // for its next request, so it serves as the idle timeout; the
+        // stricter per-request header deadline is GuardedStream's.
+        .header_read_timeout(limits.keepalive_timeout)
+        .max_buf_size(limits.max_header_bytes);
+    let connections = Connections {
+        app: Arc::clone(&app),
+        builder,
+        limits,
+        permits: Arc::new(Semaphore::new(limits.max_connections)),
+        graceful: GracefulShutdown::new(),
+    };
+
+    app.set_ready();
+    let mut signal = pin!(signal);
+    let drain_end = tokio::time::sleep(Duration::MAX / 4);
+    let mut drain_end = pin!(drain_end);
+    let mut draining = false;
+    loop {
+        tokio::select! {
+            biased;
+            () = &mut drain_end, if draining => break,
+            name = &mut signal, if !draining => {
+                draining = true;
+                app.start_draining();
+                drain_end.as_mut().reset(tokio::time::Instant::now() + limits.drain);
+                if let Some(line) = log::line(LogLevel::Info, "draining") {
+                    drop(line.str("signal", name).num("drain_seconds", limits.drain.as_secs()));
+                }
+            }
+            accepted = connections.accept(&listener) => {
+                if let Some((permit, stream, peer)) = accepted {
+                    connections.spawn(stream, peer, permit);
+                }
+            }
+        }
+    }
+    connections.accept_backlog(listener);
+    let open = METRICS.connections_open.load(Relaxed);
+    if let Some(line) = log::line(LogLevel::Info, "stopped accepting") {
+        drop(line.num("open_connections", u64::try_from(open).unwrap_or(0)));
+    }
+    match tokio::time::timeout(limits.shutdown_timeout, connections.graceful.shutdown()).await {
+        Ok(()) => Shutdown::Clean,
+        Err(_) => {
+            let open = METRICS.connections_open.load(Relaxed);
+            if let Some(line) = log::line(LogLevel::Error, "shutdown timeout reached") {
+                drop(line.num("open_connections", u64::try_from(open).unwrap_or(0)));
+            }
+            Shutdown::TimedOut
+        }
+    }
+}
+
+struct Connections {
+    app: Arc<App>,
+    builder: http1::Builder,
+    limits: Limits,
+    permits: Arc<Semaphore>,
+    graceful: GracefulShutdown,
+}
+
+impl Connections {
+    /// Waits for a free connection slot, then for a client. At the limit new
+    /// clients wait in the kernel's accept queue rather than being refused.
+    async fn accept(
+        &self,
+        listener: &TcpListener,
+    ) -> Option<(tokio::sync::OwnedSemaphorePermit, TcpStream, SocketAddr)> {
+        let permit = Arc::clone(&self.permits).acquire_owned().await.ok()?;
+        match listener.accept().await {
+            Ok((stream, peer)) => Some((permit, stream, peer)),
+            Err(err) => {
+                // Typically EMFILE: back off instead of spinning on accept.
+                if let Some(line) = log::line(LogLevel::Error, "accept failed") {
+                    drop(line.display("error", err));
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                None
+            }
+        }
+    }
+
+    /// Accepts the clients whose connections the kernel already completed,
+    /// so closing the listener does not reset requests sent before the
+    /// drain ended.
+    fn accept_backlog(&self, listener: TcpListener) {
+        let Ok(listener) = listener.into_std() else {
+            return;
+        };
+        while let Ok((stream, peer)) = listener.accept() {
+            let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
+                break;
+            };
+            if stream.set_nonblocking(true).is_err() {
+                continue;
+            }
+            if let Ok(stream) = TcpStream::from_std(stream) {
+                self.spawn(stream, peer, permit);
+            }
+        }
+    }
+
+    fn spawn(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        permit: tokio::sync::OwnedSemaphorePermit,
+    ) {
+        // Responses are written whole; Nagle would only delay pipelined ones.
+        let _ = stream.set_nodelay(true);
+        METRICS.connections_total.fetch_add(1, Relaxed);
+        METRICS.connections_open.fetch_add(1, Relaxed);
+        let signal = Arc::new(HeadSignal::default());
+        let io = GuardedStream::new(
+            stream,
+            self.limits.header_read_timeout,
+            self.limits.request_timeout,
+            Arc::clone(&signal),
+        );
+        let handler = Handler {
+            app: Arc::clone(&self.app),
+            peer,
+            signal,
+        };
+        let connection = self
+            .graceful
+            .watch(self.builder.serve_connection(TokioIo::new(io), handler));
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                record_connection_error(&err, peer);
+            }
+            METRICS.connections_open.fetch_sub(1, Relaxed);
+            drop(permit);
+        });
+    }
+}
+
+fn record_connection_error(err: &hyper::Error, peer: SocketAddr) {
+    let timed_out = err.is_timeout()
+        || err
+            .source()
+            .and_then(|source| source.downcast_ref::<std::io::Error>())
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut);
+    let kind = if timed_out {
+        ConnectionError::Timeout
+    } else if err.is_parse_too_large() {
+        ConnectionError::TooLarge
+    } else if err.is_parse() {
+        ConnectionError::Parse
+    } else {
+        ConnectionError::Other
+    };
+    METRICS.connection_error(kind);
+    if let Some(line) = log::line(LogLevel::Debug, "connection error") {
+        drop(line.display("error", err).addr("remote", peer));
+    }
+}
+
+/// Answers the requests of one connection.
+#[derive(Debug)]
+struct Handler {
+    app: Arc<App>,
+    peer: SocketAddr,
+    signal: Arc<HeadSignal>,
+}
+
+impl Service<Request<Incoming>> for Handler {
+    type Response = Response<ResponseBody>;
+    type Error = Infallible;
+    type Future = Ready<Result<Self::Response, Infallible>>;
+
+    fn call(&self, request: Request<Incoming>) -> Self::Future {
+        let started = Instant::now();
+        self.signal.head_received();
+        METRICS.in_flight.fetch_add(1, Relaxed);
+        let (route, response) = self.app.respond(&request);
+        let elapsed = started.elapsed();
+        let status = response.status().as_u16();
+        METRICS.record(route, status, elapsed);
+        if log::access_enabled() {
+            if let Some(line) = log::line(LogLevel::Info, "request") {
+                drop(
+                    line.str("method", request.method().as_str())
+                        .path("path", request.uri().path())
+                        .num("status", u64::from(status))
+                        .micros("duration_us", elapsed)
+                        .addr("remote", self.peer),
+                );
+            }
+        }
+        ready(Ok(response.map(ResponseBody::new)))
+    }
+}
+
+/// A response body held in memory. It counts as in flight until hyper has
+/// taken all of it and dropped it.
+#[derive(Debug)]
+pub struct ResponseBody {
+    data: Option<Bytes>,
+}
+
+impl ResponseBody {
+    fn new(data: Bytes) -> ResponseBody {
+        ResponseBody {
+            data: (!data.is_empty()).then_some(data),
+        }
+    }
+}
+
+impl Drop for ResponseBody {
+    fn drop(&mut self) {
+        METRICS.in_flight.fetch_sub(1, Relaxed);
+    }
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.get_mut().data.take().map(|data| Ok(Frame::data(data))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.data.as_ref().map_or(0, |data| data.len() as u64))
+    }
+}
