@@ -1,0 +1,237 @@
+//! Resource-level diffs between two synthesized modules.
+//!
+//! Both sides are read as the files terraform would load, so a diff against
+//! a directory on disk and a diff between two environments synthesized in
+//! memory are the same operation.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use crate::app::MANIFEST_FILE;
+
+/// How one block (or non-Terraform file) differs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Added(String),
+    Removed(String),
+    /// The block's address and the attribute paths whose values differ,
+    /// each with the old and new value.
+    Changed(String, Vec<AttrChange>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttrChange {
+    pub path: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+/// Flattens module files into `address → body`: `aws_vpc.main`,
+/// `data.aws_region.current`, `provider.aws`, `var.x`, `output.y`,
+/// `local.z`, `terraform`; other files become `file <name>`.
+pub fn blocks(files: &BTreeMap<String, Vec<u8>>) -> Result<BTreeMap<String, Value>, String> {
+    let mut out = BTreeMap::new();
+    for (name, bytes) in files {
+        if name == MANIFEST_FILE {
+            continue;
+        }
+        if !name.ends_with(".tf.json") || name.contains('/') {
+            out.insert(format!("file {name}"), Value::String(hash_hint(bytes)));
+            continue;
+        }
+        let doc: Value =
+            serde_json::from_slice(bytes).map_err(|e| format!("{name}: not valid JSON: {e}"))?;
+        let Value::Object(top) = doc else {
+            return Err(format!("{name}: top level is not an object"));
+        };
+        for (kind, body) in top {
+            match kind.as_str() {
+                "resource" | "data" => {
+                    let prefix = if kind == "data" { "data." } else { "" };
+                    for (ty, named) in as_object(&body) {
+                        for (n, b) in as_object(named) {
+                            out.insert(format!("{prefix}{ty}.{n}"), b.clone());
+                        }
+                    }
+                }
+                "provider" => {
+                    for (p, configs) in as_object(&body) {
+                        let list = match configs {
+                            Value::Array(items) => items.clone(),
+                            other => vec![other.clone()],
+                        };
+                        for config in list {
+                            let key = match config.get("alias").and_then(Value::as_str) {
+                                Some(alias) => format!("provider.{p}.{alias}"),
+                                None => format!("provider.{p}"),
+                            };
+                            out.insert(key, config);
+                        }
+                    }
+                }
+                "variable" | "output" | "locals" => {
+                    let prefix = match kind.as_str() {
+                        "variable" => "var",
+                        "output" => "output",
+                        _ => "local",
+                    };
+                    for (n, b) in as_object(&body) {
+                        out.insert(format!("{prefix}.{n}"), b.clone());
+                    }
+                }
+                _ => {
+                    out.insert(kind.clone(), body.clone());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn as_object(value: &Value) -> impl Iterator<Item = (&String, &Value)> {
+    value.as_object().into_iter().flat_map(|m| m.iter())
+}
+
+/// Non-Terraform files are compared by size and a short content fingerprint.
+fn hash_hint(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(bytes);
+    format!(
+        "{} bytes, sha256 {}",
+        bytes.len(),
+        &crate::asset::hex(&digest)[..16]
+    )
+}
+
+/// The changes that turn `old` into `new`, sorted by address.
+pub fn diff(old: &BTreeMap<String, Value>, new: &BTreeMap<String, Value>) -> Vec<Change> {
+    let addresses: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    let mut changes = Vec::new();
+    for address in addresses {
+        match (old.get(address), new.get(address)) {
+            (None, Some(_)) => changes.push(Change::Added(address.clone())),
+            (Some(_), None) => changes.push(Change::Removed(address.clone())),
+            (Some(a), Some(b)) if a != b => {
+                let mut attrs = Vec::new();
+                diff_values("", a, b, &mut attrs);
+                changes.push(Change::Changed(address.clone(), attrs));
+            }
+            _ => {}
+        }
+    }
+    changes
+}
+
+fn diff_values(path: &str, a: &Value, b: &Value, out: &mut Vec<AttrChange>) {
+    let join = |k: &str| {
+        if path.is_empty() {
+            k.to_owned()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                match (x.get(k), y.get(k)) {
+                    (Some(va), Some(vb)) if va != vb => diff_values(&join(k), va, vb, out),
+                    (Some(va), None) => out.push(AttrChange {
+                        path: join(k),
+                        old: Some(va.to_string()),
+                        new: None,
+                    }),
+                    (None, Some(vb)) => out.push(AttrChange {
+                        path: join(k),
+                        old: None,
+                        new: Some(vb.to_string()),
+                    }),
+                    _ => {}
+                }
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (va, vb)) in x.iter().zip(y).enumerate() {
+                if va != vb {
+                    diff_values(&join(&i.to_string()), va, vb, out);
+                }
+            }
+        }
+        _ => out.push(AttrChange {
+            path: if path.is_empty() {
+                "(value)".to_owned()
+            } else {
+                path.to_owned()
+            },
+            old: Some(a.to_string()),
+            new: Some(b.to_string()),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn files(doc: Value) -> BTreeMap<String, Value> {
+        let mut f = BTreeMap::new();
+        f.insert("network.tf.json".to_owned(), doc.to_string().into_bytes());
+        blocks(&f).unwrap()
+    }
+
+    #[test]
+    fn reports_added_removed_and_changed_paths() {
+        let old = files(json!({
+            "resource": {"aws_vpc": {"main": {"cidr_block": "10.0.0.0/16", "tags": {"a": "1"}}},
+                         "aws_eip": {"nat": {"count": 2}}},
+            "output": {"x": {"value": "1"}}
+        }));
+        let new = files(json!({
+            "resource": {"aws_vpc": {"main": {"cidr_block": "10.1.0.0/16", "tags": {"a": "1", "b": "2"}}},
+                         "aws_eip": {"nat": {"count": 2}}},
+            "data": {"aws_region": {"current": {}}}
+        }));
+        let changes = diff(&old, &new);
+        assert_eq!(
+            changes,
+            vec![
+                Change::Changed(
+                    "aws_vpc.main".into(),
+                    vec![
+                        AttrChange {
+                            path: "cidr_block".into(),
+                            old: Some("\"10.0.0.0/16\"".into()),
+                            new: Some("\"10.1.0.0/16\"".into())
+                        },
+                        AttrChange {
+                            path: "tags.b".into(),
+                            old: None,
+                            new: Some("\"2\"".into())
+                        },
+                    ]
+                ),
+                Change::Added("data.aws_region.current".into()),
+                Change::Removed("output.x".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn identical_modules_have_no_changes() {
+        let doc = json!({"provider": {"aws": [{"region": "x"}, {"alias": "east", "region": "y"}]}});
+        let a = files(doc.clone());
+        assert!(a.contains_key("provider.aws.east"));
+        assert!(diff(&a, &files(doc)).is_empty());
+    }
+
+    #[test]
+    fn invalid_json_names_the_file() {
+        let mut f = BTreeMap::new();
+        f.insert("eks.tf.json".to_owned(), b"{".to_vec());
+        assert!(blocks(&f)
+            .unwrap_err()
+            .starts_with("eks.tf.json: not valid JSON"));
+    }
+}

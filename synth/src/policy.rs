@@ -1,0 +1,57 @@
+//! Policies: checks over the rendered module, as Pulumi's policy packs and
+//! CDKTF's aspects do. The library knows no policy; programs bring their own.
+
+use serde_json::Value;
+
+use crate::block::Mode;
+use crate::expr::Address;
+
+/// One rendered resource or data source, as a policy sees it.
+#[derive(Debug)]
+pub struct ResourceView<'a> {
+    pub stack: &'a str,
+    pub address: Address,
+    pub mode: Mode,
+    pub ty: &'a str,
+    /// The JSON body terraform will read, overrides applied.
+    pub body: &'a Value,
+}
+
+/// Everything being synthesized.
+#[derive(Debug)]
+pub struct ModuleView<'a> {
+    pub environment: &'a str,
+    pub resources: Vec<ResourceView<'a>>,
+}
+
+impl ModuleView<'_> {
+    pub fn managed(&self) -> impl Iterator<Item = &ResourceView<'_>> {
+        self.resources.iter().filter(|r| r.mode == Mode::Managed)
+    }
+
+    pub fn of_type<'s>(&'s self, ty: &'s str) -> impl Iterator<Item = &'s ResourceView<'s>> + 's {
+        self.managed().filter(move |r| r.ty == ty)
+    }
+}
+
+/// A violation: which block, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub address: String,
+    pub message: String,
+}
+
+impl Violation {
+    pub fn new(address: impl ToString, message: impl Into<String>) -> Self {
+        Self {
+            address: address.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A named rule over the module. Synthesis fails on any violation.
+pub trait Policy: std::fmt::Debug + Send + Sync {
+    fn name(&self) -> &str;
+    fn check(&self, module: &ModuleView<'_>) -> Vec<Violation>;
+}
