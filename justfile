@@ -5,6 +5,7 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 set positional-arguments
 
 import 'just/rust.just'
+import 'just/chart.just'
 import 'just/security.just'
 
 default:

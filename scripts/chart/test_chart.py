@@ -1,0 +1,530 @@
+"""The webapp chart, checked offline by Helm's own library.
+
+Per values set: strict lint, render, `kubernetes-validate --strict` for
+Kubernetes 1.31 and the newest shipped schema, Pod Security "restricted",
+and the contract the service and the AWS Load Balancer Controller rely on.
+Once over every render: checkov with no failed check. Behaviour tests (marked
+`behaviour`) check that bad values are refused with a message naming the
+field, and that config and secret changes roll the pods.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import chartlib
+from chartlib import ChartCheckError, ValuesCase
+
+CONFIG_DIR = "/etc/webapp/config"
+LB_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-"
+RECOMMENDED_LABELS = (
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/instance",
+    "app.kubernetes.io/version",
+    "app.kubernetes.io/component",
+    "app.kubernetes.io/part-of",
+    "app.kubernetes.io/managed-by",
+    "helm.sh/chart",
+)
+
+
+@dataclass(frozen=True)
+class Render:
+    """One values set rendered: what went in and the objects that came out."""
+
+    values: dict[str, Any]
+    rendered: dict[str, str]
+    objects: list[tuple[str, dict[str, Any]]]
+
+    def all(self, kind: str) -> list[dict[str, Any]]:
+        return [obj for _, obj in self.objects if obj["kind"] == kind]
+
+    def one(self, kind: str) -> dict[str, Any]:
+        found = [obj for obj in self.all(kind) if "helm.sh/hook" not in annotations(obj)]
+        assert len(found) == 1, f"expected one {kind}, rendered {len(found)}"
+        return found[0]
+
+
+def annotations(obj: dict[str, Any]) -> dict[str, str]:
+    return obj.get("metadata", {}).get("annotations") or {}
+
+
+@cache
+def render_file(path: Path | None) -> Render:
+    case = ValuesCase(str(path) if path else "default", path)
+    return render_values(case.load(), source=case.label)
+
+
+def render_values(values: dict[str, Any], *, source: str) -> Render:
+    rendered = chartlib.render(values, source=source)
+    return Render(chartlib.merged_values(values), rendered, chartlib.manifests(rendered))
+
+
+def render_yaml(text: str) -> Render:
+    return render_values(chartlib.load_values_text(text, source="test values"), source="test")
+
+
+def app_container(render: Render) -> dict[str, Any]:
+    return render.one("Deployment")["spec"]["template"]["spec"]["containers"][0]
+
+
+def env_of(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {entry["name"]: entry for entry in container["env"]}
+
+
+# --- per values set ---------------------------------------------------------
+
+
+def test_lint_strict_passes(case: ValuesCase) -> None:
+    chartlib.lint(case.load(), source=case.label)
+
+
+def test_manifests_pass_kubernetes_validate_strict(case: ValuesCase) -> None:
+    render = render_file(case.path)
+    kinds = {obj["kind"] for _, obj in render.objects}
+    assert {"Deployment", "Service", "ConfigMap", "ServiceAccount"} <= kinds
+    problems = chartlib.kube_validate(render.objects)
+    assert not problems, "\n".join(problems)
+
+
+def test_every_pod_meets_pod_security_restricted(case: ValuesCase) -> None:
+    render = render_file(case.path)
+    pods = [(path, obj) for path, obj in render.objects if chartlib.pod_spec_of(obj) is not None]
+    assert len(pods) >= 2, "expected the Deployment and the helm test pod"
+    for path, obj in pods:
+        problems = chartlib.pss_restricted_violations(chartlib.pod_spec_of(obj))
+        assert not problems, f"{path} {chartlib.describe(obj)}: " + "; ".join(problems)
+
+
+def test_every_object_has_recommended_labels_and_namespace(case: ValuesCase) -> None:
+    for path, obj in render_file(case.path).objects:
+        metadata = obj["metadata"]
+        assert metadata.get("namespace") == chartlib.NAMESPACE, f"{path}: no namespace"
+        labels = metadata.get("labels", {})
+        if obj["kind"] == "Pod":  # the helm test pod must stay outside the app's selectors
+            assert "app.kubernetes.io/name" not in labels
+            continue
+        missing = [label for label in RECOMMENDED_LABELS if label not in labels]
+        assert not missing, f"{path} {chartlib.describe(obj)} lacks labels {missing}"
+
+
+def test_deployment_rolls_without_losing_capacity(case: ValuesCase) -> None:
+    render = render_file(case.path)
+    deployment = render.one("Deployment")
+    strategy = deployment["spec"]["strategy"]
+    assert strategy["type"] == "RollingUpdate"
+    assert strategy["rollingUpdate"]["maxUnavailable"] == 0
+    if render.values["autoscaling"]["enabled"]:
+        assert "replicas" not in deployment["spec"], "the HPA owns replicas"
+    else:
+        assert deployment["spec"]["replicas"] == render.values["replicaCount"]
+
+
+def test_container_follows_the_service_contract(case: ValuesCase) -> None:
+    render = render_file(case.path)
+    values = render.values
+    container = app_container(render)
+    image = values["image"]
+    expected_image = f"{image['repository']}:{image['tag']}"
+    if image["digest"]:
+        expected_image += f"@{image['digest']}"
+    assert container["image"] == expected_image
+    assert container["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    for kind in ("requests", "limits"):
+        assert {"cpu", "memory"} <= set(container["resources"][kind])
+
+    env = env_of(container)
+    assert env["APP_ENV"]["value"] == values["environment"]
+    assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert env["POD_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
+    assert env["SERVICE_DRAIN_SECONDS"]["value"] == str(values["drainSeconds"])
+    timeout = str(values["shutdownTimeoutSeconds"])
+    assert env["SERVICE_SHUTDOWN_TIMEOUT_SECONDS"]["value"] == timeout
+    assert env["SERVICE_LOG_LEVEL"]["value"] == values["settings"]["logLevel"]
+    assert env["SERVICE_CONFIG_DIR"]["value"] == CONFIG_DIR
+
+    sources = {next(iter(ref)): ref[next(iter(ref))]["name"] for ref in container["envFrom"]}
+    configmap = render.one("ConfigMap")
+    assert sources["configMapRef"] == configmap["metadata"]["name"]
+    assert set(configmap.get("data", {})) == set(values["config"])
+    secret = values["secret"]
+    if secret["existingSecret"]:
+        assert sources["secretRef"] == secret["existingSecret"]
+        assert not render.all("Secret"), "an existing Secret must not be rendered again"
+    elif secret["values"]:
+        assert sources["secretRef"] == render.one("Secret")["metadata"]["name"]
+    else:
+        assert "secretRef" not in sources
+
+    pod = render.one("Deployment")["spec"]["template"]["spec"]
+    mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    config_volume = volumes[mounts[CONFIG_DIR]]
+    assert config_volume["configMap"]["name"] == configmap["metadata"]["name"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["runAsUser"] == 65532
+
+
+def test_pod_outlives_its_drain_and_spreads(case: ValuesCase) -> None:
+    render = render_file(case.path)
+    values = render.values
+    pod = render.one("Deployment")["spec"]["template"]
+    grace = pod["spec"]["terminationGracePeriodSeconds"]
+    assert grace == (
+        values["drainSeconds"]
+        + values["shutdownTimeoutSeconds"]
+        + values["terminationGraceMarginSeconds"]
+    )
+    assert grace > values["drainSeconds"] + values["shutdownTimeoutSeconds"]
+    spread = {c["topologyKey"]: c for c in pod["spec"]["topologySpreadConstraints"]}
+    assert set(spread) == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+    selector = render.one("Deployment")["spec"]["selector"]["matchLabels"]
+    for constraint in spread.values():
+        assert constraint["labelSelector"]["matchLabels"] == selector
+    assert "checksum/config" in pod["metadata"]["annotations"]
+    token_needed = bool(values["rbac"]["rules"]) or values["serviceAccount"]["automountToken"]
+    assert pod["spec"]["automountServiceAccountToken"] is token_needed
+
+
+def test_service_is_an_nlb_with_ip_targets_draining_with_the_pods(case: ValuesCase) -> None:
+    render = render_file(case.path)
+    values = render.values
+    service = render.one("Service")
+    notes = annotations(service)
+    assert service["spec"]["type"] == "LoadBalancer"
+    assert service["spec"]["loadBalancerClass"] == "service.k8s.aws/nlb"
+    assert notes[LB_ANNOTATION + "type"] == "external"
+    assert notes[LB_ANNOTATION + "nlb-target-type"] == "ip"
+    assert notes[LB_ANNOTATION + "scheme"] == values["service"]["scheme"]
+    assert notes[LB_ANNOTATION + "healthcheck-path"] == "/readyz"
+    delay = f"deregistration_delay.timeout_seconds={values['drainSeconds']}"
+    assert delay in notes[LB_ANNOTATION + "target-group-attributes"].split(",")
+    ports = {port["name"]: port for port in service["spec"]["ports"]}
+    assert all(port["targetPort"] == "http" for port in ports.values())
+    tls = values["service"]["tls"]
+    if tls["enabled"]:
+        assert notes[LB_ANNOTATION + "ssl-cert"] == tls["certificateArn"]
+        assert notes[LB_ANNOTATION + "ssl-ports"] == str(tls["port"])
+        assert ports["https"]["port"] == tls["port"]
+    else:
+        assert LB_ANNOTATION + "ssl-cert" not in notes
+        assert "https" not in ports
+    http_port = values["service"]["httpPort"]
+    assert ("http" in ports) == bool(http_port)
+
+
+def test_autoscaling_and_disruption_budget(case: ValuesCase) -> None:
+    render = render_file(case.path)
+    values = render.values
+    selector = render.one("Deployment")["spec"]["selector"]["matchLabels"]
+    if values["autoscaling"]["enabled"]:
+        hpa = render.one("HorizontalPodAutoscaler")
+        assert hpa["apiVersion"] == "autoscaling/v2"
+        assert hpa["spec"]["scaleTargetRef"]["name"] == render.one("Deployment")["metadata"]["name"]
+        assert hpa["spec"]["minReplicas"] == values["autoscaling"]["minReplicas"]
+        assert hpa["spec"]["maxReplicas"] == values["autoscaling"]["maxReplicas"]
+    else:
+        assert not render.all("HorizontalPodAutoscaler")
+    if values["podDisruptionBudget"]["enabled"]:
+        pdb = render.one("PodDisruptionBudget")
+        assert pdb["spec"]["selector"]["matchLabels"] == selector
+        assert pdb["spec"]["maxUnavailable"] not in (0, "0%"), "would block every drain"
+        assert pdb["spec"]["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
+
+
+def test_network_policy_admits_only_the_app_port_and_dns(case: ValuesCase) -> None:
+    render = render_file(case.path)
+    if not render.values["networkPolicy"]["enabled"]:
+        pytest.skip("networkPolicy.enabled is false in this values set")
+    selector = render.one("Deployment")["spec"]["selector"]["matchLabels"]
+    policies = {p["metadata"]["name"]: p for p in render.all("NetworkPolicy")}
+    app = next(p for p in policies.values() if p["spec"]["podSelector"]["matchLabels"] == selector)
+    assert set(app["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+    assert [rule["ports"] for rule in app["spec"]["ingress"]] == [
+        [{"port": "http", "protocol": "TCP"}]
+    ]
+    dns = app["spec"]["egress"][0]
+    assert {(p["port"], p["protocol"]) for p in dns["ports"]} == {(53, "UDP"), (53, "TCP")}
+    extra = render.values["networkPolicy"]["extraEgress"]
+    assert app["spec"]["egress"][1:] == extra
+
+
+def test_rbac_only_for_named_objects(case: ValuesCase) -> None:
+    render = render_file(case.path)
+    rules = render.values["rbac"]["rules"]
+    if not rules:
+        assert not render.all("Role") and not render.all("RoleBinding")
+        return
+    role = render.one("Role")
+    assert all(rule["resourceNames"] for rule in role["rules"])
+    binding = render.one("RoleBinding")
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    account = render.one("Deployment")["spec"]["template"]["spec"]["serviceAccountName"]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": account, "namespace": chartlib.NAMESPACE}
+    ]
+    assert not render.all("ClusterRole")
+
+
+def test_service_account_carries_the_irsa_role(case: ValuesCase) -> None:
+    render = render_file(case.path)
+    account = render.values["serviceAccount"]
+    if not account["create"]:
+        assert not render.all("ServiceAccount")
+        return
+    notes = annotations(render.one("ServiceAccount"))
+    if account["roleArn"]:
+        assert notes["eks.amazonaws.com/role-arn"] == account["roleArn"]
+    else:
+        assert "eks.amazonaws.com/role-arn" not in notes
+
+
+def test_helm_test_pod_checks_healthz_through_the_service(case: ValuesCase) -> None:
+    render = render_file(case.path)
+    pods = [pod for pod in render.all("Pod") if annotations(pod).get("helm.sh/hook") == "test"]
+    assert len(pods) == 1
+    command = pods[0]["spec"]["containers"][0]["command"]
+    service = render.one("Service")["metadata"]["name"]
+    assert command[0] == "wget"
+    assert command[-1].startswith(f"http://{service}.{chartlib.NAMESPACE}.svc:")
+    assert command[-1].endswith("/healthz")
+
+
+def test_notes_show_how_to_reach_the_service(case: ValuesCase) -> None:
+    render = render_file(case.path)
+    notes = render.rendered["templates/NOTES.txt"]
+    assert "{.status.loadBalancer.ingress[0].hostname}" in notes
+    scheme = "https" if render.values["service"]["tls"]["enabled"] else "http"
+    assert f"curl {scheme}://$LB" in notes
+    assert "/configs" in notes
+
+
+def test_checkov_reports_no_failed_checks(
+    all_cases: list[ValuesCase], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    outdir = tmp_path_factory.mktemp("rendered")
+    for index, case in enumerate(all_cases):
+        rendered = render_file(case.path).rendered
+        chartlib.write_rendered(rendered, outdir / f"{index:02d}-{Path(case.label).stem}")
+    report = run_checkov(outdir)
+    summary = report["summary"]
+    failed = [
+        f"{check['check_id']} {check['check_name']}: {check['resource']} in {check['file_path']}"
+        for check in report["results"]["failed_checks"]
+    ]
+    assert not failed, "checkov failed checks:\n" + "\n".join(failed)
+    assert summary["passed"] > 0, "checkov scanned nothing"
+    assert summary["parsing_errors"] == 0, "checkov could not parse some manifests"
+    # Skips come only from checkov.io/skip annotations in the templates; each
+    # must say why the check does not apply.
+    unexplained = [
+        f"{check['check_id']} on {check['resource']}"
+        for check in report["results"].get("skipped_checks", [])
+        if check["check_result"].get("suppress_comment", "No comment provided")
+        == "No comment provided"
+    ]
+    assert not unexplained, "checkov skips without a reason: " + ", ".join(unexplained)
+
+
+def run_checkov(directory: Path) -> dict[str, Any]:
+    checkov = Path(sys.executable).with_name("checkov")
+    env = {**os.environ, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true", "LOG_LEVEL": "ERROR"}
+    result = subprocess.run(
+        [str(checkov), "--skip-download", "--framework", "kubernetes", "-d", str(directory),
+         "--output", "json", "--soft-fail"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, f"checkov did not run: {result.stderr[-2000:]}"
+    report = json.loads(result.stdout)
+    # One framework gives one report; checkov returns a list when it has several.
+    return report[0] if isinstance(report, list) else report
+
+
+# --- behaviour on the chart's own values ---------------------------------------
+
+# (what is wrong, values on top of the defaults, what the message must say).
+# The schema refuses these before any template runs.
+SCHEMA_REJECTS = [
+    ("image tag empty", 'image: {tag: ""}', "/image/tag"),
+    ("unknown key (typo)", "replicas: 3", "additional properties 'replicas' not allowed"),
+    ("TLS without certificate", "service: {tls: {enabled: true}}", "/service/tls/certificateArn"),
+    (
+        "malformed certificate ARN",
+        "service: {tls: {enabled: true, certificateArn: 'arn:aws:iam::1:role/x'}}",
+        "/service/tls/certificateArn",
+    ),
+    ("secret-like config key", "config: {APP_DB_PASSWORD: hunter2}", "/config/APP_DB_PASSWORD"),
+    ("config key without APP_", "config: {greeting: hi}", "additional properties 'greeting'"),
+    ("secret key without APP_", "secret: {values: {db: x}}", "additional properties 'db'"),
+    ("drain as a string", 'drainSeconds: "5"', "/drainSeconds': got string, want integer"),
+    ("PDB blocking drains", "podDisruptionBudget: {maxUnavailable: 0}", "/podDisruptionBudget"),
+    ("no memory limit", "resources: {limits: {memory: null}}", "missing property 'memory'"),
+    ("cpu not a quantity", "resources: {requests: {cpu: lots}}", "/resources/requests/cpu"),
+    ("ClusterIP service", "service: {type: ClusterIP}", "/service/type"),
+    (
+        "RBAC rule without resourceNames",
+        "rbac: {rules: [{apiGroups: [''], resources: [secrets], verbs: [get]}]}",
+        "missing property 'resourceNames'",
+    ),
+    (
+        "RBAC verb not restricted by name",
+        "rbac: {rules: [{apiGroups: [''], resources: [pods], resourceNames: [a], verbs: [create]}]}",
+        "/rbac/rules/0/verbs/0",
+    ),
+    ("bad log level", "settings: {logLevel: verbose}", "/settings/logLevel"),
+    ("bad image digest", "image: {digest: 'sha256:abc'}", "/image/digest"),
+]
+
+# Rules across fields, which JSON schema cannot state: the templates refuse
+# these at render time. (`helm lint` only logs template failures, so the
+# render is what catches them.)
+TEMPLATE_REJECTS = [
+    (
+        "HPA bounds crossed",
+        "autoscaling: {minReplicas: 5, maxReplicas: 2}",
+        "autoscaling.minReplicas (5) must not exceed autoscaling.maxReplicas (2)",
+    ),
+    (
+        "existing and inline secret",
+        "secret: {existingSecret: s, values: {APP_DB_PASSWORD: x}}",
+        "secret.existingSecret and secret.values are both set",
+    ),
+    (
+        "no listener at all",
+        "service: {httpPort: 0}",
+        "service.httpPort is 0 and service.tls.enabled is false",
+    ),
+]
+
+
+def assert_render_rejects(overrides: str, message: str) -> None:
+    values = chartlib.load_values_text(overrides, source="bad values")
+    with pytest.raises(ChartCheckError) as rendered:
+        chartlib.render(values, source="bad.yaml")
+    assert message in str(rendered.value)
+    assert str(rendered.value).startswith("bad.yaml: ")
+
+
+@pytest.mark.behaviour
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [pytest.param(text, message, id=label) for label, text, message in SCHEMA_REJECTS],
+)
+def test_schema_rejects_bad_values_naming_the_field(overrides: str, message: str) -> None:
+    assert_render_rejects(overrides, message)
+    values = chartlib.load_values_text(overrides, source="bad values")
+    with pytest.raises(ChartCheckError) as linted:
+        chartlib.lint(values, source="bad.yaml")
+    assert message in str(linted.value)
+
+
+@pytest.mark.behaviour
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [pytest.param(text, message, id=label) for label, text, message in TEMPLATE_REJECTS],
+)
+def test_templates_reject_inconsistent_values(overrides: str, message: str) -> None:
+    assert_render_rejects(overrides, message)
+
+
+@pytest.mark.behaviour
+def test_config_change_rolls_the_pods() -> None:
+    before = render_yaml("config: {APP_GREETING: hello}").one("Deployment")
+    after = render_yaml("config: {APP_GREETING: goodbye}").one("Deployment")
+    key = "checksum/config"
+    assert annotations(before["spec"]["template"])[key] != annotations(after["spec"]["template"])[key]
+
+
+@pytest.mark.behaviour
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        pytest.param(
+            "secret: {values: {APP_DB_PASSWORD: one}}",
+            "secret: {values: {APP_DB_PASSWORD: two}}",
+            id="chart-made secret",
+        ),
+        pytest.param(
+            "secret: {existingSecret: s, existingSecretChecksum: v1}",
+            "secret: {existingSecret: s, existingSecretChecksum: v2}",
+            id="existing secret",
+        ),
+    ],
+)
+def test_secret_change_rolls_the_pods(first: str, second: str) -> None:
+    key = "checksum/secret"
+    before = annotations(render_yaml(first).one("Deployment")["spec"]["template"])
+    after = annotations(render_yaml(second).one("Deployment")["spec"]["template"])
+    assert before[key] != after[key]
+
+
+@pytest.mark.behaviour
+def test_environments_differ_where_they_should() -> None:
+    staging = render_file(chartlib.CHART_DIR / "values-staging.yaml")
+    production = render_file(chartlib.CHART_DIR / "values-production.yaml")
+    stage_hpa = staging.one("HorizontalPodAutoscaler")["spec"]
+    prod_hpa = production.one("HorizontalPodAutoscaler")["spec"]
+    assert prod_hpa["minReplicas"] > stage_hpa["minReplicas"]
+    assert prod_hpa["maxReplicas"] > stage_hpa["maxReplicas"]
+    # Production keeps one pod per zone at least (three zones).
+    assert prod_hpa["minReplicas"] >= 3
+    assert app_container(production)["resources"] != app_container(staging)["resources"]
+    assert production.values["service"]["tls"]["enabled"]
+    assert not staging.values["service"]["tls"]["enabled"]
+    assert env_of(app_container(production))["APP_ENV"]["value"] == "production"
+    assert env_of(app_container(staging))["APP_ENV"]["value"] == "staging"
+
+
+@pytest.mark.behaviour
+def test_default_image_tag_is_the_app_version() -> None:
+    defaults = chartlib.merged_values({})
+    metadata = yaml.safe_load((chartlib.CHART_DIR / "Chart.yaml").read_text(encoding="utf-8"))
+    assert defaults["image"]["tag"] == metadata["appVersion"]
+
+
+@pytest.mark.behaviour
+def test_render_cli_writes_manifests_and_reports_bad_files(tmp_path: Path) -> None:
+    script = Path(__file__).with_name("render.py")
+    good = subprocess.run(
+        [sys.executable, str(script), str(chartlib.CHART_DIR / "values-production.yaml"),
+         str(tmp_path / "out")],
+        capture_output=True, text=True, check=False,
+    )
+    assert good.returncode == 0, good.stderr
+    assert (tmp_path / "out" / "templates" / "deployment.yaml").is_file()
+    assert not (tmp_path / "out" / "templates" / "NOTES.txt").exists()
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("image:\n  tag: ''\n", encoding="utf-8")
+    refused = subprocess.run(
+        [sys.executable, str(script), str(bad), str(tmp_path / "bad-out")],
+        capture_output=True, text=True, check=False,
+    )
+    assert refused.returncode == 1
+    assert str(bad) in refused.stderr and "/image/tag" in refused.stderr
+
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "keep.txt").write_text("not ours", encoding="utf-8")
+    clash = subprocess.run(
+        [sys.executable, str(script), str(chartlib.CHART_DIR / "values.yaml"), str(foreign)],
+        capture_output=True, text=True, check=False,
+    )
+    assert clash.returncode == 1 and "not empty" in clash.stderr
+    assert (foreign / "keep.txt").read_text(encoding="utf-8") == "not ours"
