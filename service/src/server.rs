@@ -80,12 +80,14 @@ pub async fn serve(
         // stricter per-request header deadline is GuardedStream's.
         .header_read_timeout(limits.keepalive_timeout)
         .max_buf_size(limits.max_header_bytes);
+    let (alive_tx, mut alive_rx) = tokio::sync::mpsc::channel::<()>(1);
     let connections = Connections {
         app: Arc::clone(&app),
         builder,
         limits,
         permits: Arc::new(Semaphore::new(limits.max_connections)),
         graceful: GracefulShutdown::new(),
+        alive: alive_tx,
     };
 
     app.set_ready();
@@ -107,7 +109,7 @@ pub async fn serve(
             }
             accepted = connections.accept(&listener) => {
                 if let Some((permit, stream, peer)) = accepted {
-                    connections.spawn(stream, peer, permit);
+                    connections.spawn(stream, peer, permit, !draining);
                 }
             }
         }
@@ -117,7 +119,16 @@ pub async fn serve(
     if let Some(line) = log::line(LogLevel::Info, "stopped accepting") {
         drop(line.num("open_connections", u64::try_from(open).unwrap_or(0)));
     }
-    match tokio::time::timeout(limits.shutdown_timeout, connections.graceful.shutdown()).await {
+    let Connections {
+        graceful, alive, ..
+    } = connections;
+    drop(alive);
+    let finished = async move {
+        graceful.shutdown().await;
+        // Every connection task holds a sender; `None` means all are done.
+        let _ = alive_rx.recv().await;
+    };
+    match tokio::time::timeout(limits.shutdown_timeout, finished).await {
         Ok(()) => Shutdown::Clean,
         Err(_) => {
             let open = METRICS.connections_open.load(Relaxed);
@@ -134,7 +145,10 @@ struct Connections {
     builder: http1::Builder,
     limits: Limits,
     permits: Arc<Semaphore>,
+    /// Connections accepted before the drain: at its end, idle ones are
+    /// closed and busy ones close after their current request.
     graceful: GracefulShutdown,
+    alive: tokio::sync::mpsc::Sender<()>,
 }
 
 impl Connections {
@@ -173,16 +187,21 @@ impl Connections {
                 continue;
             }
             if let Ok(stream) = TcpStream::from_std(stream) {
-                self.spawn(stream, peer, permit);
+                self.spawn(stream, peer, permit, false);
             }
         }
     }
 
+    /// Serves one connection. Connections accepted during the drain are not
+    /// `watched`: each is answered with `Connection: close`, and hyper would
+    /// close one whose request is still unread in the socket if told to shut
+    /// down, failing a request sent before the drain ended.
     fn spawn(
         &self,
         stream: TcpStream,
         peer: SocketAddr,
         permit: tokio::sync::OwnedSemaphorePermit,
+        watched: bool,
     ) {
         // Responses are written whole; Nagle would only delay pipelined ones.
         let _ = stream.set_nodelay(true);
@@ -200,16 +219,21 @@ impl Connections {
             peer,
             signal,
         };
-        let connection = self
-            .graceful
-            .watch(self.builder.serve_connection(TokioIo::new(io), handler));
-        tokio::spawn(async move {
-            if let Err(err) = connection.await {
+        let connection = self.builder.serve_connection(TokioIo::new(io), handler);
+        let alive = self.alive.clone();
+        let finish = move |result: Result<(), hyper::Error>| {
+            if let Err(err) = result {
                 record_connection_error(&err, peer);
             }
             METRICS.connections_open.fetch_sub(1, Relaxed);
-            drop(permit);
-        });
+            drop((permit, alive));
+        };
+        if watched {
+            let connection = self.graceful.watch(connection);
+            tokio::spawn(async move { finish(connection.await) });
+        } else {
+            tokio::spawn(async move { finish(connection.await) });
+        }
     }
 }
 

@@ -1,0 +1,182 @@
+//! Hostile and broken clients: each gets an error status or a closed
+//! connection, and the service keeps serving everyone else.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use crate::support::{closed_within, read_response, send, Service};
+
+fn metric(service: &Service, series: &str) -> u64 {
+    let text = service.get("/metrics").text();
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in /metrics"))
+}
+
+#[test]
+fn malformed_and_oversized_requests_are_rejected_and_serving_continues() {
+    let service = Service::start(&[("SERVICE_MAX_HEADER_BYTES", "8192")]);
+
+    for garbage in [
+        "GARBAGE\r\n\r\n",
+        "GET / HTTP/9.9\r\n\r\n",
+        "GET /\0 HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET / HTTP/1.1\r\nBad Header Name: x\r\n\r\n",
+    ] {
+        let response = send(service.addr, garbage).expect("an answer to a malformed request");
+        assert_eq!(response.status, 400, "{garbage:?}");
+        assert_eq!(service.get("/healthz").status, 200, "after {garbage:?}");
+    }
+
+    let big = format!(
+        "GET / HTTP/1.1\r\nHost: t\r\nX-Padding: {}\r\n\r\n",
+        "a".repeat(12_000)
+    );
+    let response = send(service.addr, &big).expect("an answer to oversize headers");
+    assert_eq!(response.status, 431);
+    assert_eq!(service.get("/").status, 200);
+
+    assert!(
+        metric(
+            &service,
+            "webapp_http_connection_errors_total{kind=\"parse\"}"
+        ) >= 4
+    );
+    assert!(
+        metric(
+            &service,
+            "webapp_http_connection_errors_total{kind=\"too_large\"}"
+        ) >= 1
+    );
+}
+
+#[test]
+fn slow_and_silent_clients_are_cut_off_at_the_header_timeout() {
+    let service = Service::start(&[("SERVICE_HEADER_READ_TIMEOUT_SECONDS", "1")]);
+    let started = Instant::now();
+    let mut silent = TcpStream::connect(service.addr).expect("connect");
+    let mut slow = TcpStream::connect(service.addr).expect("connect");
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n")
+        .expect("partial headers");
+    std::thread::sleep(Duration::from_millis(300));
+    slow.write_all(b"X-Drip: 1\r\n").expect("more headers");
+
+    // Others are served while the slow ones hang on.
+    assert_eq!(service.get("/healthz").status, 200);
+    assert!(!closed_within(&mut slow, Duration::from_millis(400)));
+
+    assert!(
+        closed_within(&mut slow, Duration::from_secs(3)),
+        "slow client kept"
+    );
+    assert!(
+        closed_within(&mut silent, Duration::from_secs(3)),
+        "silent client kept"
+    );
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(900),
+        "cut off early: {elapsed:?}"
+    );
+    assert_eq!(service.get("/").status, 200);
+    assert!(
+        metric(
+            &service,
+            "webapp_http_connection_errors_total{kind=\"timeout\"}"
+        ) >= 1
+    );
+}
+
+#[test]
+fn idle_keep_alive_outlives_the_header_timeout_until_the_keepalive_timeout() {
+    let service = Service::start(&[
+        ("SERVICE_HEADER_READ_TIMEOUT_SECONDS", "1"),
+        ("SERVICE_KEEPALIVE_TIMEOUT_SECONDS", "3"),
+    ]);
+    let mut stream = TcpStream::connect(service.addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let request = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n";
+    stream.write_all(request).expect("first request");
+    assert_eq!(
+        read_response(&mut stream, false).expect("first").status,
+        200
+    );
+    std::thread::sleep(Duration::from_millis(1600));
+    stream.write_all(request).expect("second request");
+    assert_eq!(
+        read_response(&mut stream, false).expect("second").status,
+        200
+    );
+    assert!(!closed_within(&mut stream, Duration::from_millis(1500)));
+    assert!(
+        closed_within(&mut stream, Duration::from_secs(3)),
+        "idle kept"
+    );
+}
+
+#[test]
+fn connections_beyond_the_limit_wait_until_a_slot_frees() {
+    let service = Service::start(&[("SERVICE_MAX_CONNECTIONS", "2")]);
+    let first = TcpStream::connect(service.addr).expect("connect");
+    let second = TcpStream::connect(service.addr).expect("connect");
+    std::thread::sleep(Duration::from_millis(200));
+
+    let mut third = TcpStream::connect(service.addr).expect("queued by the kernel");
+    third
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("request");
+    third
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    assert!(
+        read_response(&mut third, false).is_err(),
+        "a third connection was served past a limit of 2"
+    );
+
+    drop(first);
+    third
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    assert_eq!(
+        read_response(&mut third, false).expect("served").status,
+        200
+    );
+    drop(second);
+}
+
+#[test]
+fn a_client_that_stops_reading_is_disconnected_after_the_request_timeout() {
+    let service = Service::start(&[("SERVICE_REQUEST_TIMEOUT_SECONDS", "1")]);
+    let mut greedy = TcpStream::connect(service.addr).expect("connect");
+    greedy
+        .set_write_timeout(Some(Duration::from_secs(8)))
+        .expect("timeout");
+    let started = Instant::now();
+    // Pipelined requests whose large responses are never read fill the
+    // socket buffers until the service's writes stall.
+    let request = b"GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n".repeat(256);
+    let outcome = loop {
+        if let Err(err) = greedy.write_all(&request) {
+            break err;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(8),
+            "connection still open after 8 s"
+        );
+    };
+    assert_ne!(
+        outcome.kind(),
+        std::io::ErrorKind::WouldBlock,
+        "write blocked but the service never closed the connection"
+    );
+    assert_eq!(service.get("/healthz").status, 200);
+    assert!(
+        metric(
+            &service,
+            "webapp_http_connection_errors_total{kind=\"timeout\"}"
+        ) >= 1
+    );
+}
