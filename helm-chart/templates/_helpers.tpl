@@ -91,6 +91,11 @@ in-flight shutdown, then a margin.
 {{- add .Values.drainSeconds .Values.shutdownTimeoutSeconds .Values.terminationGraceMarginSeconds }}
 {{- end }}
 
+{{/* Service annotation suffixes the chart derives from values; service.annotations may not override them. */}}
+{{- define "webapp.managedLbAnnotations" -}}
+type nlb-target-type scheme target-group-attributes healthcheck-protocol healthcheck-port healthcheck-path healthcheck-interval healthcheck-healthy-threshold healthcheck-unhealthy-threshold ssl-cert ssl-ports ssl-negotiation-policy
+{{- end }}
+
 {{/* NetworkPolicy egress rule: name resolution through the cluster DNS. */}}
 {{- define "webapp.dnsEgress" -}}
 - to:
@@ -126,6 +131,11 @@ it is about, so a bad environment file is caught at render time.
 {{- end }}
 {{- if and .Values.service.tls.enabled (eq (int .Values.service.httpPort) (int .Values.service.tls.port)) }}
 {{- fail (printf "service.httpPort and service.tls.port are both %v: listeners need distinct ports" .Values.service.httpPort) }}
+{{- end }}
+{{- range $key, $_ := .Values.service.annotations }}
+{{- if and (hasPrefix "service.beta.kubernetes.io/aws-load-balancer-" $key) (has (trimPrefix "service.beta.kubernetes.io/aws-load-balancer-" $key) (include "webapp.managedLbAnnotations" $ | splitList " ")) }}
+{{- fail (printf "service.annotations: %s is set by the chart (from service.*, drainSeconds or the probes); change that value instead" $key) }}
+{{- end }}
 {{- end }}
 {{- if and .Values.secret.existingSecret .Values.secret.values }}
 {{- fail "secret.existingSecret and secret.values are both set: the chart either creates the Secret from values or uses the existing one, not both" }}

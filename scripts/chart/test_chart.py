@@ -371,6 +371,7 @@ SCHEMA_REJECTS = [
     ),
     ("secret-like config key", "config: {APP_DB_PASSWORD: hunter2}", "/config/APP_DB_PASSWORD"),
     ("config key without APP_", "config: {greeting: hi}", "additional properties 'greeting'"),
+    ("unquoted number in config", "config: {APP_LIMIT: 1000000}", "/config/APP_LIMIT': got number"),
     ("secret key without APP_", "secret: {values: {db: x}}", "additional properties 'db'"),
     ("drain as a string", 'drainSeconds: "5"', "/drainSeconds': got string, want integer"),
     ("PDB blocking drains", "podDisruptionBudget: {maxUnavailable: 0}", "/podDisruptionBudget"),
@@ -404,6 +405,11 @@ TEMPLATE_REJECTS = [
         "existing and inline secret",
         "secret: {existingSecret: s, values: {APP_DB_PASSWORD: x}}",
         "secret.existingSecret and secret.values are both set",
+    ),
+    (
+        "annotation fighting a value",
+        "service: {annotations: {service.beta.kubernetes.io/aws-load-balancer-scheme: internal}}",
+        "service.annotations: service.beta.kubernetes.io/aws-load-balancer-scheme is set by the chart",
     ),
     (
         "no listener at all",
