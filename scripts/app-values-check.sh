@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Checks that the chart values each environment's webapp helm_release passes
+# render through the chart: synthesizes the environment, extracts the release's
+# values (YAML documents plus `set` entries, computed ones replaced by stand-ins),
+# and runs the chart's checks on them (helm lint/render, kubernetes-validate
+# --strict, Pod Security, checkov) with scripts/chart-check.sh.
+#
+# Usage: scripts/app-values-check.sh [ENV ...]   (default: staging production)
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$root/scripts/venv.sh" >/dev/null
+
+envs=("$@")
+if [[ ${#envs[@]} -eq 0 ]]; then
+  envs=(staging production)
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+files=()
+for env in "${envs[@]}"; do
+  echo "app-values-check: synthesizing $env"
+  (cd "$root" && cargo run --quiet --locked -- synth "$env" --out "$work/$env")
+  values="$work/webapp-values-$env.yaml"
+  "$root/.venv/bin/python" "$root/scripts/app-values-check.py" "$work/$env" "$values"
+  files+=("$values")
+done
+
+echo "app-values-check: checking ${files[*]##*/} with the chart"
+"$root/scripts/chart-check.sh" "${files[@]}"

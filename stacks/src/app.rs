@@ -1,0 +1,711 @@
+//! The app stack: what runs on the cluster. The environment's namespace, the
+//! add-ons the service relies on (the AWS Load Balancer Controller, which turns
+//! its `LoadBalancer` Service into an NLB, and metrics-server, without which
+//! its HPA never scales), the application Secret, and the service's own chart
+//! with values rendered from the environment's `[app]` config.
+//!
+//! The helm and kubernetes providers are configured from the EKS cluster of
+//! the same module. Their documentation warns against doing that in the apply
+//! that creates the cluster, so an environment is applied in two phases: the
+//! AWS stacks first, then everything (docs/app.md, `just apply <env>`).
+
+mod config;
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde::Serialize;
+use synth::{Expr, Output, Provider, RequiredProvider, Stack, Variable};
+
+pub use config::{
+    AppConfig, AutoscalingConfig, LoadBalancerConfig, LoadBalancerScheme, LogLevel,
+    ResourcesConfig, ZoneSpread,
+};
+
+use crate::config::Environment;
+
+/// Helm release name of the service; the chart's objects (its Service among
+/// them) carry this name, since the values pin `fullnameOverride` to it.
+pub const RELEASE_NAME: &str = "webapp";
+
+/// Where the chart lands inside the synthesized module.
+pub const CHART_ASSET: &str = "chart";
+
+/// The Secret the pods read their `APP_*_SECRET` variables from.
+pub const SECRET_NAME: &str = "webapp-secrets";
+
+/// Kubernetes service account of the load balancer controller; its IRSA role
+/// (iam stack) trusts `system:serviceaccount:kube-system:<this>`.
+pub const LB_CONTROLLER_SERVICE_ACCOUNT: &str = "aws-load-balancer-controller";
+
+const ADDON_NAMESPACE: &str = "kube-system";
+
+/// Add-on charts, pinned: a new version is a reviewed change, tried in staging first.
+const LB_CONTROLLER_CHART: Chart = Chart {
+    repository: "https://aws.github.io/eks-charts",
+    name: "aws-load-balancer-controller",
+    version: "1.13.0",
+};
+const METRICS_SERVER_CHART: Chart = Chart {
+    repository: "https://kubernetes-sigs.github.io/metrics-server/",
+    name: "metrics-server",
+    version: "3.12.2",
+};
+
+const VALUES_TEMPLATE: &str = include_str!("../templates/webapp-values.yaml.tera");
+
+/// Seconds helm waits for a release's objects to become ready; the webapp's
+/// NLB takes a few minutes to be provisioned the first time.
+const RELEASE_TIMEOUT_SECONDS: u32 = 900;
+
+#[derive(Debug, Clone, Copy)]
+struct Chart {
+    repository: &'static str,
+    name: &'static str,
+    version: &'static str,
+}
+
+/// What the app stack takes from the AWS stacks: references into them.
+#[derive(Debug, Clone)]
+pub struct AppInputs {
+    pub vpc_id: Expr,
+    pub cluster_name: Expr,
+    pub cluster_endpoint: Expr,
+    /// Base64 certificate authority data of the cluster.
+    pub cluster_ca_data: Expr,
+    pub ecr_repository_url: Expr,
+    /// IRSA role of the AWS Load Balancer Controller.
+    pub lb_controller_role_arn: Expr,
+    /// IRSA role of the service's pods.
+    pub service_role_arn: Expr,
+}
+
+/// Adds the app stack's blocks; `chart_dir` is the service's chart (helm-chart/),
+/// copied into the output so the module is self-contained.
+pub fn app(
+    stack: &mut Stack,
+    env: &Environment,
+    inputs: &AppInputs,
+    chart_dir: &Path,
+) -> anyhow::Result<()> {
+    let config = &env.config;
+    stack.require_provider("helm", RequiredProvider::new("hashicorp/helm", "~> 3.1"));
+    stack.require_provider(
+        "kubernetes",
+        RequiredProvider::new("hashicorp/kubernetes", "~> 2.38"),
+    );
+    cluster_providers(stack, &config.region, inputs);
+
+    let image_tag = stack.variable(
+        "image_tag",
+        Variable::new()
+            .ty("string")
+            .description("Tag of the webapp image in the ECR repository to deploy (CI passes the tag it built).")
+            .validation(
+                Expr::raw("can(regex(\"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$\", var.image_tag))"),
+                "image_tag must be a Docker tag: letters, digits, '_', '.', '-', at most 128 characters.",
+            ),
+    );
+    let app_secret = stack.variable(
+        "app_secret",
+        Variable::new()
+            .ty("string")
+            .sensitive()
+            .description("Value of APP_SECRET for the service; pass it as TF_VAR_app_secret, never in a file.")
+            .validation(
+                Expr::raw("length(var.app_secret) >= 16"),
+                "app_secret must be at least 16 characters.",
+            ),
+    );
+
+    let namespace = stack
+        .resource("kubernetes_namespace_v1", "app")
+        .set(
+            "metadata",
+            Expr::object([
+                ("name", Expr::from(config.service.namespace.as_str())),
+                (
+                    "labels",
+                    Expr::object([
+                        // The controller then delays a rollout until each new pod is
+                        // registered and healthy in the NLB's target group.
+                        ("elbv2.k8s.aws/pod-readiness-gate-inject", "enabled"),
+                        ("pod-security.kubernetes.io/enforce", "restricted"),
+                        ("pod-security.kubernetes.io/warn", "restricted"),
+                    ]),
+                ),
+            ]),
+        )
+        .handle();
+    let namespace_name = namespace.attr("metadata").index(0).attr("name");
+
+    let secret = stack
+        .resource("kubernetes_secret_v1", "app")
+        .set(
+            "metadata",
+            Expr::object([
+                ("name", Expr::from(SECRET_NAME)),
+                ("namespace", namespace_name.clone()),
+            ]),
+        )
+        .set("type", "Opaque")
+        .set("data", Expr::object([("APP_SECRET", app_secret)]))
+        .handle();
+
+    let lb_controller = stack
+        .resource("helm_release", "aws_load_balancer_controller")
+        .set("name", LB_CONTROLLER_CHART.name)
+        .set("repository", LB_CONTROLLER_CHART.repository)
+        .set("chart", LB_CONTROLLER_CHART.name)
+        .set("version", LB_CONTROLLER_CHART.version)
+        .set("namespace", ADDON_NAMESPACE)
+        .set("atomic", true)
+        .set("wait", true)
+        .set("timeout", RELEASE_TIMEOUT_SECONDS)
+        .set(
+            "values",
+            Expr::list([yaml_values(Expr::object([
+                ("clusterName", inputs.cluster_name.clone()),
+                // Nodes require IMDSv2 with a hop limit of 1, so the controller
+                // cannot discover its region and VPC from instance metadata.
+                ("region", Expr::from(config.region.as_str())),
+                ("vpcId", inputs.vpc_id.clone()),
+                ("replicaCount", Expr::from(2)),
+                ("podDisruptionBudget", Expr::object([("maxUnavailable", 1)])),
+                (
+                    "serviceAccount",
+                    Expr::object([
+                        ("create", Expr::from(true)),
+                        ("name", Expr::from(LB_CONTROLLER_SERVICE_ACCOUNT)),
+                        (
+                            "annotations",
+                            Expr::object([(
+                                "eks.amazonaws.com/role-arn",
+                                inputs.lb_controller_role_arn.clone(),
+                            )]),
+                        ),
+                    ]),
+                ),
+            ]))]),
+        )
+        .handle();
+
+    let metrics_server = stack
+        .resource("helm_release", "metrics_server")
+        .set("name", METRICS_SERVER_CHART.name)
+        .set("repository", METRICS_SERVER_CHART.repository)
+        .set("chart", METRICS_SERVER_CHART.name)
+        .set("version", METRICS_SERVER_CHART.version)
+        .set("namespace", ADDON_NAMESPACE)
+        .set("atomic", true)
+        .set("wait", true)
+        .set("timeout", RELEASE_TIMEOUT_SECONDS)
+        .set(
+            "values",
+            // Two replicas and a PDB: with one, a node drain stops every HPA.
+            Expr::list([yaml_values(Expr::object([
+                ("replicas", Expr::from(2)),
+                (
+                    "podDisruptionBudget",
+                    Expr::object([
+                        ("enabled", Expr::from(true)),
+                        ("maxUnavailable", Expr::from(1)),
+                    ]),
+                ),
+            ]))]),
+        )
+        .handle();
+
+    let chart = stack
+        .asset_dir(CHART_ASSET, chart_dir)
+        .with_context(|| format!("copying the chart {} into the module", chart_dir.display()))?;
+    let values = webapp_values(env)?;
+    let webapp = stack
+        .resource("helm_release", "webapp")
+        .set("name", RELEASE_NAME)
+        .set(
+            "chart",
+            Expr::template([
+                Expr::raw("path.module"),
+                Expr::from(format!("/{}", chart.path.display())),
+            ]),
+        )
+        // helm only notices a local chart's change when its version moves; a
+        // new description on every content change makes terraform upgrade it.
+        .set("description", format!("chart sha256:{}", chart.hash))
+        .set("namespace", namespace_name.clone())
+        .set("atomic", true)
+        .set("cleanup_on_fail", true)
+        .set("wait", true)
+        .set("timeout", RELEASE_TIMEOUT_SECONDS)
+        .set("max_history", 10)
+        .set("values", Expr::list([values]))
+        .set(
+            "set",
+            Expr::list([
+                set_string("image.repository", inputs.ecr_repository_url.clone()),
+                set_string("image.tag", image_tag),
+                set_string("serviceAccount.roleArn", inputs.service_role_arn.clone()),
+                set_string(
+                    "secret.existingSecret",
+                    secret.attr("metadata").index(0).attr("name"),
+                ),
+                // Changes with every update of the Secret, so pods restart to read it.
+                set_string(
+                    "secret.existingSecretChecksum",
+                    secret.attr("metadata").index(0).attr("resource_version"),
+                ),
+            ]),
+        )
+        // The Service needs the controller's webhook, the HPA needs metrics; and
+        // on destroy the controller must outlive the Service to delete the NLB.
+        .depends_on(&lb_controller)
+        .depends_on(&metrics_server)
+        .handle();
+
+    let service = stack
+        .data("kubernetes_service_v1", "webapp")
+        .set(
+            "metadata",
+            Expr::object([
+                ("name", Expr::from(RELEASE_NAME)),
+                ("namespace", namespace_name),
+            ]),
+        )
+        .depends_on(&webapp)
+        .handle();
+    let hostname = service
+        .attr("status")
+        .index(0)
+        .attr("load_balancer")
+        .index(0)
+        .attr("ingress")
+        .index(0)
+        .attr("hostname");
+    let scheme = if config.app.load_balancer.http {
+        "http"
+    } else {
+        "https"
+    };
+    stack.output(
+        "load_balancer_hostname",
+        Output::new(hostname.clone()).description("DNS name of the service's NLB."),
+    );
+    stack.output(
+        "service_url",
+        Output::new(Expr::template([
+            Expr::from(format!("{scheme}://")),
+            hostname.clone(),
+            Expr::from("/"),
+        ]))
+        .description("The service's front page."),
+    );
+    stack.output(
+        "configs_url",
+        Output::new(Expr::template([
+            Expr::from(format!("{scheme}://")),
+            hostname,
+            Expr::from("/configs"),
+        ]))
+        .description("The service's /configs page: its APP_* configuration."),
+    );
+    Ok(())
+}
+
+/// helm and kubernetes providers talking to the environment's cluster with a
+/// short-lived token from `aws eks get-token` (the AWS CLI must be on PATH).
+fn cluster_providers(stack: &mut Stack, region: &str, inputs: &AppInputs) {
+    let exec = Expr::object([
+        (
+            "api_version",
+            Expr::from("client.authentication.k8s.io/v1beta1"),
+        ),
+        ("command", Expr::from("aws")),
+        (
+            "args",
+            Expr::list([
+                Expr::from("eks"),
+                Expr::from("get-token"),
+                Expr::from("--cluster-name"),
+                inputs.cluster_name.clone(),
+                Expr::from("--region"),
+                Expr::from(region),
+            ]),
+        ),
+    ]);
+    let host = inputs.cluster_endpoint.clone();
+    let ca = Expr::call("base64decode", [inputs.cluster_ca_data.clone()]);
+    stack.provider(
+        Provider::new("kubernetes")
+            .set("host", host.clone())
+            .set("cluster_ca_certificate", ca.clone())
+            .set("exec", Expr::list([exec.clone()])),
+    );
+    // helm 3.x: `kubernetes` is an object attribute, its `exec` an object too.
+    stack.provider(Provider::new("helm").set(
+        "kubernetes",
+        Expr::object([
+            ("host", host),
+            ("cluster_ca_certificate", ca),
+            ("exec", exec),
+        ]),
+    ));
+}
+
+/// A `values` entry from an object that may hold references.
+fn yaml_values(values: Expr) -> Expr {
+    Expr::call("yamlencode", [values])
+}
+
+/// A `set` entry forced to a string, so a tag like `1.10` is not read as a number.
+fn set_string(name: &str, value: Expr) -> Expr {
+    Expr::object([
+        ("name", Expr::from(name)),
+        ("value", value),
+        ("type", Expr::from("string")),
+    ])
+}
+
+#[derive(Serialize)]
+struct ValuesContext<'a> {
+    release_name: &'a str,
+    environment: &'a str,
+    app: &'a AppConfig,
+    service_account: &'a str,
+    vpc_cidr: String,
+    zone_when_unsatisfiable: &'static str,
+}
+
+/// The chart values the environment's `[app]` config stands for, as YAML.
+pub fn webapp_values(env: &Environment) -> anyhow::Result<String> {
+    let config = &env.config;
+    let context = ValuesContext {
+        release_name: RELEASE_NAME,
+        environment: &env.name,
+        app: &config.app,
+        service_account: &config.service.service_account,
+        vpc_cidr: config.network.vpc_cidr.to_string(),
+        zone_when_unsatisfiable: config.app.zone_spread.when_unsatisfiable(),
+    };
+    let context =
+        tera::Context::from_serialize(&context).context("building the chart values context")?;
+    tera::Tera::one_off(VALUES_TEMPLATE, &context, false)
+        .context("rendering stacks/templates/webapp-values.yaml.tera")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use serde_json::{json, Value};
+    use synth::{App, Handle, Schemas, SynthOptions};
+
+    use super::*;
+    use crate::config::load_environment;
+
+    fn crate_dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    fn environment(name: &str) -> Environment {
+        load_environment(&crate_dir().join("config"), name).expect("the committed config is valid")
+    }
+
+    fn helm_k8s_schemas() -> Schemas {
+        let mut schemas = Schemas::new();
+        for file in ["helm.json", "kubernetes.json"] {
+            let text = std::fs::read_to_string(crate_dir().join("schemas").join(file))
+                .expect("schema file");
+            schemas.add_json(&text).expect("schema JSON");
+        }
+        schemas
+    }
+
+    /// Stand-ins for the AWS stacks' blocks, so the app stack is checked on its
+    /// own (the full program is checked in tests/ with the real stacks).
+    fn app_with_stub_cluster(env: &Environment, chart_dir: &Path) -> anyhow::Result<App> {
+        let mut program = App::new(&env.name);
+        program.set_schemas(helm_k8s_schemas());
+        let aws = program.stack("aws", "stand-ins");
+        aws.require_provider("aws", RequiredProvider::new("hashicorp/aws", "~> 5.100"));
+        let mut stub = |ty: &str| -> Handle { aws.resource(ty, "main").handle() };
+        let (vpc, cluster, ecr) = (
+            stub("aws_vpc"),
+            stub("aws_eks_cluster"),
+            stub("aws_ecr_repository"),
+        );
+        let lb_role = aws.resource("aws_iam_role", "lb_controller").handle();
+        let service_role = aws.resource("aws_iam_role", "service").handle();
+        let inputs = AppInputs {
+            vpc_id: vpc.attr("id"),
+            cluster_name: cluster.attr("name"),
+            cluster_endpoint: cluster.attr("endpoint"),
+            cluster_ca_data: cluster.attr("certificate_authority").index(0).attr("data"),
+            ecr_repository_url: ecr.attr("repository_url"),
+            lb_controller_role_arn: lb_role.attr("arn"),
+            service_role_arn: service_role.attr("arn"),
+        };
+        app(
+            program.stack("app", "helm releases"),
+            env,
+            &inputs,
+            chart_dir,
+        )?;
+        Ok(program)
+    }
+
+    fn synth_json(env: &Environment) -> (BTreeMap<String, Value>, synth::Module) {
+        let app =
+            app_with_stub_cluster(env, &crate_dir().join("../helm-chart")).expect("app stack");
+        let module = app
+            .synth(&SynthOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let files = module
+            .files
+            .iter()
+            .filter(|(name, _)| name.ends_with(".json"))
+            .map(|(name, bytes)| {
+                (
+                    name.clone(),
+                    serde_json::from_slice(bytes).expect("JSON output"),
+                )
+            })
+            .collect();
+        (files, module)
+    }
+
+    #[test]
+    fn every_block_passes_the_helm_and_kubernetes_schemas() {
+        // synth checks every resource, data source and provider block against
+        // the loaded schemas; the stub AWS blocks have no schema here.
+        for env in ["staging", "production"] {
+            let (files, _) = synth_json(&environment(env));
+            let app = &files["app.tf.json"];
+            let releases: Vec<&String> = app["resource"]["helm_release"]
+                .as_object()
+                .expect("releases")
+                .keys()
+                .collect();
+            assert_eq!(
+                releases,
+                ["aws_load_balancer_controller", "metrics_server", "webapp"]
+            );
+            assert!(app["data"]["kubernetes_service_v1"]["webapp"].is_object());
+        }
+    }
+
+    #[test]
+    fn the_schemas_reject_helm_2_provider_syntax() {
+        let mut app = App::new("staging");
+        app.set_schemas(helm_k8s_schemas());
+        let stack = app.stack("app", "helm 2 style");
+        stack.require_provider("helm", RequiredProvider::new("hashicorp/helm", "~> 3.1"));
+        stack.provider(
+            Provider::new("helm").set("kubernetes", Expr::list([Expr::object([("host", "h")])])),
+        );
+        stack
+            .resource("helm_release", "x")
+            .set("name", "x")
+            .set("chart", "x")
+            .set("set", Expr::object([("name", "a"), ("vaule", "b")]));
+        let err = app
+            .synth(&SynthOptions::default())
+            .expect_err("helm 2 syntax")
+            .to_string();
+        assert!(
+            err.contains(
+                "provider.helm: `kubernetes` must be a block (a JSON object), found a list"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains("helm_release.x: `set` must be a list of objects, found an object"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn providers_use_the_cluster_and_pinned_versions() {
+        let (files, _) = synth_json(&environment("staging"));
+        let exec = json!({
+            "api_version": "client.authentication.k8s.io/v1beta1",
+            "command": "aws",
+            "args": ["eks", "get-token", "--cluster-name", "${aws_eks_cluster.main.name}", "--region", "eu-west-1"],
+        });
+        let providers = &files["providers.tf.json"]["provider"];
+        let helm = providers["helm"]
+            .as_array()
+            .map_or(&providers["helm"], |a| &a[0]);
+        assert_eq!(
+            helm["kubernetes"],
+            json!({
+                "host": "${aws_eks_cluster.main.endpoint}",
+                "cluster_ca_certificate": "${base64decode(aws_eks_cluster.main.certificate_authority[0].data)}",
+                "exec": exec,
+            })
+        );
+        let k8s = providers["kubernetes"]
+            .as_array()
+            .map_or(&providers["kubernetes"], |a| &a[0]);
+        assert_eq!(k8s["exec"], json!([exec]));
+        let required = &files["terraform.tf.json"]["terraform"]["required_providers"];
+        assert_eq!(required["helm"]["version"], "~> 3.1");
+        assert_eq!(required["kubernetes"]["version"], "~> 2.38");
+    }
+
+    #[test]
+    fn the_secret_comes_only_from_a_sensitive_variable() {
+        let (files, module) = synth_json(&environment("production"));
+        let variable = &files["variables.tf.json"]["variable"]["app_secret"];
+        assert_eq!(variable["sensitive"], true);
+        assert!(
+            variable.get("default").is_none(),
+            "a default would put a secret in the repository"
+        );
+        let secret = &files["app.tf.json"]["resource"]["kubernetes_secret_v1"]["app"];
+        assert_eq!(secret["data"], json!({"APP_SECRET": "${var.app_secret}"}));
+        let release = &files["app.tf.json"]["resource"]["helm_release"]["webapp"];
+        let set = release["set"].as_array().expect("set list");
+        assert!(set.contains(&json!({
+            "name": "secret.existingSecret", "type": "string",
+            "value": "${kubernetes_secret_v1.app.metadata[0].name}"
+        })));
+        // Nothing secret-looking travels in the values or anywhere else.
+        for (name, bytes) in &module.files {
+            let text = String::from_utf8_lossy(bytes);
+            assert!(
+                !text.contains("APP_SECRET:"),
+                "{name} carries a secret value"
+            );
+        }
+    }
+
+    #[test]
+    fn the_chart_travels_in_the_module_and_its_hash_is_in_the_release() {
+        let env = environment("staging");
+        let chart = tempfile_chart();
+        let synth_description = |dir: &Path| {
+            let app = app_with_stub_cluster(&env, dir).expect("app stack");
+            let module = app.synth(&SynthOptions::default()).expect("synth");
+            assert!(
+                module.files.contains_key("chart/Chart.yaml"),
+                "chart copied into the module"
+            );
+            let app_json: Value =
+                serde_json::from_slice(&module.files["app.tf.json"]).expect("json");
+            let release = &app_json["resource"]["helm_release"]["webapp"];
+            assert_eq!(release["chart"], "${path.module}/chart");
+            release["description"]
+                .as_str()
+                .expect("description")
+                .to_owned()
+        };
+        let before = synth_description(chart.path());
+        assert!(before.starts_with("chart sha256:") && before.len() == "chart sha256:".len() + 64);
+        std::fs::write(chart.path().join("templates/extra.yaml"), "# changed\n").expect("write");
+        assert_ne!(
+            before,
+            synth_description(chart.path()),
+            "a chart change must change the plan"
+        );
+    }
+
+    /// A copy of the real chart in a temporary directory, safe to modify.
+    fn tempfile_chart() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        copy_dir(&crate_dir().join("../helm-chart"), dir.path());
+        dir
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for entry in std::fs::read_dir(from).expect("read chart") {
+            let entry = entry.expect("entry");
+            let target = to.join(entry.file_name());
+            if entry.file_type().expect("type").is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), &target).expect("copy");
+            }
+        }
+    }
+
+    #[test]
+    fn outputs_name_the_load_balancer_and_the_urls() {
+        let (files, _) = synth_json(&environment("staging"));
+        let outputs = &files["app.tf.json"]["output"];
+        let host =
+            "data.kubernetes_service_v1.webapp.status[0].load_balancer[0].ingress[0].hostname";
+        assert_eq!(
+            outputs["load_balancer_hostname"]["value"],
+            format!("${{{host}}}")
+        );
+        assert_eq!(
+            outputs["service_url"]["value"],
+            format!("http://${{{host}}}/")
+        );
+        assert_eq!(
+            outputs["configs_url"]["value"],
+            format!("http://${{{host}}}/configs")
+        );
+        // Production listens on HTTPS only.
+        let (files, _) = synth_json(&environment("production"));
+        assert_eq!(
+            files["app.tf.json"]["output"]["service_url"]["value"],
+            format!("https://${{{host}}}/")
+        );
+    }
+
+    #[test]
+    fn destroy_order_keeps_the_controller_until_the_service_is_gone() {
+        let (files, _) = synth_json(&environment("staging"));
+        let release = &files["app.tf.json"]["resource"]["helm_release"]["webapp"];
+        assert_eq!(
+            release["depends_on"],
+            json!([
+                "helm_release.aws_load_balancer_controller",
+                "helm_release.metrics_server"
+            ])
+        );
+        let namespace = &files["app.tf.json"]["resource"]["kubernetes_namespace_v1"]["app"];
+        assert_eq!(
+            namespace["metadata"]["labels"]["elbv2.k8s.aws/pod-readiness-gate-inject"],
+            "enabled"
+        );
+    }
+
+    #[test]
+    fn values_follow_each_environments_config() {
+        let staging = webapp_values(&environment("staging")).expect("render");
+        let production = webapp_values(&environment("production")).expect("render");
+        for (values, expected) in [
+            (
+                &staging,
+                [
+                    "minReplicas: 2",
+                    "logLevel: debug",
+                    "httpPort: 80",
+                    "enabled: false",
+                    "ingressCidrs: [\"10.10.0.0/16\"]",
+                ],
+            ),
+            (
+                &production,
+                [
+                    "minReplicas: 3",
+                    "logLevel: info",
+                    "httpPort: 0",
+                    "enabled: true",
+                    "ingressCidrs: [\"10.20.0.0/16\"]",
+                ],
+            ),
+        ] {
+            for line in expected {
+                assert!(values.contains(line), "missing `{line}` in\n{values}");
+            }
+        }
+        assert!(production.contains("whenUnsatisfiable: DoNotSchedule"));
+        assert!(staging.contains("APP_GREETING: \"Hello from staging\""));
+    }
+}

@@ -1,0 +1,467 @@
+//! The `[app]` section of an environment's config: what differs between the
+//! environments' releases of the service (scaling, resources, load balancer,
+//! service settings, APP_* configuration), checked here so a bad value fails at
+//! synth time naming its field, rather than in `helm upgrade` on the cluster.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cidr::Ipv4Cidr;
+use crate::config::Problem;
+
+/// The service's release in one environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppConfig {
+    /// `SERVICE_LOG_LEVEL`.
+    pub log_level: LogLevel,
+    /// `SERVICE_MAX_CONNECTIONS`: concurrent connections per pod.
+    pub max_connections: u32,
+    /// `SERVICE_REQUEST_TIMEOUT_SECONDS`.
+    pub request_timeout_seconds: u32,
+    /// `SERVICE_HEADER_READ_TIMEOUT_SECONDS`.
+    pub header_read_timeout_seconds: u32,
+    /// Seconds a pod keeps serving after SIGTERM while the NLB deregisters it.
+    pub drain_seconds: u32,
+    /// Seconds a pod may spend finishing in-flight requests after the drain.
+    pub shutdown_timeout_seconds: u32,
+    /// Whether pods must spread over zones (`require`) or only prefer it.
+    pub zone_spread: ZoneSpread,
+    pub autoscaling: AutoscalingConfig,
+    pub resources: ResourcesConfig,
+    pub load_balancer: LoadBalancerConfig,
+    /// `APP_*` configuration shown by `/configs`; secrets do not belong here.
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+}
+
+impl LogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Error => "error",
+            Self::Warn => "warn",
+            Self::Info => "info",
+            Self::Debug => "debug",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ZoneSpread {
+    /// `DoNotSchedule`: a pod stays pending rather than crowd one zone.
+    Require,
+    /// `ScheduleAnyway`: spread when the nodes allow it.
+    Prefer,
+}
+
+impl ZoneSpread {
+    /// The topology spread constraint's `whenUnsatisfiable`.
+    pub fn when_unsatisfiable(self) -> &'static str {
+        match self {
+            Self::Require => "DoNotSchedule",
+            Self::Prefer => "ScheduleAnyway",
+        }
+    }
+}
+
+/// The HorizontalPodAutoscaler: it owns the replica count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoscalingConfig {
+    pub min_replicas: u32,
+    pub max_replicas: u32,
+    /// Average CPU utilization, percent of requests, the HPA aims for.
+    pub target_cpu_percent: u32,
+    /// Average memory utilization target; absent leaves memory out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_memory_percent: Option<u32>,
+}
+
+/// Container requests and limits, as Kubernetes quantities (`250m`, `128Mi`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourcesConfig {
+    pub cpu_request: String,
+    pub memory_request: String,
+    pub cpu_limit: String,
+    pub memory_limit: String,
+}
+
+/// The NLB the AWS Load Balancer Controller provisions for the service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadBalancerConfig {
+    pub scheme: LoadBalancerScheme,
+    /// Plain HTTP listener on port 80.
+    pub http: bool,
+    /// ACM certificate for an HTTPS listener on port 443; absent means no HTTPS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_certificate_arn: Option<String>,
+    /// Client CIDRs allowed to reach the NLB; empty allows everyone.
+    #[serde(default)]
+    pub source_ranges: Vec<Ipv4Cidr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoadBalancerScheme {
+    InternetFacing,
+    Internal,
+}
+
+impl LoadBalancerScheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InternetFacing => "internet-facing",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+/// Name suffixes the service treats as secrets (shown only as set/not set).
+const SECRET_SUFFIXES: &[&str] = &["_SECRET", "_PASSWORD", "_TOKEN", "_KEY"];
+
+impl AppConfig {
+    /// Every problem with this section; `region` is the environment's, which
+    /// the TLS certificate must live in for the NLB to use it.
+    pub fn problems(&self, region: &str) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let mut problem = |field: &str, message: String| {
+            problems.push(Problem {
+                field: format!("app.{field}"),
+                message,
+            });
+        };
+        for (field, value) in [
+            ("max_connections", self.max_connections),
+            ("request_timeout_seconds", self.request_timeout_seconds),
+            (
+                "header_read_timeout_seconds",
+                self.header_read_timeout_seconds,
+            ),
+            ("shutdown_timeout_seconds", self.shutdown_timeout_seconds),
+        ] {
+            if value == 0 {
+                problem(field, "must be at least 1".to_owned());
+            }
+        }
+        if self.header_read_timeout_seconds > self.request_timeout_seconds {
+            problem(
+                "header_read_timeout_seconds",
+                format!(
+                    "{} is longer than request_timeout_seconds ({}), which would cut it short",
+                    self.header_read_timeout_seconds, self.request_timeout_seconds
+                ),
+            );
+        }
+
+        let scaling = &self.autoscaling;
+        if scaling.min_replicas == 0 {
+            problem("autoscaling.min_replicas", "must be at least 1".to_owned());
+        }
+        if scaling.max_replicas < scaling.min_replicas {
+            problem(
+                "autoscaling.max_replicas",
+                format!(
+                    "{} is below min_replicas ({})",
+                    scaling.max_replicas, scaling.min_replicas
+                ),
+            );
+        }
+        for (field, value) in [
+            (
+                "autoscaling.target_cpu_percent",
+                Some(scaling.target_cpu_percent),
+            ),
+            (
+                "autoscaling.target_memory_percent",
+                scaling.target_memory_percent,
+            ),
+        ] {
+            if let Some(value) = value.filter(|v| !(1..=100).contains(v)) {
+                problem(
+                    field,
+                    format!("{value} is not a percentage between 1 and 100"),
+                );
+            }
+        }
+
+        let res = &self.resources;
+        let cpu_request = parse_quantity("resources.cpu_request", &res.cpu_request, Unit::Cpu);
+        let cpu_limit = parse_quantity("resources.cpu_limit", &res.cpu_limit, Unit::Cpu);
+        let memory_request = parse_quantity(
+            "resources.memory_request",
+            &res.memory_request,
+            Unit::Memory,
+        );
+        let memory_limit =
+            parse_quantity("resources.memory_limit", &res.memory_limit, Unit::Memory);
+        for (request, limit, limit_field) in [
+            (&cpu_request, &cpu_limit, "resources.cpu_limit"),
+            (&memory_request, &memory_limit, "resources.memory_limit"),
+        ] {
+            if let (Ok(request), Ok(limit)) = (request, limit) {
+                if limit < request {
+                    problem(
+                        limit_field,
+                        "is below the request: the pod could never be scheduled".to_owned(),
+                    );
+                }
+            }
+        }
+        for parsed in [cpu_request, cpu_limit, memory_request, memory_limit] {
+            if let Err((field, message)) = parsed {
+                problem(field, message);
+            }
+        }
+
+        let lb = &self.load_balancer;
+        if !lb.http && lb.tls_certificate_arn.is_none() {
+            problem(
+                "load_balancer",
+                "has no listener: set http = true or a tls_certificate_arn".to_owned(),
+            );
+        }
+        if let Some(arn) = &lb.tls_certificate_arn {
+            if let Err(message) = check_certificate_arn(arn, region) {
+                problem("load_balancer.tls_certificate_arn", message);
+            }
+        }
+
+        for key in self.config.keys() {
+            if let Err(message) = check_config_key(key) {
+                problem(&format!("config.{key}"), message);
+            }
+        }
+        problems
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Unit {
+    Cpu,
+    Memory,
+}
+
+/// A Kubernetes quantity in a comparable unit: millicores for CPU, bytes for memory.
+fn parse_quantity(
+    field: &'static str,
+    text: &str,
+    unit: Unit,
+) -> Result<u128, (&'static str, String)> {
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(digits);
+    let multiplier: Option<u128> = match (unit, suffix) {
+        (Unit::Cpu, "") => Some(1000),
+        (Unit::Cpu, "m") => Some(1),
+        (Unit::Memory, "") => Some(1),
+        (Unit::Memory, suffix) => [
+            ("Ki", 1u128 << 10),
+            ("Mi", 1 << 20),
+            ("Gi", 1 << 30),
+            ("Ti", 1 << 40),
+        ]
+        .into_iter()
+        .chain([
+            ("k", 1000),
+            ("M", 1_000_000),
+            ("G", 1_000_000_000),
+            ("T", 1_000_000_000_000),
+        ])
+        .find(|(s, _)| *s == suffix)
+        .map(|(_, m)| m),
+        (Unit::Cpu, _) => None,
+    };
+    let expected = match unit {
+        Unit::Cpu => "a CPU quantity such as 250m or 1",
+        Unit::Memory => "a memory quantity such as 128Mi or 1Gi",
+    };
+    match (number.parse::<u128>(), multiplier) {
+        (Ok(value), Some(multiplier)) if value > 0 => Ok(value * multiplier),
+        _ => Err((
+            field,
+            format!("`{text}` is not {expected} (a whole number above zero)"),
+        )),
+    }
+}
+
+fn check_certificate_arn(arn: &str, region: &str) -> Result<(), String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let well_formed = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "acm"
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && parts[5]
+            .strip_prefix("certificate/")
+            .is_some_and(|id| !id.is_empty());
+    if !well_formed {
+        return Err(format!(
+            "`{arn}` is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"
+        ));
+    }
+    if parts[3] != region {
+        return Err(format!(
+            "the certificate is in {}, but the load balancer is in {region}; an NLB can only use a certificate of its own region",
+            parts[3]
+        ));
+    }
+    Ok(())
+}
+
+fn check_config_key(key: &str) -> Result<(), String> {
+    let valid = key.strip_prefix("APP_").is_some_and(|rest| {
+        !rest.is_empty()
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+            && !rest.ends_with('_')
+    });
+    if !valid {
+        return Err(
+            "must be APP_ followed by upper-case letters, digits and underscores".to_owned(),
+        );
+    }
+    if let Some(suffix) = SECRET_SUFFIXES.iter().find(|s| key.ends_with(*s)) {
+        return Err(format!(
+            "ends with {suffix}, so it is a secret: pass it through the app_secret variable, never in config"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn staging() -> AppConfig {
+        toml::from_str(
+            r#"
+            log_level = "debug"
+            max_connections = 512
+            request_timeout_seconds = 30
+            header_read_timeout_seconds = 10
+            drain_seconds = 5
+            shutdown_timeout_seconds = 20
+            zone_spread = "prefer"
+            [autoscaling]
+            min_replicas = 2
+            max_replicas = 4
+            target_cpu_percent = 70
+            [resources]
+            cpu_request = "100m"
+            memory_request = "64Mi"
+            cpu_limit = "1"
+            memory_limit = "128Mi"
+            [load_balancer]
+            scheme = "internet-facing"
+            http = true
+            [config]
+            APP_GREETING = "hello"
+            "#,
+        )
+        .expect("valid section")
+    }
+
+    fn fields(config: &AppConfig) -> Vec<String> {
+        config
+            .problems("eu-west-1")
+            .into_iter()
+            .map(|p| format!("{}: {}", p.field, p.message))
+            .collect()
+    }
+
+    #[test]
+    fn a_sound_section_has_no_problems() {
+        assert_eq!(fields(&staging()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn scaling_bounds_and_percentages_are_checked() {
+        let mut config = staging();
+        config.autoscaling.min_replicas = 5;
+        config.autoscaling.target_memory_percent = Some(150);
+        assert_eq!(
+            fields(&config),
+            [
+                "app.autoscaling.max_replicas: 4 is below min_replicas (5)",
+                "app.autoscaling.target_memory_percent: 150 is not a percentage between 1 and 100",
+            ]
+        );
+    }
+
+    #[test]
+    fn quantities_are_parsed_and_limits_compared_with_requests() {
+        let mut config = staging();
+        config.resources.cpu_request = "2".into();
+        config.resources.memory_limit = "128MB".into();
+        assert_eq!(
+            fields(&config),
+            [
+                "app.resources.cpu_limit: is below the request: the pod could never be scheduled",
+                "app.resources.memory_limit: `128MB` is not a memory quantity such as 128Mi or 1Gi (a whole number above zero)",
+            ]
+        );
+        config.resources.memory_limit = "1G".into();
+        config.resources.memory_request = "1Gi".into();
+        assert_eq!(
+            fields(&config)[1],
+            "app.resources.memory_limit: is below the request: the pod could never be scheduled"
+        );
+    }
+
+    #[test]
+    fn a_load_balancer_needs_a_listener_and_a_certificate_of_its_region() {
+        let mut config = staging();
+        config.load_balancer.http = false;
+        assert_eq!(
+            fields(&config),
+            ["app.load_balancer: has no listener: set http = true or a tls_certificate_arn"]
+        );
+        config.load_balancer.tls_certificate_arn =
+            Some("arn:aws:acm:us-east-1:111122223333:certificate/abc".into());
+        assert_eq!(
+            fields(&config),
+            ["app.load_balancer.tls_certificate_arn: the certificate is in us-east-1, but the load balancer is in eu-west-1; an NLB can only use a certificate of its own region"]
+        );
+        config.load_balancer.tls_certificate_arn = Some("arn:aws:iam::111122223333:role/x".into());
+        assert!(fields(&config)[0].contains("is not an ACM certificate ARN"));
+    }
+
+    #[test]
+    fn config_keys_must_be_app_names_and_not_secrets() {
+        let mut config = staging();
+        config.config.insert("GREETING".into(), "x".into());
+        config.config.insert("APP_DB_PASSWORD".into(), "x".into());
+        assert_eq!(
+            fields(&config),
+            [
+                "app.config.APP_DB_PASSWORD: ends with _PASSWORD, so it is a secret: pass it through the app_secret variable, never in config",
+                "app.config.GREETING: must be APP_ followed by upper-case letters, digits and underscores",
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = toml::from_str::<AppConfig>("replicas = 3").expect_err("replicas is not a field");
+        assert!(
+            err.to_string().contains("unknown field `replicas`"),
+            "{err}"
+        );
+    }
+}
