@@ -15,7 +15,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use serde::Serialize;
-use synth::{Expr, Output, Provider, RequiredProvider, Stack, Variable};
+use synth::{Expr, Handle, Output, Provider, RequiredProvider, Stack, Variable};
 
 pub use config::{
     AppConfig, AutoscalingConfig, LoadBalancerConfig, LoadBalancerScheme, LogLevel,
@@ -152,69 +152,50 @@ pub fn app(
         .set("data", Expr::object([("APP_SECRET", app_secret)]))
         .handle();
 
-    let lb_controller = stack
-        .resource("helm_release", "aws_load_balancer_controller")
-        .set("name", LB_CONTROLLER_CHART.name)
-        .set("repository", LB_CONTROLLER_CHART.repository)
-        .set("chart", LB_CONTROLLER_CHART.name)
-        .set("version", LB_CONTROLLER_CHART.version)
-        .set("namespace", ADDON_NAMESPACE)
-        .set("atomic", true)
-        .set("wait", true)
-        .set("timeout", RELEASE_TIMEOUT_SECONDS)
-        .set(
-            "values",
-            Expr::list([yaml_values(Expr::object([
-                ("clusterName", inputs.cluster_name.clone()),
-                // Nodes require IMDSv2 with a hop limit of 1, so the controller
-                // cannot discover its region and VPC from instance metadata.
-                ("region", Expr::from(config.region.as_str())),
-                ("vpcId", inputs.vpc_id.clone()),
-                ("replicaCount", Expr::from(2)),
-                ("podDisruptionBudget", Expr::object([("maxUnavailable", 1)])),
-                (
-                    "serviceAccount",
-                    Expr::object([
-                        ("create", Expr::from(true)),
-                        ("name", Expr::from(LB_CONTROLLER_SERVICE_ACCOUNT)),
-                        (
-                            "annotations",
-                            Expr::object([(
-                                "eks.amazonaws.com/role-arn",
-                                inputs.lb_controller_role_arn.clone(),
-                            )]),
-                        ),
-                    ]),
-                ),
-            ]))]),
-        )
-        .handle();
-
-    let metrics_server = stack
-        .resource("helm_release", "metrics_server")
-        .set("name", METRICS_SERVER_CHART.name)
-        .set("repository", METRICS_SERVER_CHART.repository)
-        .set("chart", METRICS_SERVER_CHART.name)
-        .set("version", METRICS_SERVER_CHART.version)
-        .set("namespace", ADDON_NAMESPACE)
-        .set("atomic", true)
-        .set("wait", true)
-        .set("timeout", RELEASE_TIMEOUT_SECONDS)
-        .set(
-            "values",
-            // Two replicas and a PDB: with one, a node drain stops every HPA.
-            Expr::list([yaml_values(Expr::object([
-                ("replicas", Expr::from(2)),
-                (
-                    "podDisruptionBudget",
-                    Expr::object([
-                        ("enabled", Expr::from(true)),
-                        ("maxUnavailable", Expr::from(1)),
-                    ]),
-                ),
-            ]))]),
-        )
-        .handle();
+    let lb_controller = addon_release(
+        stack,
+        "aws_load_balancer_controller",
+        LB_CONTROLLER_CHART,
+        Expr::object([
+            ("clusterName", inputs.cluster_name.clone()),
+            // Nodes require IMDSv2 with a hop limit of 1, so the controller
+            // cannot discover its region and VPC from instance metadata.
+            ("region", Expr::from(config.region.as_str())),
+            ("vpcId", inputs.vpc_id.clone()),
+            ("replicaCount", Expr::from(2)),
+            ("podDisruptionBudget", Expr::object([("maxUnavailable", 1)])),
+            (
+                "serviceAccount",
+                Expr::object([
+                    ("create", Expr::from(true)),
+                    ("name", Expr::from(LB_CONTROLLER_SERVICE_ACCOUNT)),
+                    (
+                        "annotations",
+                        Expr::object([(
+                            "eks.amazonaws.com/role-arn",
+                            inputs.lb_controller_role_arn.clone(),
+                        )]),
+                    ),
+                ]),
+            ),
+        ]),
+    );
+    // Two replicas and a PDB: with one, a node drain stops every HPA.
+    let metrics_server = addon_release(
+        stack,
+        "metrics_server",
+        METRICS_SERVER_CHART,
+        Expr::object([
+            ("replicas", Expr::from(2)),
+            (
+                "podDisruptionBudget",
+                Expr::object([
+                    ("enabled", Expr::from(true)),
+                    ("maxUnavailable", Expr::from(1)),
+                ]),
+            ),
+        ]),
+    );
 
     let chart = stack
         .asset_dir(CHART_ASSET, chart_dir)
@@ -352,9 +333,21 @@ fn cluster_providers(stack: &mut Stack, region: &str, inputs: &AppInputs) {
     ));
 }
 
-/// A `values` entry from an object that may hold references.
-fn yaml_values(values: Expr) -> Expr {
-    Expr::call("yamlencode", [values])
+/// A pinned chart from its repository into kube-system; `values` may hold
+/// references, so it goes through `yamlencode` at plan time.
+fn addon_release(stack: &mut Stack, name: &str, chart: Chart, values: Expr) -> Handle {
+    stack
+        .resource("helm_release", name)
+        .set("name", chart.name)
+        .set("repository", chart.repository)
+        .set("chart", chart.name)
+        .set("version", chart.version)
+        .set("namespace", ADDON_NAMESPACE)
+        .set("atomic", true)
+        .set("wait", true)
+        .set("timeout", RELEASE_TIMEOUT_SECONDS)
+        .set("values", Expr::list([Expr::call("yamlencode", [values])]))
+        .handle()
 }
 
 /// A `set` entry forced to a string, so a tag like `1.10` is not read as a number.
@@ -399,7 +392,7 @@ mod tests {
     use std::path::PathBuf;
 
     use serde_json::{json, Value};
-    use synth::{App, Handle, Schemas, SynthOptions};
+    use synth::{App, Schemas, SynthOptions};
 
     use super::*;
     use crate::config::load_environment;
