@@ -40,7 +40,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "webapp.labels" -}}
 helm.sh/chart: {{ include "webapp.chart" . }}
 {{ include "webapp.selectorLabels" . }}
-app.kubernetes.io/version: {{ .Values.image.tag | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/version: {{ regexReplaceAll "^[-_.]+|[-_.]+$" (.Values.image.tag | trunc 63) "" | quote }}
 app.kubernetes.io/component: web
 app.kubernetes.io/part-of: {{ include "webapp.name" . }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}

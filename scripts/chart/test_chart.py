@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from chartlib import ChartCheckError, ValuesCase
 
 CONFIG_DIR = "/etc/webapp/config"
 LB_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-"
+LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?")
 RECOMMENDED_LABELS = (
     "app.kubernetes.io/name",
     "app.kubernetes.io/instance",
@@ -106,8 +108,19 @@ def test_every_pod_meets_pod_security_restricted(case: ValuesCase) -> None:
         assert not problems, f"{path} {chartlib.describe(obj)}: " + "; ".join(problems)
 
 
+def assert_label_values_valid(render: Render) -> None:
+    """Label syntax is checked by the API server, not by the OpenAPI schemas."""
+    for path, obj in render.objects:
+        template = obj.get("spec", {}).get("template", {})
+        for metadata in (obj["metadata"], template.get("metadata", {})):
+            for key, value in (metadata.get("labels") or {}).items():
+                assert LABEL_VALUE.fullmatch(value), f"{path}: label {key}={value!r} is invalid"
+
+
 def test_every_object_has_recommended_labels_and_namespace(case: ValuesCase) -> None:
-    for path, obj in render_file(case.path).objects:
+    render = render_file(case.path)
+    assert_label_values_valid(render)
+    for path, obj in render.objects:
         metadata = obj["metadata"]
         assert metadata.get("namespace") == chartlib.NAMESPACE, f"{path}: no namespace"
         labels = metadata.get("labels", {})
@@ -495,6 +508,14 @@ def test_environments_differ_where_they_should() -> None:
     assert not staging.values["service"]["tls"]["enabled"]
     assert env_of(app_container(production))["APP_ENV"]["value"] == "production"
     assert env_of(app_container(staging))["APP_ENV"]["value"] == "staging"
+
+
+@pytest.mark.behaviour
+def test_any_valid_image_tag_gives_valid_version_labels() -> None:
+    for tag in ("_v1.2.", "1.0.0-rc.1", "a" * 70 + "."):
+        render = render_yaml(f"image: {{tag: '{tag}'}}")
+        assert_label_values_valid(render)
+        assert app_container(render)["image"] == f"webapp:{tag}"
 
 
 @pytest.mark.behaviour
