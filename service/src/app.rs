@@ -218,7 +218,7 @@ fn quality(accept: &str, kind: &str, subtype: &str) -> f32 {
             .filter_map(|p| p.trim().strip_prefix("q="))
             .find_map(|q| q.trim().parse::<f32>().ok())
             .unwrap_or(1.0);
-        if best.map_or(true, |(s, _)| specificity > s) {
+        if best.is_none_or(|(s, _)| specificity > s) {
             best = Some((specificity, q));
         }
     }

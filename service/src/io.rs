@@ -1,9 +1,10 @@
-//! A TCP stream that enforces the per-request deadlines hyper does not:
-//! request headers must arrive within the header-read timeout of their first
-//! byte (or of the accept, for a new connection), and a response must be
-//! taken by the client within the request timeout. Keeping these apart from
-//! hyper's own timer lets an idle keep-alive connection live longer than a
-//! slow client is allowed to take over its headers.
+//! A TCP stream that enforces the connection deadlines: request headers must
+//! arrive within the header-read timeout of their first byte (or of the
+//! accept, for a new connection), a response must be taken by the client
+//! within the request timeout, and a kept-alive connection may sit idle for
+//! the keep-alive timeout. hyper's single header timer would make the idle
+//! time and the header time one setting, and it allocates and arms a timer
+//! for every request; here a timer is armed once per idle period at most.
 
 use std::future::Future;
 use std::io;
@@ -34,33 +35,39 @@ impl HeadSignal {
     }
 }
 
-/// A client connection with header and send deadlines.
+/// The limits of [`GuardedStream`].
+#[derive(Debug, Clone, Copy)]
+pub struct Deadlines {
+    pub header: Duration,
+    pub send: Duration,
+    pub keepalive: Duration,
+}
+
+/// A client connection with header, send and idle deadlines.
 #[derive(Debug)]
 pub struct GuardedStream {
     stream: TcpStream,
     header_timeout: Duration,
     send_timeout: Duration,
+    keepalive_timeout: Duration,
     header_deadline: Option<Instant>,
+    idle_deadline: Option<Instant>,
     send_deadline: Option<Instant>,
-    // Timers are only allocated once a read or write actually has to wait,
-    // which a well-behaved client on a fast network rarely causes.
+    // Allocated the first time a read or write has to wait.
     read_timer: Option<Pin<Box<Sleep>>>,
     write_timer: Option<Pin<Box<Sleep>>>,
     signal: Arc<HeadSignal>,
 }
 
 impl GuardedStream {
-    pub fn new(
-        stream: TcpStream,
-        header_timeout: Duration,
-        send_timeout: Duration,
-        signal: Arc<HeadSignal>,
-    ) -> GuardedStream {
+    pub fn new(stream: TcpStream, deadlines: Deadlines, signal: Arc<HeadSignal>) -> GuardedStream {
         GuardedStream {
             stream,
-            header_timeout,
-            send_timeout,
-            header_deadline: Some(Instant::now() + header_timeout),
+            header_timeout: deadlines.header,
+            send_timeout: deadlines.send,
+            keepalive_timeout: deadlines.keepalive,
+            header_deadline: Some(Instant::now() + deadlines.header),
+            idle_deadline: None,
             send_deadline: None,
             read_timer: None,
             write_timer: None,
@@ -79,12 +86,12 @@ impl GuardedStream {
                 let deadline = *self
                     .send_deadline
                     .get_or_insert_with(|| Instant::now() + send_timeout);
-                wait_for(
-                    &mut self.write_timer,
-                    deadline,
-                    cx,
-                    "client did not take the response in time",
-                )
+                wait_for(&mut self.write_timer, deadline, cx).map(|()| {
+                    Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "client did not take the response in time",
+                    ))
+                })
             }
             ready => {
                 self.send_deadline = None;
@@ -94,26 +101,30 @@ impl GuardedStream {
     }
 }
 
-/// Pending until `deadline`, then a `TimedOut` error; the timer is re-armed
-/// rather than reallocated when the deadline moves.
-fn wait_for<T>(
+/// Pending until `deadline`. An armed timer with an earlier deadline is
+/// kept and, when it fires, moved on to `deadline`: the idle deadline moves
+/// with every request, and re-arming the timer each time would cost a timer
+/// registration per request.
+fn wait_for(
     timer: &mut Option<Pin<Box<Sleep>>>,
     deadline: Instant,
     cx: &mut Context<'_>,
-    what: &'static str,
-) -> Poll<io::Result<T>> {
+) -> Poll<()> {
     let timer = match timer {
         Some(timer) => {
-            if timer.deadline() != deadline {
+            if timer.deadline() > deadline {
                 timer.as_mut().reset(deadline);
             }
             timer
         }
         None => timer.insert(Box::pin(sleep_until(deadline))),
     };
-    match timer.as_mut().poll(cx) {
-        Poll::Ready(()) => Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, what))),
-        Poll::Pending => Poll::Pending,
+    loop {
+        match timer.as_mut().poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(()) if timer.deadline() >= deadline => return Poll::Ready(()),
+            Poll::Ready(()) => timer.as_mut().reset(deadline),
+        }
     }
 }
 
@@ -130,19 +141,30 @@ impl AsyncRead for GuardedStream {
         let before = buf.filled().len();
         match Pin::new(&mut this.stream).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
-                if buf.filled().len() > before && this.header_deadline.is_none() {
-                    this.header_deadline = Some(Instant::now() + this.header_timeout);
+                if buf.filled().len() > before {
+                    this.idle_deadline = None;
+                    if this.header_deadline.is_none() {
+                        this.header_deadline = Some(Instant::now() + this.header_timeout);
+                    }
                 }
                 Poll::Ready(Ok(()))
             }
             Poll::Pending => match this.header_deadline {
-                Some(deadline) => wait_for(
-                    &mut this.read_timer,
-                    deadline,
-                    cx,
-                    "request headers not received in time",
-                ),
-                None => Poll::Pending,
+                Some(deadline) => wait_for(&mut this.read_timer, deadline, cx).map(|()| {
+                    Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "request headers not received in time",
+                    ))
+                }),
+                None => {
+                    let keepalive = this.keepalive_timeout;
+                    let deadline = *this
+                        .idle_deadline
+                        .get_or_insert_with(|| Instant::now() + keepalive);
+                    // An idle connection that times out ends like one the
+                    // client closed: no error, nothing half-read.
+                    wait_for(&mut this.read_timer, deadline, cx).map(Ok)
+                }
             },
             Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
         }

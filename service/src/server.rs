@@ -18,14 +18,14 @@ use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
 use hyper::service::Service;
 use hyper::{Request, Response};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 use crate::app::App;
 use crate::config::{Config, LogLevel};
-use crate::io::{GuardedStream, HeadSignal};
+use crate::io::{Deadlines, GuardedStream, HeadSignal};
 use crate::log;
 use crate::metrics::{ConnectionError, METRICS};
 
@@ -41,9 +41,7 @@ pub enum Shutdown {
 /// Limits applied to each connection.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    pub header_read_timeout: Duration,
-    pub request_timeout: Duration,
-    pub keepalive_timeout: Duration,
+    pub deadlines: Deadlines,
     pub max_header_bytes: usize,
     pub max_connections: usize,
     pub drain: Duration,
@@ -53,9 +51,11 @@ pub struct Limits {
 impl Limits {
     pub fn from_config(config: &Config) -> Limits {
         Limits {
-            header_read_timeout: config.header_read_timeout,
-            request_timeout: config.request_timeout,
-            keepalive_timeout: config.keepalive_timeout,
+            deadlines: Deadlines {
+                header: config.header_read_timeout,
+                send: config.request_timeout,
+                keepalive: config.keepalive_timeout,
+            },
             max_header_bytes: config.max_header_bytes,
             max_connections: config.max_connections,
             drain: config.drain,
@@ -72,13 +72,10 @@ pub async fn serve(
     signal: impl Future<Output = &'static str>,
 ) -> Shutdown {
     let mut builder = http1::Builder::new();
+    // Header, idle and send deadlines are GuardedStream's; without a timer
+    // hyper arms none of its own.
     builder
-        .timer(TokioTimer::new())
         .keep_alive(true)
-        // hyper's header timer also runs while a kept-alive connection waits
-        // for its next request, so it serves as the idle timeout; the
-        // stricter per-request header deadline is GuardedStream's.
-        .header_read_timeout(limits.keepalive_timeout)
         .max_buf_size(limits.max_header_bytes);
     let (alive_tx, mut alive_rx) = tokio::sync::mpsc::channel::<()>(1);
     let connections = Connections {
@@ -208,12 +205,7 @@ impl Connections {
         METRICS.connections_total.fetch_add(1, Relaxed);
         METRICS.connections_open.fetch_add(1, Relaxed);
         let signal = Arc::new(HeadSignal::default());
-        let io = GuardedStream::new(
-            stream,
-            self.limits.header_read_timeout,
-            self.limits.request_timeout,
-            Arc::clone(&signal),
-        );
+        let io = GuardedStream::new(stream, self.limits.deadlines, Arc::clone(&signal));
         let handler = Handler {
             app: Arc::clone(&self.app),
             peer,
