@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Regenerates stacks/schemas/aws.json: the subset of the real hashicorp/aws
+# provider schema (`terraform providers schema -json`) for the resource and data
+# source types the stacks use. The subset is committed so that `cargo test`
+# checks every AWS block against the real provider without terraform; this
+# script is how it is refreshed after a provider bump or a new resource type.
+#
+# Usage: scripts/schema/aws.sh [OUT]   (default: stacks/schemas/aws.json)
+#
+# A local filesystem mirror of the provider (as on our machines, under
+# /opt/tf-plugins) is used when present, so the script works offline; without
+# one terraform downloads the provider as usual.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+out="${1:-$root/stacks/schemas/aws.json}"
+# Keep in step with the types used in stacks/src; a type missing here makes
+# the schema check in `cargo test` fail with "unknown resource type".
+version="5.100.0"
+resources=(
+  aws_cloudwatch_log_group
+  aws_default_security_group
+  aws_ecr_lifecycle_policy
+  aws_ecr_repository
+  aws_eip
+  aws_eks_access_entry
+  aws_eks_access_policy_association
+  aws_eks_addon
+  aws_eks_cluster
+  aws_eks_node_group
+  aws_flow_log
+  aws_iam_openid_connect_provider
+  aws_iam_policy
+  aws_iam_role
+  aws_iam_role_policy
+  aws_iam_role_policy_attachment
+  aws_internet_gateway
+  aws_kms_alias
+  aws_kms_key
+  aws_launch_template
+  aws_nat_gateway
+  aws_route
+  aws_route_table
+  aws_route_table_association
+  aws_subnet
+  aws_vpc
+  aws_vpc_endpoint
+)
+data_sources=(
+  aws_caller_identity
+  aws_iam_openid_connect_provider
+  aws_iam_policy_document
+)
+
+command -v terraform >/dev/null || { echo "aws.sh: terraform is not on PATH" >&2; exit 1; }
+command -v jq >/dev/null || { echo "aws.sh: jq is not on PATH (apt-get install -y jq)" >&2; exit 1; }
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# shellcheck source=scripts/schema/mirror.sh
+source "$root/scripts/schema/mirror.sh"
+use_provider_mirror "$work"
+
+cat >"$work/main.tf.json" <<JSON
+{"terraform": {"required_providers": {"aws": {"source": "hashicorp/aws", "version": "$version"}}}}
+JSON
+terraform -chdir="$work" init -input=false -no-color >"$work/init.log" 2>&1 || {
+  cat "$work/init.log" >&2
+  echo "aws.sh: terraform init failed" >&2
+  exit 1
+}
+terraform -chdir="$work" providers schema -json >"$work/schema.json"
+
+# Descriptions are dropped: they are most of the size and no check reads them.
+jq --sort-keys \
+  --argjson resources "$(printf '%s\n' "${resources[@]}" | jq -R . | jq -s .)" \
+  --argjson data "$(printf '%s\n' "${data_sources[@]}" | jq -R . | jq -s .)" '
+  # Only string-valued keys are documentation: an attribute may itself be
+  # called "description" (aws_kms_key has one), and that must stay.
+  def strip: walk(if type == "object"
+                  then with_entries(select(((.key | IN("description", "description_kind", "deprecated_message"))
+                                             and ((.value | type) == "string")) | not))
+                  else . end);
+  def pick($names): with_entries(select(.key as $k | $names | index($k)));
+  .provider_schemas["registry.terraform.io/hashicorp/aws"] as $aws
+  | ($aws.resource_schemas | keys) as $have_r
+  | ($aws.data_source_schemas | keys) as $have_d
+  | if ($resources - $have_r) != [] or ($data - $have_d) != []
+    then error("types not in the provider: \(($resources - $have_r) + ($data - $have_d))")
+    else . end
+  | {format_version,
+     provider_schemas: {"registry.terraform.io/hashicorp/aws": {
+       provider: $aws.provider,
+       resource_schemas: ($aws.resource_schemas | pick($resources)),
+       data_source_schemas: ($aws.data_source_schemas | pick($data))
+     } | strip}}
+' "$work/schema.json" >"$work/aws.json"
+
+mkdir -p "$(dirname "$out")"
+mv "$work/aws.json" "$out"
+echo "aws.sh: wrote $out ($(wc -c <"$out") bytes, ${#resources[@]} resource and ${#data_sources[@]} data source types, hashicorp/aws $version)" >&2

@@ -1,0 +1,378 @@
+//! Policies checked on every synthesis, as Pulumi policy packs and CDKTF
+//! aspects do: they read the rendered blocks, exactly what terraform will
+//! see, so an override or a new resource cannot slip past them. A violation
+//! fails `synth` and `validate` with the policy's name and the resource's
+//! address.
+//!
+//! Thresholds come from the environment's `[policy]` config; the rules never
+//! look at the environment's name.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+use synth::{BlockKind, ModuleView, Policy, ResourceView, Schemas, Violation};
+
+use crate::config::{Environment, RESERVED_TAGS};
+
+/// Tag that exempts a security group from `no-public-ingress`: only a
+/// group in front of an internet-facing load balancer may carry it.
+pub const PUBLIC_LOAD_BALANCER_TAG: (&str, &str) = ("Exposure", "public-load-balancer");
+
+/// Tag key marking a subnet as private (internal load balancers go there).
+const PRIVATE_SUBNET_TAG: &str = "kubernetes.io/role/internal-elb";
+
+/// The policies of an environment.
+pub fn policies(env: &Environment, schemas: &Schemas) -> Vec<Box<dyn Policy>> {
+    vec![
+        Box::new(Tagged {
+            schemas: schemas.clone(),
+        }),
+        Box::new(NoPublicIngress),
+        Box::new(EncryptionAtRest),
+        Box::new(ZoneRedundancy {
+            min_azs: env.config.policy.min_azs,
+            nat_gateway_per_az: env.config.policy.require_nat_gateway_per_az,
+        }),
+        Box::new(PrivateNodeGroups),
+    ]
+}
+
+/// Every taggable AWS resource sets its own `tags` (at least `Name`); the
+/// provider's `default_tags` add Project, Environment and ManagedBy. Launch
+/// templates, whose instances and volumes default tags do not reach, must
+/// carry those in every `tag_specifications` block.
+#[derive(Debug)]
+pub struct Tagged {
+    schemas: Schemas,
+}
+
+impl Policy for Tagged {
+    fn name(&self) -> &str {
+        "tagged"
+    }
+
+    fn check(&self, module: &ModuleView<'_>) -> Vec<Violation> {
+        let mut violations = Vec::new();
+        for r in module.managed().filter(|r| r.ty.starts_with("aws_")) {
+            let taggable = self
+                .schemas
+                .has_attribute("aws", BlockKind::Resource, r.ty, "tags")
+                == Some(true);
+            if taggable
+                && r.body
+                    .pointer("/tags/Name")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+            {
+                violations.push(Violation::new(
+                    &r.address,
+                    "taggable resource has no `tags` with a Name",
+                ));
+            }
+            if r.ty == "aws_launch_template" {
+                let specs = blocks(r.body.get("tag_specifications"));
+                if specs.is_empty() {
+                    violations.push(Violation::new(
+                        &r.address,
+                        "launch template has no tag_specifications",
+                    ));
+                }
+                for spec in specs {
+                    let kind = spec
+                        .get("resource_type")
+                        .and_then(Value::as_str)
+                        .unwrap_or("?");
+                    for key in RESERVED_TAGS {
+                        if spec.pointer(&format!("/tags/{key}")).is_none() {
+                            violations.push(Violation::new(
+                                &r.address,
+                                format!("tag_specifications for `{kind}` lacks the `{key}` tag"),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        violations
+    }
+}
+
+/// No security group admits the whole internet, except one tagged as a
+/// public load balancer's.
+#[derive(Debug)]
+pub struct NoPublicIngress;
+
+impl Policy for NoPublicIngress {
+    fn name(&self) -> &str {
+        "no-public-ingress"
+    }
+
+    fn check(&self, module: &ModuleView<'_>) -> Vec<Violation> {
+        let mut violations = Vec::new();
+        let open = |v: Option<&Value>| match v {
+            Some(Value::String(s)) => is_anywhere(s),
+            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).any(is_anywhere),
+            _ => false,
+        };
+        let exempt = |group: Option<&ResourceView<'_>>| {
+            group.is_some_and(|g| {
+                g.body
+                    .pointer(&format!("/tags/{}", PUBLIC_LOAD_BALANCER_TAG.0))
+                    .and_then(Value::as_str)
+                    == Some(PUBLIC_LOAD_BALANCER_TAG.1)
+            })
+        };
+        for r in module.managed() {
+            let (is_open, group) = match r.ty {
+                "aws_security_group" | "aws_default_security_group" => (
+                    blocks(r.body.get("ingress")).iter().any(|rule| {
+                        open(rule.get("cidr_blocks")) || open(rule.get("ipv6_cidr_blocks"))
+                    }),
+                    Some(r),
+                ),
+                "aws_security_group_rule" => (
+                    r.body.get("type").and_then(Value::as_str) == Some("ingress")
+                        && (open(r.body.get("cidr_blocks"))
+                            || open(r.body.get("ipv6_cidr_blocks"))),
+                    referenced(module, r.body.get("security_group_id")),
+                ),
+                "aws_vpc_security_group_ingress_rule" => (
+                    open(r.body.get("cidr_ipv4")) || open(r.body.get("cidr_ipv6")),
+                    referenced(module, r.body.get("security_group_id")),
+                ),
+                _ => continue,
+            };
+            if is_open && !exempt(group) {
+                violations.push(Violation::new(
+                    &r.address,
+                    format!(
+                        "admits ingress from anywhere (0.0.0.0/0 or ::/0); only a security group tagged {}={} may",
+                        PUBLIC_LOAD_BALANCER_TAG.0, PUBLIC_LOAD_BALANCER_TAG.1
+                    ),
+                ));
+            }
+        }
+        violations
+    }
+}
+
+fn is_anywhere(cidr: &str) -> bool {
+    cidr.ends_with("/0")
+}
+
+/// Logs, Kubernetes secrets and volumes are encrypted.
+#[derive(Debug)]
+pub struct EncryptionAtRest;
+
+impl Policy for EncryptionAtRest {
+    fn name(&self) -> &str {
+        "encryption-at-rest"
+    }
+
+    fn check(&self, module: &ModuleView<'_>) -> Vec<Violation> {
+        let mut violations = Vec::new();
+        for r in module.managed() {
+            let problem = match r.ty {
+                "aws_cloudwatch_log_group" => {
+                    is_unset(r.body.get("kms_key_id")).then_some("log group has no kms_key_id")
+                }
+                "aws_eks_cluster" => {
+                    let encrypts_secrets =
+                        blocks(r.body.get("encryption_config")).iter().any(|c| {
+                            c.get("resources")
+                                .and_then(Value::as_array)
+                                .is_some_and(|rs| rs.iter().any(|x| x == "secrets"))
+                                && blocks(c.get("provider"))
+                                    .iter()
+                                    .any(|p| !is_unset(p.get("key_arn")))
+                        });
+                    (!encrypts_secrets).then_some(
+                        "cluster does not encrypt secrets with a KMS key (encryption_config)",
+                    )
+                }
+                "aws_launch_template" => {
+                    let mappings = blocks(r.body.get("block_device_mappings"));
+                    let all_encrypted = !mappings.is_empty()
+                        && mappings.iter().all(|m| {
+                            blocks(m.get("ebs"))
+                                .iter()
+                                .all(|ebs| ebs.get("encrypted") == Some(&Value::Bool(true)))
+                        });
+                    (!all_encrypted).then_some(
+                        "launch template volumes are not all declared with encrypted = true",
+                    )
+                }
+                "aws_ebs_volume" => (r.body.get("encrypted") != Some(&Value::Bool(true)))
+                    .then_some("volume is not encrypted"),
+                _ => None,
+            };
+            if let Some(message) = problem {
+                violations.push(Violation::new(&r.address, message));
+            }
+        }
+        violations
+    }
+}
+
+/// Enough AZs, and (where required) each private subnet's default route
+/// going through a NAT gateway in its own AZ.
+#[derive(Debug)]
+pub struct ZoneRedundancy {
+    pub min_azs: usize,
+    pub nat_gateway_per_az: bool,
+}
+
+impl Policy for ZoneRedundancy {
+    fn name(&self) -> &str {
+        "zone-redundancy"
+    }
+
+    fn check(&self, module: &ModuleView<'_>) -> Vec<Violation> {
+        let subnets: Vec<&ResourceView<'_>> = module.of_type("aws_subnet").collect();
+        if subnets.is_empty() {
+            // Network stack not synthesized: nothing to judge.
+            return Vec::new();
+        }
+        let mut violations = Vec::new();
+        let azs: BTreeSet<&str> = subnets
+            .iter()
+            .filter_map(|s| availability_zone(s))
+            .collect();
+        if azs.len() < self.min_azs {
+            let first = subnets[0];
+            violations.push(Violation::new(
+                &first.address,
+                format!(
+                    "subnets span {} AZs; at least {} required",
+                    azs.len(),
+                    self.min_azs
+                ),
+            ));
+        }
+        if !self.nat_gateway_per_az {
+            return violations;
+        }
+        for subnet in subnets.iter().filter(|s| is_private(s)) {
+            let az = availability_zone(subnet).unwrap_or("?");
+            let nat_az = private_route_nat(module, subnet)
+                .and_then(|nat| referenced(module, nat.body.get("subnet_id")))
+                .and_then(|public| availability_zone(public));
+            if nat_az != Some(az) {
+                violations.push(Violation::new(
+                    &subnet.address,
+                    format!(
+                        "private subnet in {az} does not route 0.0.0.0/0 through a NAT gateway in {az} (found {})",
+                        nat_az.unwrap_or("none")
+                    ),
+                ));
+            }
+        }
+        violations
+    }
+}
+
+/// The NAT gateway a subnet's default route goes through, following
+/// association → route table → route → NAT gateway.
+fn private_route_nat<'m>(
+    module: &'m ModuleView<'m>,
+    subnet: &ResourceView<'_>,
+) -> Option<&'m ResourceView<'m>> {
+    let table = module
+        .of_type("aws_route_table_association")
+        .find(|a| points_at(a.body.get("subnet_id"), subnet))
+        .and_then(|a| referenced(module, a.body.get("route_table_id")))?;
+    let route = module.of_type("aws_route").find(|r| {
+        points_at(r.body.get("route_table_id"), table)
+            && r.body.get("destination_cidr_block").and_then(Value::as_str) == Some("0.0.0.0/0")
+    })?;
+    referenced(module, route.body.get("nat_gateway_id"))
+}
+
+/// Node groups run only in private subnets.
+#[derive(Debug)]
+pub struct PrivateNodeGroups;
+
+impl Policy for PrivateNodeGroups {
+    fn name(&self) -> &str {
+        "private-node-groups"
+    }
+
+    fn check(&self, module: &ModuleView<'_>) -> Vec<Violation> {
+        let mut violations = Vec::new();
+        for group in module.of_type("aws_eks_node_group") {
+            let Some(subnet_ids) = group.body.get("subnet_ids").and_then(Value::as_array) else {
+                violations.push(Violation::new(
+                    &group.address,
+                    "subnet_ids is not a list of subnet references, so it cannot be checked",
+                ));
+                continue;
+            };
+            for id in subnet_ids {
+                match referenced(module, Some(id)) {
+                    Some(subnet) if subnet.ty == "aws_subnet" && is_private(subnet) => {}
+                    Some(subnet) => violations.push(Violation::new(
+                        &group.address,
+                        format!("runs in {}, which is not a private subnet", subnet.address),
+                    )),
+                    None => violations.push(Violation::new(
+                        &group.address,
+                        format!(
+                            "subnet {id} is not a subnet of this module, so it cannot be checked"
+                        ),
+                    )),
+                }
+            }
+        }
+        violations
+    }
+}
+
+fn is_private(subnet: &ResourceView<'_>) -> bool {
+    subnet
+        .body
+        .pointer(&format!("/tags/{}", PRIVATE_SUBNET_TAG.replace('/', "~1")))
+        .is_some()
+        && subnet.body.get("map_public_ip_on_launch") != Some(&Value::Bool(true))
+}
+
+fn availability_zone<'a>(subnet: &'a ResourceView<'_>) -> Option<&'a str> {
+    subnet.body.get("availability_zone").and_then(Value::as_str)
+}
+
+fn is_unset(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.is_empty(),
+        Some(_) => false,
+    }
+}
+
+/// A nested block rendered as an object or a list of objects.
+fn blocks(value: Option<&Value>) -> Vec<&Value> {
+    match value {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(v @ Value::Object(_)) => vec![v],
+        _ => Vec::new(),
+    }
+}
+
+/// The resource a `"${type.name.attr}"` value refers to.
+fn referenced<'m>(
+    module: &'m ModuleView<'m>,
+    value: Option<&Value>,
+) -> Option<&'m ResourceView<'m>> {
+    let text = value?.as_str()?;
+    let inner = text.strip_prefix("${")?.strip_suffix('}')?;
+    let mut parts = inner.split('.');
+    let (ty, name) = (parts.next()?, parts.next()?);
+    module
+        .managed()
+        .find(|r| r.ty == ty && r.address.to_string() == format!("{ty}.{name}"))
+}
+
+fn points_at(value: Option<&Value>, target: &ResourceView<'_>) -> bool {
+    value
+        .and_then(Value::as_str)
+        .and_then(|s| s.strip_prefix("${"))
+        .is_some_and(|s| s.starts_with(&format!("{}.", target.address)))
+}
