@@ -3,8 +3,9 @@
     python scripts/app-values-check.py MODULE_DIR OUT_FILE
 
 Reads MODULE_DIR/app.tf.json (a synthesized module), takes
-`resource.helm_release.webapp`: its `values` documents, merged in order as helm
-does, then its `set` entries on top. A `set` value that is a terraform
+`resource.helm_release.webapp`: its `values` documents (literal YAML, or
+`yamlencode(local.NAME)` of a literal local of the module), merged in order as
+helm does, then its `set` entries on top. A `set` value that is a terraform
 expression (the ECR URL, the image tag, the IRSA role, the Secret) is only known
 at apply time; it is replaced by a realistic stand-in from PLACEHOLDERS, and a
 `set` entry without one is an error, so a new entry cannot slip past the check.
@@ -35,6 +36,7 @@ PLACEHOLDERS: dict[str, str] = {
 
 # `${` not preceded by another `$` starts a terraform interpolation.
 INTERPOLATION = re.compile(r"(?<!\$)\$\{|(?<!%)%\{")
+YAMLENCODE_LOCAL = re.compile(r"^\$\{yamlencode\(local\.([A-Za-z0-9_]+)\)\}$")
 
 
 class CheckError(Exception):
@@ -44,6 +46,19 @@ class CheckError(Exception):
 def literal(text: str) -> str:
     """A terraform JSON string without interpolations, unescaped."""
     return text.replace("$${", "${").replace("%%{", "%{")
+
+
+def literal_value(value: Any, where: str) -> Any:
+    """A terraform JSON value that holds no expression, with strings unescaped."""
+    if isinstance(value, str):
+        if INTERPOLATION.search(value):
+            raise CheckError(f"{where} is a terraform expression, not a literal")
+        return literal(value)
+    if isinstance(value, list):
+        return [literal_value(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {literal(k): literal_value(v, f"{where}.{k}") for k, v in value.items()}
+    return value
 
 
 def set_path(values: dict[str, Any], name: str, value: Any) -> None:
@@ -81,9 +96,16 @@ def release_values(module_dir: Path) -> dict[str, Any]:
 
     values: dict[str, Any] = {}
     for i, document in enumerate(release.get("values", [])):
-        if not isinstance(document, str) or INTERPOLATION.search(document):
+        local = YAMLENCODE_LOCAL.match(document) if isinstance(document, str) else None
+        if local:
+            name = local.group(1)
+            if name not in module.get("locals", {}):
+                raise CheckError(f"{where}.values[{i}] uses local.{name}, not in {path}")
+            parsed = literal_value(module["locals"][name], f"{path}: local.{name}")
+        elif isinstance(document, str) and not INTERPOLATION.search(document):
+            parsed = yaml.safe_load(literal(document))
+        else:
             raise CheckError(f"{where}.values[{i}] is a terraform expression, not literal YAML")
-        parsed = yaml.safe_load(literal(document))
         if not isinstance(parsed, dict):
             raise CheckError(f"{where}.values[{i}] is not a YAML mapping")
         merge(values, parsed)

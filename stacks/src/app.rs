@@ -28,6 +28,9 @@ use crate::config::Environment;
 /// them) carry this name, since the values pin `fullnameOverride` to it.
 pub const RELEASE_NAME: &str = "webapp";
 
+/// The local holding the webapp release's values.
+pub const VALUES_LOCAL: &str = "webapp_values";
+
 /// Where the chart lands inside the synthesized module.
 pub const CHART_ASSET: &str = "chart";
 
@@ -52,7 +55,8 @@ const METRICS_SERVER_CHART: Chart = Chart {
     version: "3.12.2",
 };
 
-const VALUES_TEMPLATE: &str = include_str!("../templates/webapp-values.yaml.tera");
+const VALUES_TEMPLATE_NAME: &str = "stacks/templates/webapp-values.json.tera";
+const VALUES_TEMPLATE: &str = include_str!("../templates/webapp-values.json.tera");
 
 /// Seconds helm waits for a release's objects to become ready; the webapp's
 /// NLB takes a few minutes to be provisioned the first time.
@@ -200,7 +204,9 @@ pub fn app(
     let chart = stack
         .asset_dir(CHART_ASSET, chart_dir)
         .with_context(|| format!("copying the chart {} into the module", chart_dir.display()))?;
-    let values = webapp_values(env)?;
+    // A structured local rather than a YAML string: diffs between environments
+    // and revisions then show each value that changes.
+    let values = stack.local(VALUES_LOCAL, webapp_values(env)?);
     let webapp = stack
         .resource("helm_release", "webapp")
         .set("name", RELEASE_NAME)
@@ -220,7 +226,7 @@ pub fn app(
         .set("wait", true)
         .set("timeout", RELEASE_TIMEOUT_SECONDS)
         .set("max_history", 10)
-        .set("values", Expr::list([values]))
+        .set("values", Expr::list([Expr::call("yamlencode", [values])]))
         .set(
             "set",
             Expr::list([
@@ -369,8 +375,8 @@ struct ValuesContext<'a> {
     zone_when_unsatisfiable: &'static str,
 }
 
-/// The chart values the environment's `[app]` config stands for, as YAML.
-pub fn webapp_values(env: &Environment) -> anyhow::Result<String> {
+/// The chart values the environment's `[app]` config stands for.
+pub fn webapp_values(env: &Environment) -> anyhow::Result<serde_json::Value> {
     let config = &env.config;
     let context = ValuesContext {
         release_name: RELEASE_NAME,
@@ -382,8 +388,14 @@ pub fn webapp_values(env: &Environment) -> anyhow::Result<String> {
     };
     let context =
         tera::Context::from_serialize(&context).context("building the chart values context")?;
-    tera::Tera::one_off(VALUES_TEMPLATE, &context, false)
-        .context("rendering stacks/templates/webapp-values.yaml.tera")
+    let rendered = tera::Tera::one_off(VALUES_TEMPLATE, &context, false)
+        .with_context(|| format!("rendering {VALUES_TEMPLATE_NAME}"))?;
+    serde_json::from_str(&rendered).with_context(|| {
+        format!(
+            "{VALUES_TEMPLATE_NAME} rendered invalid JSON for {}:\n{rendered}",
+            env.name
+        )
+    })
 }
 
 #[cfg(test)]
@@ -672,33 +684,54 @@ mod tests {
     fn values_follow_each_environments_config() {
         let staging = webapp_values(&environment("staging")).expect("render");
         let production = webapp_values(&environment("production")).expect("render");
-        for (values, expected) in [
-            (
-                &staging,
-                [
-                    "minReplicas: 2",
-                    "logLevel: debug",
-                    "httpPort: 80",
-                    "enabled: false",
-                    "ingressCidrs: [\"10.10.0.0/16\"]",
-                ],
-            ),
-            (
-                &production,
-                [
-                    "minReplicas: 3",
-                    "logLevel: info",
-                    "httpPort: 0",
-                    "enabled: true",
-                    "ingressCidrs: [\"10.20.0.0/16\"]",
-                ],
-            ),
-        ] {
-            for line in expected {
-                assert!(values.contains(line), "missing `{line}` in\n{values}");
-            }
-        }
-        assert!(production.contains("whenUnsatisfiable: DoNotSchedule"));
-        assert!(staging.contains("APP_GREETING: \"Hello from staging\""));
+        assert_eq!(staging["environment"], "staging");
+        assert_eq!(staging["autoscaling"]["minReplicas"], 2);
+        assert_eq!(
+            staging["autoscaling"]["targetMemoryUtilizationPercentage"],
+            Value::Null
+        );
+        assert_eq!(staging["settings"]["logLevel"], "debug");
+        assert_eq!(staging["service"]["httpPort"], 80);
+        assert_eq!(
+            staging["service"]["tls"],
+            json!({"enabled": false, "certificateArn": ""})
+        );
+        assert_eq!(
+            staging["networkPolicy"]["ingressCidrs"],
+            json!(["10.10.0.0/16"])
+        );
+        assert_eq!(staging["config"]["APP_GREETING"], "Hello from staging");
+
+        assert_eq!(production["autoscaling"]["maxReplicas"], 12);
+        assert_eq!(
+            production["autoscaling"]["targetMemoryUtilizationPercentage"],
+            80
+        );
+        assert_eq!(
+            production["resources"]["limits"]["cpu"], "1",
+            "quantities stay strings"
+        );
+        assert_eq!(production["service"]["httpPort"], 0);
+        assert_eq!(production["service"]["tls"]["enabled"], true);
+        assert_eq!(
+            production["topologySpread"]["zone"]["whenUnsatisfiable"],
+            "DoNotSchedule"
+        );
+        assert_eq!(production["serviceAccount"]["name"], "webapp");
+    }
+
+    #[test]
+    fn the_release_reads_its_values_from_a_structured_local() {
+        let env = environment("production");
+        let (files, _) = synth_json(&env);
+        let app_json = &files["app.tf.json"];
+        assert_eq!(
+            app_json["resource"]["helm_release"]["webapp"]["values"],
+            json!(["${yamlencode(local.webapp_values)}"])
+        );
+        assert_eq!(
+            app_json["locals"]["webapp_values"],
+            webapp_values(&env).expect("render")
+        );
     }
 }
