@@ -98,8 +98,9 @@ gate_zizmor() {
   "$venv/zizmor" --offline --persona auditor --no-progress --config .github/zizmor.yml .github
 }
 
+# Scans every environment before failing, so one run lists all findings.
 gate_checkov_tf() {
-  local out env
+  local out env status=0
   out="$(mktemp -d "${TMPDIR:-/tmp}/security-tf.XXXXXX")"
   scratch_dirs+=("$out")
   for env in "${environments[@]}"; do
@@ -109,13 +110,14 @@ gate_checkov_tf() {
     # `terraform validate` covers it. Every other file must parse.
     checkov_gate --label "checkov-tf[$env]" --framework terraform_json \
       --expect-terraform-dir "$out/$env" --skip-path 'terraform\.tf\.json$' \
-      --directory "$out/$env"
+      --directory "$out/$env" || status=1
   done
+  return "$status"
 }
 
 gate_checkov_k8s() {
   [[ -x scripts/chart-render.sh ]] || die "checkov-k8s: scripts/chart-render.sh is missing"
-  local out values name
+  local out values name status=0
   out="$(mktemp -d "${TMPDIR:-/tmp}/security-k8s.XXXXXX")"
   scratch_dirs+=("$out")
   # The chart defaults, each environment's values and the chart's CI values
@@ -125,8 +127,9 @@ gate_checkov_k8s() {
     name="$(basename "${values%.yaml}")"
     scripts/chart-render.sh "$values" "$out/$name" >/dev/null
     checkov_gate --label "checkov-k8s[$name]" --framework kubernetes \
-      --expect-manifests-dir "$out/$name" --directory "$out/$name"
+      --expect-manifests-dir "$out/$name" --directory "$out/$name" || status=1
   done
+  return "$status"
 }
 
 gate_checkov_docker() {

@@ -112,12 +112,31 @@ def run_checkov(args: argparse.Namespace) -> dict:
     return report
 
 
+def resource_address(check: dict) -> str:
+    """`TYPE.NAME` for a Terraform JSON finding; checkov reports `resource.NAME`."""
+    resource = check.get("resource", "")
+    path = Path(check.get("file_abs_path") or "")
+    if not (resource.startswith("resource.") and path.name.endswith(".tf.json") and path.is_file()):
+        return resource
+    name = resource.removeprefix("resource.")
+    text = path.read_text()
+    types = [t for t, named in json.loads(text).get("resource", {}).items() if name in named]
+    if len(types) > 1:
+        # Same name under several types: the finding's block is the one whose
+        # type key opens last before the finding's first line.
+        first = check.get("file_line_range", [0, 0])[0]
+        lines = text.splitlines()[:first]
+        opened = {t: max((i for i, line in enumerate(lines) if line.strip() == f'"{t}": {{'), default=-1) for t in types}
+        types = [max(opened, key=opened.get)]
+    return f"{types[0]}.{name}" if types else resource
+
+
 def print_failures(report: dict) -> None:
     for check in report.get("results", {}).get("failed_checks", []):
         first, last = check.get("file_line_range", [0, 0])
         print(
             f"  FAILED {check['check_id']} {check.get('check_name', '')}\n"
-            f"    resource: {check.get('resource')}  file: {check.get('file_path')}:{first}-{last}"
+            f"    resource: {resource_address(check)}  file: {check.get('file_path')}:{first}-{last}"
             + (f"\n    guide: {check['guideline']}" if check.get("guideline") else ""),
             file=sys.stderr,
         )
