@@ -20,6 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 
@@ -451,6 +452,27 @@ def test_schema_rejects_bad_values_naming_the_field(overrides: str, message: str
     with pytest.raises(ChartCheckError) as linted:
         chartlib.lint(values, source="bad.yaml")
     assert message in str(linted.value)
+
+
+@pytest.mark.behaviour
+def test_schema_is_plain_draft_07_for_helm_3_too() -> None:
+    """Helm 3 (inside the terraform helm provider) reads draft-07 with another engine.
+
+    A second, independent draft-07 validator must accept the chart's own
+    values and refuse every bad-values case, so the schema relies on no
+    Helm 4 engine quirk.
+    """
+    schema = json.loads((chartlib.CHART_DIR / "values.schema.json").read_text(encoding="utf-8"))
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+    jsonschema.Draft7Validator.check_schema(schema)
+    validator = jsonschema.Draft7Validator(schema)
+    for path in (None, *sorted(chartlib.CHART_DIR.glob("values-*.yaml"))):
+        merged = render_file(path).values
+        errors = [error.message for error in validator.iter_errors(merged)]
+        assert not errors, f"{path}: {errors}"
+    for label, overrides, _ in SCHEMA_REJECTS:
+        merged = chartlib.merged_values(chartlib.load_values_text(overrides, source=label))
+        assert not validator.is_valid(merged), f"draft-07 validator accepts: {label}"
 
 
 @pytest.mark.behaviour
