@@ -7,6 +7,7 @@ set positional-arguments
 import 'just/rust.just'
 import 'just/chart.just'
 import 'just/security.just'
+import 'just/app.just'
 
 default:
     @just --list
