@@ -8,6 +8,11 @@ import 'just/rust.just'
 import 'just/chart.just'
 import 'just/security.just'
 import 'just/app.just'
+import 'just/stacks.just'
 
 default:
     @just --list
+
+# Everything CI checks (scripts/test.sh runs this after creating .venv).
+ci: fmt-check clippy test-rust chart-check security
+    @echo "ci: every check passed"

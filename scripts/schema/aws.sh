@@ -6,13 +6,22 @@
 # script is how it is refreshed after a provider bump or a new resource type.
 #
 # Usage: scripts/schema/aws.sh [OUT]   (default: stacks/schemas/aws.json)
+#        scripts/schema/aws.sh --check  (fails if the committed subset differs
+#                                        from what the provider prints)
 #
 # A local filesystem mirror of the provider (as on our machines, under
 # /opt/tf-plugins) is used when present, so the script works offline; without
 # one terraform downloads the provider as usual.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-out="${1:-$root/stacks/schemas/aws.json}"
+committed="$root/stacks/schemas/aws.json"
+check=false
+if [[ "${1:-}" == "--check" ]]; then
+  check=true
+  out=""
+else
+  out="${1:-$committed}"
+fi
 # Keep in step with the types used in stacks/src; a type missing here makes
 # the schema check in `cargo test` fail with "unknown resource type".
 version="5.100.0"
@@ -96,6 +105,15 @@ jq --sort-keys \
      } | strip}}
 ' "$work/schema.json" >"$work/aws.json"
 
+if [[ "$check" == true ]]; then
+  if ! diff -u "$committed" "$work/aws.json" >"$work/schema.diff"; then
+    head -n 60 "$work/schema.diff" >&2
+    echo "aws.sh: stacks/schemas/aws.json is not what hashicorp/aws $version prints; run scripts/schema/aws.sh" >&2
+    exit 1
+  fi
+  echo "aws.sh: stacks/schemas/aws.json matches hashicorp/aws $version" >&2
+  exit 0
+fi
 mkdir -p "$(dirname "$out")"
 mv "$work/aws.json" "$out"
 echo "aws.sh: wrote $out ($(wc -c <"$out") bytes, ${#resources[@]} resource and ${#data_sources[@]} data source types, hashicorp/aws $version)" >&2

@@ -1,0 +1,162 @@
+//! Each bad config input, in a real file: the error names the file, the field
+//! and the problem, and an output directory synthesized earlier from the good
+//! config is left byte for byte as it was (the same load → build → synth →
+//! write order the CLI follows; a bad config stops it at the first step).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use synth::SynthOptions;
+
+struct Case {
+    env: &'static str,
+    from: &'static str,
+    to: &'static str,
+    expected: &'static str,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        env: "staging",
+        from: "vpc_cidr = \"10.10.0.0/16\"",
+        to: "vpc_cidr = \"10.10.0.0/33\"",
+        expected: "prefix length must be a number from 0 to 32",
+    },
+    Case {
+        env: "staging",
+        from: "service_ipv4_cidr = \"172.20.0.0/16\"",
+        to: "service_ipv4_cidr = \"10.10.128.0/20\"",
+        expected: "cluster.service_ipv4_cidr: 10.10.128.0/20 overlaps network.vpc_cidr (10.10.0.0/16)",
+    },
+    Case {
+        env: "staging",
+        from: "nat_gateway = \"single\"",
+        to: "nat_gateway = \"single\"\nprivate_subnet_prefix = 17",
+        expected: "network.public_subnets[0]: 10.10.255.0/24 overlaps network.private_subnets[1] (10.10.128.0/17)",
+    },
+    Case {
+        env: "production",
+        from: "nat_gateway = \"one_per_az\"",
+        to: "nat_gateway = \"one_per_az\"\nprivate_subnet_prefix = 17",
+        expected: "network.private_subnet_prefix: 3 private /17 subnets do not fit in network.vpc_cidr (10.20.0.0/16)",
+    },
+    Case {
+        env: "staging",
+        from: "azs = [\"eu-west-1a\", \"eu-west-1b\"]",
+        to: "azs = [\"eu-west-1a\"]",
+        expected: "network.azs: lists 1 AZs; this environment needs at least 2",
+    },
+    Case {
+        env: "production",
+        from: "azs = [\"eu-west-1a\", \"eu-west-1b\", \"eu-west-1c\"]",
+        to: "azs = [\"eu-west-1a\", \"eu-west-1b\"]",
+        expected: "network.azs: lists 2 AZs; this environment needs at least 3 (policy.min_azs = 3)",
+    },
+    Case {
+        env: "production",
+        from: "nat_gateway = \"one_per_az\"",
+        to: "nat_gateway = \"single\"",
+        expected: "network.nat_gateway: is `single` but policy.require_nat_gateway_per_az is true",
+    },
+    Case {
+        env: "staging",
+        from: "min_size = 1",
+        to: "min_size = 3",
+        expected: "node_groups[0].min_size: 3 is greater than desired_size (2)",
+    },
+    Case {
+        env: "production",
+        from: "desired_size = 3",
+        to: "desired_size = 10",
+        expected: "node_groups[0].desired_size: 10 is greater than max_size (9)",
+    },
+    Case {
+        env: "staging",
+        from: "kubernetes_version = \"1.32\"",
+        to: "kubernetes_version = \"1.32.0\"",
+        expected: "cluster.kubernetes_version: `1.32.0` is not a Kubernetes minor version like \"1.32\"",
+    },
+    Case {
+        env: "staging",
+        from: "kubernetes_version = \"1.32\"",
+        to: "kubernetes_version = \"1.99\"",
+        expected: "cluster.kubernetes_version: `1.99` is not offered by EKS",
+    },
+    Case {
+        env: "staging",
+        from: "[logs]",
+        to: "[logs]\nretention = 30",
+        expected: "unknown field `retention`",
+    },
+];
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        for entry in fs::read_dir(&current).expect("read output dir") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.insert(path.clone(), fs::read(&path).expect("read output file"));
+            }
+        }
+    }
+    files
+}
+
+/// What the CLI does for `synth <env> --out <out>`, from a config directory.
+fn synthesize(config_dir: &Path, env: &str, out: &Path) -> anyhow::Result<()> {
+    let env = stacks::load_environment(config_dir, env)?;
+    let app = stacks::build_app(&env, &stacks::BuildOptions::for_repo(&repo_root()))?;
+    let module = app.synth(&SynthOptions::default())?;
+    synth::output::write_module(out, &module)?;
+    Ok(())
+}
+
+#[test]
+fn each_bad_input_is_named_and_leaves_previous_output_untouched() {
+    for case in CASES {
+        let config_dir = tempfile::tempdir().expect("config dir");
+        let out = tempfile::tempdir().expect("output dir");
+        let file = config_dir.path().join(format!("{}.toml", case.env));
+        let good = fs::read_to_string(repo_root().join(format!("stacks/config/{}.toml", case.env)))
+            .expect("shipped config");
+        fs::write(&file, &good).expect("write good config");
+        synthesize(config_dir.path(), case.env, out.path()).expect("good config synthesizes");
+        let before = snapshot(out.path());
+
+        assert!(
+            good.contains(case.from),
+            "`{}` not in {}.toml",
+            case.from,
+            case.env
+        );
+        fs::write(&file, good.replacen(case.from, case.to, 1)).expect("write bad config");
+        let error = match synthesize(config_dir.path(), case.env, out.path()) {
+            Ok(()) => panic!("`{}` was accepted", case.to),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(
+            error.contains(&file.display().to_string()),
+            "file not named:\n{error}"
+        );
+        assert!(
+            error.contains(case.expected),
+            "expected `{}` in:\n{error}",
+            case.expected
+        );
+        assert_eq!(
+            snapshot(out.path()),
+            before,
+            "output changed after `{}`",
+            case.to
+        );
+    }
+}

@@ -1,0 +1,380 @@
+//! The stacks of the shipped environments: they build, every AWS block
+//! passes the committed provider schema, the outputs others rely on exist,
+//! the environments differ where their configs say so, and each policy
+//! fails synthesis, naming itself and the resource, when it is violated.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use synth::{Address, App, Module, SynthError, SynthOptions};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn environment(name: &str) -> stacks::Environment {
+    stacks::load_environment(&repo_root().join("stacks/config"), name)
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn build(env: &stacks::Environment) -> App {
+    stacks::build_app(env, &stacks::BuildOptions::for_repo(&repo_root()))
+        .unwrap_or_else(|e| panic!("{}: {e:#}", env.name))
+}
+
+fn aws_only() -> SynthOptions {
+    SynthOptions {
+        stacks: Some(stacks::AWS_STACKS.iter().map(|s| (*s).to_owned()).collect()),
+        tool: "test".into(),
+    }
+}
+
+fn synth(app: &App) -> Result<Module, SynthError> {
+    app.synth(&aws_only())
+}
+
+fn json(module: &Module, file: &str) -> Value {
+    let bytes = module
+        .files
+        .get(file)
+        .unwrap_or_else(|| panic!("{file} not synthesized"));
+    serde_json::from_slice(bytes).expect("synthesized JSON")
+}
+
+/// Every resource of a type in the module, with its body.
+fn resources(module: &Module, ty: &str) -> Vec<(String, Value)> {
+    let mut found = Vec::new();
+    for (file, _) in module.files.iter().filter(|(f, _)| f.ends_with(".tf.json")) {
+        if let Some(Value::Object(of_type)) = json(module, file).pointer(&format!("/resource/{ty}"))
+        {
+            found.extend(
+                of_type
+                    .iter()
+                    .map(|(name, body)| (name.clone(), body.clone())),
+            );
+        }
+    }
+    found
+}
+
+/// Synthesis errors after `change` is applied to the resource at `address`.
+fn violations_after(
+    app: &mut App,
+    ty: &str,
+    name: &str,
+    change: impl FnOnce(&mut synth::Resource),
+) -> String {
+    let address = Address::resource(ty, name);
+    let resource = app
+        .stacks_mut()
+        .iter_mut()
+        .find_map(|s| s.find_mut(&address))
+        .unwrap_or_else(|| panic!("{address} not found"));
+    change(resource);
+    match synth(app) {
+        Ok(_) => panic!("synthesis accepted the change to {address}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn both_environments_synthesize_every_stack() {
+    for name in ["staging", "production"] {
+        let env = environment(name);
+        let module = build(&env)
+            .synth(&SynthOptions::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        for stack in stacks::STACKS {
+            assert!(
+                module.files.contains_key(&format!("{stack}.tf.json")),
+                "{name}: {stack}"
+            );
+        }
+    }
+}
+
+#[test]
+fn aws_stacks_synthesize_alone_with_the_outputs_others_rely_on() {
+    let module = synth(&build(&environment("staging"))).expect("staging AWS stacks");
+    assert!(!module.files.contains_key("app.tf.json"));
+    let mut outputs = Vec::new();
+    for stack in stacks::AWS_STACKS {
+        if let Some(Value::Object(o)) = json(&module, &format!("{stack}.tf.json")).get("output") {
+            outputs.extend(o.keys().cloned());
+        }
+    }
+    outputs.sort();
+    assert_eq!(
+        outputs,
+        [
+            "ci_deployer_role_arn",
+            "cluster_endpoint",
+            "cluster_name",
+            "ecr_repository_url",
+            "kubeconfig_command",
+            "oidc_provider_arn",
+            "private_subnet_ids",
+            "public_subnet_ids",
+            "vpc_id",
+        ]
+    );
+    let kubeconfig = json(&module, "eks.tf.json");
+    assert_eq!(
+        kubeconfig.pointer("/output/kubeconfig_command/value"),
+        Some(&Value::from(
+            "aws eks update-kubeconfig --region eu-west-1 --name ${aws_eks_cluster.main.name}"
+        ))
+    );
+}
+
+#[test]
+fn every_resource_carries_the_default_tags_through_the_provider() {
+    let module = synth(&build(&environment("production"))).expect("production");
+    let providers = json(&module, "providers.tf.json");
+    let tags = providers
+        .pointer("/provider/aws/default_tags/tags")
+        .expect("aws default_tags");
+    assert_eq!(tags["Project"], "webapp");
+    assert_eq!(tags["Environment"], "production");
+    assert_eq!(tags["ManagedBy"], "terraform-infra");
+    assert_eq!(tags["CostCenter"], "platform-production");
+    assert_eq!(
+        providers.pointer("/provider/aws/region"),
+        Some(&Value::from("eu-west-1"))
+    );
+}
+
+#[test]
+fn environments_differ_where_their_configs_say() {
+    let staging = synth(&build(&environment("staging"))).expect("staging");
+    let production = synth(&build(&environment("production"))).expect("production");
+    let count = |m: &Module, ty: &str| resources(m, ty).len();
+    assert_eq!(
+        (
+            count(&staging, "aws_subnet"),
+            count(&production, "aws_subnet")
+        ),
+        (4, 6)
+    );
+    assert_eq!(
+        (
+            count(&staging, "aws_nat_gateway"),
+            count(&production, "aws_nat_gateway")
+        ),
+        (1, 3)
+    );
+    // Staging's private subnets all leave through its one NAT gateway.
+    for (name, route) in resources(&staging, "aws_route")
+        .iter()
+        .filter(|(n, _)| n.starts_with("private_"))
+    {
+        assert_eq!(route["nat_gateway_id"], "${aws_nat_gateway.a.id}", "{name}");
+    }
+    let group = |m: &Module| resources(m, "aws_eks_node_group").remove(0).1;
+    assert_eq!(group(&staging)["capacity_type"], "SPOT");
+    assert_eq!(group(&production)["scaling_config"]["min_size"], 3);
+}
+
+#[test]
+fn network_layout_is_the_configured_one() {
+    let module = synth(&build(&environment("production"))).expect("production");
+    let subnets = resources(&module, "aws_subnet");
+    let layout: Vec<(String, String, String)> = subnets
+        .iter()
+        .map(|(name, s)| {
+            (
+                name.clone(),
+                s["availability_zone"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                s["cidr_block"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("private_a", "eu-west-1a", "10.20.0.0/20"),
+        ("private_b", "eu-west-1b", "10.20.16.0/20"),
+        ("private_c", "eu-west-1c", "10.20.32.0/20"),
+        ("public_a", "eu-west-1a", "10.20.255.0/24"),
+        ("public_b", "eu-west-1b", "10.20.254.0/24"),
+        ("public_c", "eu-west-1c", "10.20.253.0/24"),
+    ]
+    .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()));
+    assert_eq!(layout, expected);
+    for (name, subnet) in &subnets {
+        let role = if name.starts_with("public") {
+            "kubernetes.io/role/elb"
+        } else {
+            "kubernetes.io/role/internal-elb"
+        };
+        assert_eq!(subnet["tags"][role], "1", "{name}");
+        assert_eq!(
+            subnet["tags"]["kubernetes.io/cluster/webapp-production"], "shared",
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn misspelled_aws_attributes_fail_against_the_real_schema() {
+    let mut app = build(&environment("staging"));
+    let errors = violations_after(&mut app, "aws_vpc", "main", |vpc| {
+        vpc.set("enable_dns_hostname", true);
+    });
+    assert!(errors.contains("aws_vpc.main"), "{errors}");
+    assert!(errors.contains("enable_dns_hostname"), "{errors}");
+    assert!(
+        errors.contains("enable_dns_hostnames"),
+        "no suggestion: {errors}"
+    );
+}
+
+#[test]
+fn untagged_resources_violate_tagged() {
+    let mut app = build(&environment("staging"));
+    let errors = violations_after(&mut app, "aws_vpc", "main", |vpc| {
+        vpc.remove_path("tags");
+    });
+    assert!(
+        errors.contains("aws_vpc.main: policy `tagged` violated"),
+        "{errors}"
+    );
+
+    let mut app = build(&environment("staging"));
+    let errors = violations_after(&mut app, "aws_launch_template", "node_general", |t| {
+        t.remove_path("tag_specifications.1.tags.Project");
+    });
+    assert!(
+        errors.contains("aws_launch_template.node_general: policy `tagged` violated: tag_specifications for `volume` lacks the `Project` tag"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn ingress_from_anywhere_violates_no_public_ingress() {
+    let mut app = build(&environment("staging"));
+    let errors = violations_after(&mut app, "aws_default_security_group", "default", |sg| {
+        sg.set(
+            "ingress",
+            synth::Expr::list([synth::Expr::object([
+                ("protocol", synth::Expr::from("tcp")),
+                ("from_port", synth::Expr::from(22)),
+                ("to_port", synth::Expr::from(22)),
+                ("cidr_blocks", synth::Expr::list(["0.0.0.0/0"])),
+            ])]),
+        );
+    });
+    assert!(
+        errors.contains("aws_default_security_group.default: policy `no-public-ingress` violated"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn unencrypted_logs_secrets_and_volumes_violate_encryption_at_rest() {
+    let cases: [(&str, &str, &str); 3] = [
+        ("aws_cloudwatch_log_group", "flow_logs", "kms_key_id"),
+        ("aws_eks_cluster", "main", "encryption_config"),
+        (
+            "aws_launch_template",
+            "node_general",
+            "block_device_mappings.0.ebs.encrypted",
+        ),
+    ];
+    for (ty, name, path) in cases {
+        let mut app = build(&environment("production"));
+        let errors = violations_after(&mut app, ty, name, |r| {
+            r.remove_path(path);
+        });
+        assert!(
+            errors.contains(&format!(
+                "{ty}.{name}: policy `encryption-at-rest` violated"
+            )),
+            "{ty}.{name} without {path}: {errors}"
+        );
+    }
+}
+
+#[test]
+fn cross_zone_nat_routes_violate_zone_redundancy_where_required() {
+    let mut app = build(&environment("production"));
+    let errors = violations_after(&mut app, "aws_route", "private_c_nat", |route| {
+        route.set(
+            "nat_gateway_id",
+            synth::Expr::reference(Address::resource("aws_nat_gateway", "a")).attr("id"),
+        );
+    });
+    assert!(
+        errors.contains(
+            "aws_subnet.private_c: policy `zone-redundancy` violated: private subnet in eu-west-1c does not route 0.0.0.0/0 through a NAT gateway in eu-west-1c (found eu-west-1a)"
+        ),
+        "{errors}"
+    );
+    // Staging's config allows one shared NAT gateway.
+    assert!(synth(&build(&environment("staging"))).is_ok());
+}
+
+#[test]
+fn too_few_zones_violate_zone_redundancy() {
+    let mut env = environment("staging");
+    // The config check already refuses this; the policy is the second line,
+    // for blocks changed after the config was read.
+    env.config.policy.min_azs = 3;
+    let errors = synth(&build(&env))
+        .expect_err("2 AZs with min_azs = 3")
+        .to_string();
+    assert!(
+        errors
+            .contains("policy `zone-redundancy` violated: subnets span 2 AZs; at least 3 required"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn node_groups_in_public_subnets_violate_private_node_groups() {
+    let mut app = build(&environment("staging"));
+    let errors = violations_after(&mut app, "aws_eks_node_group", "general", |group| {
+        group.set(
+            "subnet_ids",
+            synth::Expr::list([synth::Expr::reference(Address::resource(
+                "aws_subnet",
+                "public_a",
+            ))
+            .attr("id")]),
+        );
+    });
+    assert!(
+        errors.contains(
+            "aws_eks_node_group.general: policy `private-node-groups` violated: runs in aws_subnet.public_a, which is not a private subnet"
+        ),
+        "{errors}"
+    );
+}
+
+#[test]
+fn node_launch_templates_require_imdsv2_and_encrypted_gp3() {
+    let module = synth(&build(&environment("staging"))).expect("staging");
+    let (_, template) = resources(&module, "aws_launch_template").remove(0);
+    assert_eq!(template["metadata_options"]["http_tokens"], "required");
+    let ebs = &template["block_device_mappings"][0]["ebs"];
+    assert_eq!(
+        (ebs["volume_type"].as_str(), ebs["encrypted"].as_bool()),
+        (Some("gp3"), Some(true))
+    );
+}
+
+#[test]
+fn ci_deployer_trusts_one_repository_branch_only() {
+    let module = synth(&build(&environment("production"))).expect("production");
+    let (_, role) = resources(&module, "aws_iam_role")
+        .into_iter()
+        .find(|(n, _)| n == "ci_deployer")
+        .expect("ci_deployer role");
+    let trust = role["assume_role_policy"].as_str().unwrap_or_default();
+    assert!(trust.contains(r#""token.actions.githubusercontent.com:sub" = "repo:example-org/webapp:ref:refs/heads/main""#), "{trust}");
+    assert!(
+        trust.contains(r#""token.actions.githubusercontent.com:aud" = "sts.amazonaws.com""#),
+        "{trust}"
+    );
+}
