@@ -74,7 +74,7 @@ gate_yamllint() {
 gate_hadolint() {
   need_venv
   [[ -f Dockerfile ]] || die "hadolint: no Dockerfile at the repository root"
-  "$venv/hadolint" --failure-threshold style Dockerfile
+  "$venv/hadolint" --no-color --failure-threshold style Dockerfile
   echo "hadolint: Dockerfile clean"
 }
 
