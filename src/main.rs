@@ -1,1 +1,185 @@
-fn main() {}
+//! `infra`: synthesizes each environment's Terraform JSON from the Rust
+//! stacks, and inspects it. Each command is a thin wrapper over [`ops`].
+
+mod ops;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Infrastructure as Rust: typed stacks synthesized to Terraform JSON.
+///
+/// Synthesize an environment, then apply it with plain terraform:
+///
+///   cargo run -- synth staging
+///   terraform -chdir=cdktf.out init && terraform -chdir=cdktf.out apply
+#[derive(Debug, Parser)]
+#[command(name = "infra", version, verbatim_doc_comment)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check an environment and write its Terraform root module.
+    ///
+    /// Writes one <stack>.tf.json per stack, terraform.tf.json (the terraform
+    /// block), providers.tf.json, variables.tf.json and manifest.json into the
+    /// output directory. Nothing is written unless every check passes;
+    /// terraform's own files there (.terraform/, *.tfstate*, the lock file)
+    /// are never touched.
+    Synth {
+        /// Environment name: a file stacks/config/<ENV>.toml.
+        env: String,
+        #[command(flatten)]
+        select: Select,
+        /// Output directory.
+        #[arg(long, default_value = "cdktf.out")]
+        out: PathBuf,
+        #[command(flatten)]
+        overlay: Overlay,
+        #[command(flatten)]
+        project: Project,
+    },
+    /// Run every check synth runs, and write nothing.
+    Validate {
+        env: String,
+        #[command(flatten)]
+        select: Select,
+        #[command(flatten)]
+        overlay: Overlay,
+        #[command(flatten)]
+        project: Project,
+    },
+    /// List environments and stacks, or one environment's stacks and blocks.
+    List {
+        env: Option<String>,
+        #[command(flatten)]
+        project: Project,
+    },
+    /// Compare an environment with what is in the output directory, or two
+    /// environments with each other.
+    ///
+    /// Prints resource-level additions, removals and changes with attribute
+    /// paths. Exit status: 0 no differences, 1 differences, 2 error.
+    Diff {
+        env: String,
+        /// A second environment to compare the first against.
+        other: Option<String>,
+        #[command(flatten)]
+        select: Select,
+        /// Output directory compared against when only one environment is given.
+        #[arg(long, default_value = "cdktf.out")]
+        out: PathBuf,
+        #[command(flatten)]
+        project: Project,
+    },
+}
+
+#[derive(Debug, Args)]
+struct Select {
+    /// Only these stacks, comma-separated (e.g. network,iam,eks).
+    #[arg(long, value_delimiter = ',')]
+    stacks: Option<Vec<String>>,
+}
+
+/// Settings that change what is synthesized without touching config files.
+#[derive(Debug, Args)]
+struct Overlay {
+    /// Point the AWS provider at an AWS API emulator on loopback (for end-to-end
+    /// tests); prints what the emulator cannot cover.
+    #[arg(long, value_name = "URL")]
+    emulator: Option<String>,
+    /// Keep state in this S3 bucket (key <env>/terraform.tfstate, lock file
+    /// beside it) instead of a local file.
+    #[arg(long, value_name = "BUCKET")]
+    state_bucket: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct Project {
+    /// Repository root holding stacks/config/ and helm-chart/ (default: the
+    /// current directory, else the directory infra was built from).
+    #[arg(long, value_name = "DIR", global = true)]
+    root: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err}");
+            for cause in err.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Synth {
+            env,
+            select,
+            out,
+            overlay,
+            project,
+        } => {
+            let p = ops::Project::locate(project.root)?;
+            ops::synth(&p, &env, &options(select, overlay), &out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate {
+            env,
+            select,
+            overlay,
+            project,
+        } => {
+            let p = ops::Project::locate(project.root)?;
+            ops::validate(&p, &env, &options(select, overlay))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::List { env, project } => {
+            let p = ops::Project::locate(project.root)?;
+            ops::list(&p, env.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Diff {
+            env,
+            other,
+            select,
+            out,
+            project,
+        } => {
+            let p = ops::Project::locate(project.root)?;
+            let options = options(
+                select,
+                Overlay {
+                    emulator: None,
+                    state_bucket: None,
+                },
+            );
+            let differs = match other {
+                Some(other) => ops::diff_envs(&p, &env, &other, &options)?,
+                None => ops::diff_out(&p, &env, &options, &out)?,
+            };
+            Ok(if differs {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}
+
+fn options(select: Select, overlay: Overlay) -> ops::Options {
+    ops::Options {
+        stacks: select.stacks,
+        emulator: overlay.emulator,
+        state_bucket: overlay.state_bucket,
+    }
+}

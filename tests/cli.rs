@@ -1,0 +1,388 @@
+//! The `infra` command as a user runs it: real processes, real directories.
+#![allow(clippy::unwrap_used)] // a panic in a test helper is a failed test with its location
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn infra(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_infra"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn synth_into(env: &str, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["synth", env, "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    infra(&args)
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
+}
+
+/// Every file under `dir` with its bytes, sorted: a before/after picture.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(d) = pending.pop() {
+        for entry in fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let rel = path.strip_prefix(dir).unwrap().display().to_string();
+                out.push((rel, fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A copy of the inputs (config and chart) that a test may break.
+fn scratch_root() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    copy_dir(
+        &repo().join("stacks/config"),
+        &root.path().join("stacks/config"),
+    );
+    copy_dir(&repo().join("helm-chart"), &root.path().join("helm-chart"));
+    root
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn synth_writes_one_root_module_per_environment() {
+    let out = tempfile::tempdir().unwrap();
+    let o = synth_into("staging", out.path(), &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("synthesized staging: stacks network, iam, eks, app"));
+    for file in [
+        "terraform.tf.json",
+        "providers.tf.json",
+        "variables.tf.json",
+        "network.tf.json",
+        "iam.tf.json",
+        "eks.tf.json",
+        "app.tf.json",
+        "manifest.json",
+        "chart/Chart.yaml",
+    ] {
+        assert!(out.path().join(file).is_file(), "{file} missing");
+    }
+    let tf = json(&out.path().join("terraform.tf.json"));
+    assert_eq!(
+        tf["terraform"]["backend"]["local"]["path"], "terraform.staging.tfstate",
+        "each environment keeps its own state"
+    );
+    let keys: Vec<&String> = tf.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        ["terraform"],
+        "the terraform block lives alone in its file"
+    );
+    let manifest = json(&out.path().join("manifest.json"));
+    assert_eq!(manifest["environment"], "staging");
+    assert_eq!(manifest["stacks"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn synth_is_byte_for_byte_deterministic() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    assert!(synth_into("production", a.path(), &[]).status.success());
+    assert!(synth_into("production", b.path(), &[]).status.success());
+    assert_eq!(snapshot(a.path()), snapshot(b.path()));
+}
+
+#[test]
+fn a_stack_subset_carries_only_the_aws_provider() {
+    let out = tempfile::tempdir().unwrap();
+    let o = synth_into("staging", out.path(), &["--stacks", "network,iam,eks"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!out.path().join("app.tf.json").exists());
+    let providers = json(&out.path().join("providers.tf.json"));
+    let names: Vec<&String> = providers["provider"].as_object().unwrap().keys().collect();
+    assert_eq!(names, ["aws"]);
+    let tf = json(&out.path().join("terraform.tf.json"));
+    let required: Vec<&String> = tf["terraform"]["required_providers"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(required, ["aws"]);
+}
+
+#[test]
+fn switching_to_the_full_environment_then_back_removes_only_our_files() {
+    let out = tempfile::tempdir().unwrap();
+    assert!(synth_into("staging", out.path(), &[]).status.success());
+    fs::create_dir(out.path().join(".terraform")).unwrap();
+    fs::write(out.path().join(".terraform/environment"), "x").unwrap();
+    fs::write(out.path().join(".terraform.lock.hcl"), "lock").unwrap();
+    fs::write(
+        out.path().join("terraform.staging.tfstate"),
+        "{\"state\": 1}",
+    )
+    .unwrap();
+    let o = synth_into("staging", out.path(), &["--stacks", "network,iam,eks"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!out.path().join("app.tf.json").exists());
+    assert!(!out.path().join("chart").exists());
+    assert_eq!(
+        fs::read_to_string(out.path().join(".terraform.lock.hcl")).unwrap(),
+        "lock"
+    );
+    assert_eq!(
+        fs::read_to_string(out.path().join("terraform.staging.tfstate")).unwrap(),
+        "{\"state\": 1}"
+    );
+    assert_eq!(
+        fs::read_to_string(out.path().join(".terraform/environment")).unwrap(),
+        "x"
+    );
+}
+
+#[test]
+fn production_cannot_be_written_over_staging_state() {
+    let out = tempfile::tempdir().unwrap();
+    assert!(synth_into("staging", out.path(), &[]).status.success());
+    fs::write(out.path().join("terraform.staging.tfstate"), "{}").unwrap();
+    let before = snapshot(out.path());
+    let o = synth_into("production", out.path(), &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o)
+            .contains("initialised for environment `staging`; refusing to write `production`"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(before, snapshot(out.path()));
+}
+
+#[test]
+fn unknown_environment_lists_the_known_ones() {
+    let o = infra(&["synth", "stagin", "--out", "/nonexistent/never-written"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("stagin"), "{err}");
+    assert!(
+        err.contains("production") && err.contains("staging"),
+        "{err}"
+    );
+    assert!(!Path::new("/nonexistent/never-written").exists());
+}
+
+#[test]
+fn unknown_stack_is_an_error_naming_the_known_ones() {
+    let out = tempfile::tempdir().unwrap();
+    let o = synth_into("staging", out.path(), &["--stacks", "network,dns"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("unknown stack `dns` (known stacks: network, iam, eks, app)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Bad config: each edit of a valid file, and what the error must say.
+const BAD_CONFIGS: &[(&str, &str, &str, &[&str])] = &[
+    (
+        "an unknown key",
+        "region = ",
+        "regoin = \"eu-west-1\"\nregion = ",
+        &["staging.toml", "regoin"],
+    ),
+    (
+        "an invalid VPC CIDR",
+        "vpc_cidr = \"10.10.0.0/16\"",
+        "vpc_cidr = \"10.300.0.0/16\"",
+        &["staging.toml", "vpc_cidr", "line 10", "not an IPv4 address"],
+    ),
+    (
+        "subnets that do not fit the VPC",
+        "vpc_cidr = \"10.10.0.0/16\"",
+        "vpc_cidr = \"10.10.0.0/24\"",
+        &["staging.toml", "network"],
+    ),
+    (
+        "a service CIDR overlapping the VPC",
+        "service_ipv4_cidr = \"172.20.0.0/16\"",
+        "service_ipv4_cidr = \"10.10.0.0/16\"",
+        &["staging.toml", "cluster.service_ipv4_cidr", "overlap"],
+    ),
+    (
+        "fewer availability zones than the policy requires",
+        "azs = [\"eu-west-1a\", \"eu-west-1b\"]",
+        "azs = [\"eu-west-1a\"]",
+        &["staging.toml", "network.azs"],
+    ),
+    (
+        "a node group whose minimum exceeds its maximum",
+        "min_size = 1",
+        "min_size = 5",
+        &["staging.toml", "node_groups[0]", "min_size"],
+    ),
+    (
+        "a bad Kubernetes version",
+        "kubernetes_version = \"1.32\"",
+        "kubernetes_version = \"v1.x\"",
+        &["staging.toml", "cluster.kubernetes_version"],
+    ),
+];
+
+#[test]
+fn bad_config_is_named_and_leaves_previous_output_untouched() {
+    let root = scratch_root();
+    let root_arg = root.path().to_str().unwrap().to_owned();
+    let out = tempfile::tempdir().unwrap();
+    let out_arg = out.path().to_str().unwrap().to_owned();
+    let synth = |root: &str| infra(&["synth", "staging", "--out", &out_arg, "--root", root]);
+    assert!(synth(&root_arg).status.success());
+    fs::write(out.path().join("terraform.staging.tfstate"), "state").unwrap();
+    let before = snapshot(out.path());
+    let config = root.path().join("stacks/config/staging.toml");
+    let good = fs::read_to_string(&config).unwrap();
+    for (what, find, replace, expected) in BAD_CONFIGS {
+        assert!(
+            good.contains(find),
+            "staging.toml no longer contains `{find}` ({what})"
+        );
+        fs::write(&config, good.replacen(find, replace, 1)).unwrap();
+        let o = synth(&root_arg);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{what}: {err}");
+        for needle in *expected {
+            assert!(
+                err.contains(needle),
+                "{what}: error does not mention `{needle}`:\n{err}"
+            );
+        }
+        assert_eq!(before, snapshot(out.path()), "{what}: output changed");
+    }
+}
+
+#[test]
+fn validate_checks_and_writes_nothing() {
+    let o = infra(&["validate", "production"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("pass every check"), "{}", stdout(&o));
+}
+
+#[test]
+fn list_shows_environments_stacks_and_blocks() {
+    let o = infra(&["list"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("environments: production, staging"));
+    let o = infra(&["list", "staging"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("network (") && text.contains("  aws_vpc.main"),
+        "{text}"
+    );
+    assert!(text.contains("  output.cluster_name"), "{text}");
+}
+
+#[test]
+fn diff_against_the_output_directory() {
+    let out = tempfile::tempdir().unwrap();
+    let out_arg = out.path().to_str().unwrap();
+    assert!(synth_into("staging", out.path(), &[]).status.success());
+    let same = infra(&["diff", "staging", "--out", out_arg]);
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&same),
+        stderr(&same)
+    );
+    assert!(stdout(&same).contains("0 added, 0 removed, 0 changed"));
+
+    let network = out.path().join("network.tf.json");
+    let edited = fs::read_to_string(&network).unwrap().replacen(
+        "\"enable_dns_hostnames\": true",
+        "\"enable_dns_hostnames\": false",
+        1,
+    );
+    fs::write(&network, edited).unwrap();
+    let differs = infra(&["diff", "staging", "--out", out_arg]);
+    assert_eq!(differs.status.code(), Some(1));
+    assert!(
+        stdout(&differs).contains("~ aws_vpc.main\n    enable_dns_hostnames: false -> true"),
+        "{}",
+        stdout(&differs)
+    );
+}
+
+#[test]
+fn diff_between_environments_shows_the_intended_differences() {
+    let o = infra(&["diff", "staging", "production"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = stdout(&o);
+    // Production: a third zone with its own subnets, and a NAT gateway per zone.
+    for added in [
+        "+ aws_subnet.private_c\n",
+        "+ aws_subnet.public_c\n",
+        "+ aws_nat_gateway.b\n",
+        "+ aws_nat_gateway.c\n",
+        "+ aws_eip.nat_c\n",
+    ] {
+        assert!(text.contains(added), "{added}missing from:\n{text}");
+    }
+    assert!(
+        text.contains("    capacity_type: \"SPOT\" -> \"ON_DEMAND\"\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("\n- "),
+        "production removes nothing staging has:\n{text}"
+    );
+}
+
+#[test]
+fn diff_of_an_unknown_environment_exits_2() {
+    let o = infra(&["diff", "staging", "qa"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn help_is_useful_at_every_level() {
+    let o = infra(&["--help"]);
+    assert!(stdout(&o).contains("synth") && stdout(&o).contains("terraform -chdir=cdktf.out"));
+    for cmd in ["synth", "validate", "list", "diff"] {
+        let o = infra(&[cmd, "--help"]);
+        assert!(o.status.success());
+        assert!(stdout(&o).contains("Usage: infra"), "{cmd}");
+    }
+    assert!(stdout(&infra(&["diff", "--help"]))
+        .contains("Exit status: 0 no differences, 1 differences, 2 error"));
+}
