@@ -9,10 +9,11 @@ import 'just/chart.just'
 import 'just/security.just'
 import 'just/app.just'
 import 'just/stacks.just'
+import 'just/e2e.just'
 
 default:
     @just --list
 
 # Everything CI checks (scripts/test.sh runs this after creating .venv).
-ci: fmt-check clippy test-rust chart-check security
+ci: fmt-check clippy test-rust chart-check app-values-check app-apply-test tf-validate schema-aws-check app-schemas-check security
     @echo "ci: every check passed"

@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Checks and chores against the AWS API emulator of an end-to-end run, via boto3.
+
+  probe.py URL REGION inventory --expect applied|empty [--allow-bucket B]
+  probe.py URL REGION bucket-create BUCKET
+  probe.py URL REGION bucket-delete BUCKET
+  probe.py URL REGION lock BUCKET KEY --expect held|released
+  probe.py URL REGION state-versions BUCKET KEY --min N
+
+`inventory` lists what the stacks create (VPCs and their parts, IAM roles,
+policies and OIDC providers, KMS keys and aliases, EKS clusters, ECR
+repositories, log groups, S3 buckets), ignoring what the emulator starts with
+(the default VPC and AWS managed policies). `--expect empty` fails naming every
+leftover; `--expect applied` fails unless a VPC and an EKS cluster exist, which
+proves the probe looks at the emulator and region terraform applied to. A KMS
+key cannot be deleted at once, in AWS or moto: destroy schedules its deletion,
+so a key in PendingDeletion counts as gone and any other state as left over.
+
+The state bucket is bootstrapped as a real one would be (versioning, default
+encryption, public access blocked) and deleted version by version: moto fails
+DeleteObjects with HTTP 500 once versioning is suspended, which is what
+emptying a versioned bucket through terraform does, so versioning is never
+suspended here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+
+def clients(url: str, region: str) -> Any:
+    session = boto3.session.Session(
+        aws_access_key_id="emulator", aws_secret_access_key="emulator", region_name=region
+    )
+    config = Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=30, s3={"addressing_style": "path"})
+    return lambda service: session.client(service, endpoint_url=url, config=config)
+
+
+def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
+    items: list[Any] = []
+    for page in client.get_paginator(operation).paginate(**kwargs):
+        items.extend(page.get(key, []))
+    return items
+
+
+def inventory(client: Any, allow_bucket: str | None) -> dict[str, list[str]]:
+    ec2, iam, kms, eks, ecr, logs, s3 = (
+        client(s) for s in ("ec2", "iam", "kms", "eks", "ecr", "logs", "s3")
+    )
+    default_vpcs = {v["VpcId"] for v in paginate(ec2, "describe_vpcs", "Vpcs") if v.get("IsDefault")}
+
+    def outside_default(items: list[dict[str, Any]], id_key: str) -> list[str]:
+        return [i[id_key] for i in items if i.get("VpcId") not in default_vpcs]
+
+    keys = []
+    for key in paginate(kms, "list_keys", "Keys"):
+        meta = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+        if meta["KeyManager"] == "CUSTOMER" and meta["KeyState"] != "PendingDeletion":
+            keys.append(f"{key['KeyId']} ({meta['KeyState']})")
+    found = {
+        "ec2 vpcs": [v["VpcId"] for v in paginate(ec2, "describe_vpcs", "Vpcs") if not v.get("IsDefault")],
+        "ec2 subnets": outside_default(paginate(ec2, "describe_subnets", "Subnets"), "SubnetId"),
+        "ec2 route tables": outside_default(paginate(ec2, "describe_route_tables", "RouteTables"), "RouteTableId"),
+        "ec2 security groups": outside_default(paginate(ec2, "describe_security_groups", "SecurityGroups"), "GroupId"),
+        "ec2 internet gateways": [g["InternetGatewayId"] for g in paginate(ec2, "describe_internet_gateways", "InternetGateways")
+                                  if not {a["VpcId"] for a in g.get("Attachments", [])} & default_vpcs],
+        "ec2 nat gateways": [n["NatGatewayId"] for n in paginate(ec2, "describe_nat_gateways", "NatGateways")
+                             if n["State"] not in ("deleted", "deleting")],
+        "ec2 elastic ips": [a.get("AllocationId", a.get("PublicIp", "?")) for a in ec2.describe_addresses()["Addresses"]],
+        "ec2 vpc endpoints": [e["VpcEndpointId"] for e in paginate(ec2, "describe_vpc_endpoints", "VpcEndpoints")
+                              if e["State"].lower() not in ("deleted", "deleting")],
+        "ec2 flow logs": [f["FlowLogId"] for f in paginate(ec2, "describe_flow_logs", "FlowLogs")],
+        "ec2 launch templates": [t["LaunchTemplateName"] for t in paginate(ec2, "describe_launch_templates", "LaunchTemplates")],
+        "iam roles": [r["RoleName"] for r in paginate(iam, "list_roles", "Roles")],
+        "iam policies": [p["PolicyName"] for p in paginate(iam, "list_policies", "Policies", Scope="Local")],
+        "iam oidc providers": [p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]],
+        "iam instance profiles": [p["InstanceProfileName"] for p in paginate(iam, "list_instance_profiles", "InstanceProfiles")],
+        "kms keys (not pending deletion)": keys,
+        "kms aliases": [a["AliasName"] for a in paginate(kms, "list_aliases", "Aliases") if not a["AliasName"].startswith("alias/aws/")],
+        "eks clusters": paginate(eks, "list_clusters", "clusters"),
+        "ecr repositories": [r["repositoryName"] for r in paginate(ecr, "describe_repositories", "repositories")],
+        "logs log groups": [g["logGroupName"] for g in paginate(logs, "describe_log_groups", "logGroups")],
+        "s3 buckets": [b["Name"] for b in s3.list_buckets().get("Buckets", []) if b["Name"] != allow_bucket],
+    }
+    return {kind: sorted(ids) for kind, ids in found.items()}
+
+
+def cmd_inventory(client: Any, args: argparse.Namespace) -> int:
+    found = inventory(client, args.allow_bucket)
+    present = {kind: ids for kind, ids in found.items() if ids}
+    if args.expect == "empty":
+        if present:
+            print("left behind in the emulator after destroy:", file=sys.stderr)
+            for kind, ids in present.items():
+                print(f"  {kind}: {', '.join(ids)}", file=sys.stderr)
+            return 1
+        print(f"emulator empty: none of {len(found)} kinds of resource left (KMS keys pending deletion count as gone)")
+        return 0
+    missing = [kind for kind in ("ec2 vpcs", "eks clusters") if not found[kind]]
+    if missing:
+        print(f"after apply the emulator holds no {' and no '.join(missing)}: wrong endpoint or region?", file=sys.stderr)
+        return 1
+    print("applied: " + ", ".join(f"{len(ids)} {kind}" for kind, ids in present.items()))
+    return 0
+
+
+def cmd_bucket_create(client: Any, args: argparse.Namespace) -> int:
+    s3 = client("s3")
+    region = s3.meta.region_name
+    create: dict[str, Any] = {"Bucket": args.bucket}
+    if region != "us-east-1":
+        create["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    s3.create_bucket(**create)
+    s3.put_bucket_versioning(Bucket=args.bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_encryption(
+        Bucket=args.bucket,
+        ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+    )
+    s3.put_public_access_block(
+        Bucket=args.bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True,
+        },
+    )
+    status = s3.get_bucket_versioning(Bucket=args.bucket).get("Status")
+    if status != "Enabled":
+        print(f"state bucket {args.bucket}: versioning is {status!r} after enabling it", file=sys.stderr)
+        return 1
+    print(f"state bucket {args.bucket}: created in {region}, versioning enabled, AES256 by default, public access blocked")
+    return 0
+
+
+def cmd_bucket_delete(client: Any, args: argparse.Namespace) -> int:
+    s3 = client("s3")
+    removed = 0
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=args.bucket):
+        for version in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            s3.delete_object(Bucket=args.bucket, Key=version["Key"], VersionId=version["VersionId"])
+            removed += 1
+    s3.delete_bucket(Bucket=args.bucket)
+    print(f"state bucket {args.bucket}: {removed} object versions and delete markers removed one by one, bucket deleted")
+    return 0
+
+
+def cmd_lock(client: Any, args: argparse.Namespace) -> int:
+    """Terraform's S3 lock file (use_lockfile) is the object KEY.tflock."""
+    s3 = client("s3")
+    lock_key = f"{args.key}.tflock"
+    try:
+        body = s3.get_object(Bucket=args.bucket, Key=lock_key)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        if args.expect == "held":
+            print(f"no lock object s3://{args.bucket}/{lock_key} while terraform should hold it", file=sys.stderr)
+            return 1
+        print(f"lock s3://{args.bucket}/{lock_key} released")
+        return 0
+    info = json.loads(body)
+    held = f"lock s3://{args.bucket}/{lock_key} held: ID {info.get('ID')}, operation {info.get('Operation')}, by {info.get('Who')}"
+    if args.expect == "released":
+        print(f"{held}, but should be released", file=sys.stderr)
+        return 1
+    print(held)
+    return 0
+
+
+def cmd_state_versions(client: Any, args: argparse.Namespace) -> int:
+    versions = [
+        v for v in paginate(client("s3"), "list_object_versions", "Versions", Bucket=args.bucket, Prefix=args.key)
+        if v["Key"] == args.key
+    ]
+    if len(versions) < args.min:
+        print(f"s3://{args.bucket}/{args.key}: {len(versions)} versions, expected at least {args.min}", file=sys.stderr)
+        return 1
+    print(f"s3://{args.bucket}/{args.key}: {len(versions)} state versions kept by bucket versioning")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("url", help="emulator endpoint, http://127.0.0.1:PORT")
+    parser.add_argument("region")
+    sub = parser.add_subparsers(dest="command", required=True)
+    inv = sub.add_parser("inventory")
+    inv.add_argument("--expect", choices=("applied", "empty"), required=True)
+    inv.add_argument("--allow-bucket", help="a bucket that may remain (the state bucket)")
+    inv.set_defaults(run=cmd_inventory)
+    for name, run in (("bucket-create", cmd_bucket_create), ("bucket-delete", cmd_bucket_delete)):
+        p = sub.add_parser(name)
+        p.add_argument("bucket")
+        p.set_defaults(run=run)
+    lock = sub.add_parser("lock")
+    lock.add_argument("bucket")
+    lock.add_argument("key")
+    lock.add_argument("--expect", choices=("held", "released"), required=True)
+    lock.set_defaults(run=cmd_lock)
+    ver = sub.add_parser("state-versions")
+    ver.add_argument("bucket")
+    ver.add_argument("key")
+    ver.add_argument("--min", type=int, required=True)
+    ver.set_defaults(run=cmd_state_versions)
+    args = parser.parse_args()
+    if not args.url.startswith(("http://127.0.0.1:", "http://localhost:")):
+        parser.error(f"{args.url}: the emulator must be on loopback")
+    return args.run(clients(args.url, args.region), args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
