@@ -12,12 +12,17 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/bin"
 cat >"$work/bin/terraform" <<'FAKE'
 #!/usr/bin/env bash
-# Stand-in terraform: logs "<command> <args> [stacks: <tf.json files>]".
+# Stand-in terraform: logs "<command> <args> [stacks: <tf.json files>]", and
+# for init the backend the module declares.
 set -euo pipefail
 dir="${1#-chdir=}"
 shift
 stacks="$(cd "$dir" && ls ./*.tf.json | sed 's|^\./||; s|\.tf\.json$||' | tr '\n' ' ')"
-echo "$* [stacks: ${stacks% }]" >>"$FAKE_LOG"
+backend=""
+if [[ "$1" == init ]]; then
+  backend=" [backend: $(python3 -c 'import json, sys; print(*json.load(open(sys.argv[1]))["terraform"]["backend"])' "$dir/terraform.tf.json")]"
+fi
+echo "$* [stacks: ${stacks% }]$backend" >>"$FAKE_LOG"
 case "$1" in
   state) cat "$FAKE_STATE" ;;
   apply) [[ "${FAKE_FAIL_APPLY:-}" != 1 ]] ;;
@@ -52,28 +57,28 @@ everything="app eks iam network providers terraform variables"
 
 : >"$FAKE_STATE"
 run_case "a new environment gets the AWS stacks first, then everything; -var only in phase 2" \
-"init -input=false [stacks: $aws_only]
+"init -input=false [stacks: $aws_only] [backend: local]
 state list [stacks: $aws_only]
 apply -auto-approve [stacks: $aws_only]
-init -input=false [stacks: $everything]
+init -input=false [stacks: $everything] [backend: local]
 apply -auto-approve -var image_tag=1.0.0-prod -var-file=prod.tfvars [stacks: $everything]
 output service_url [stacks: $everything]
 output configs_url [stacks: $everything]" 0 \
   staging -auto-approve -var image_tag=1.0.0-prod -var-file=prod.tfvars
 
 printf 'aws_vpc.main\nhelm_release.webapp\nkubernetes_namespace_v1.app\n' >"$FAKE_STATE"
-run_case "a deployed environment skips phase 1, which would delete its releases" \
-"init -input=false [stacks: $aws_only]
+run_case "a deployed environment skips phase 1, which would delete its releases; state in S3" \
+"init -input=false [stacks: $aws_only] [backend: s3]
 state list [stacks: $aws_only]
-init -input=false [stacks: $everything]
-apply -var=image_tag=1.0.1 [stacks: $everything]
+init -input=false [stacks: $everything] [backend: s3]
+apply -input=false -var=image_tag=1.0.1 [stacks: $everything]
 output service_url [stacks: $everything]
 output configs_url [stacks: $everything]" 0 \
-  staging -var=image_tag=1.0.1
+  staging --state-bucket tf-state-staging -input=false -var=image_tag=1.0.1
 
 : >"$FAKE_STATE"
 FAKE_FAIL_APPLY=1 run_case "a failed phase 1 stops before phase 2" \
-"init -input=false [stacks: $aws_only]
+"init -input=false [stacks: $aws_only] [backend: local]
 state list [stacks: $aws_only]
 apply [stacks: $aws_only]" 1 \
   production

@@ -9,10 +9,12 @@
 # Phase 1 is skipped once the app stack is in the state: applying the AWS
 # stacks alone would then plan to delete the releases.
 #
-# Usage: scripts/app-apply.sh ENV [TERRAFORM_APPLY_OPTION ...]
-#   e.g. TF_VAR_app_secret=... scripts/app-apply.sh production -var image_tag=1.0.0-prod
+# Usage: scripts/app-apply.sh ENV [--state-bucket BUCKET] [TERRAFORM_APPLY_OPTION ...]
+#   e.g. TF_VAR_app_secret=... scripts/app-apply.sh production --state-bucket tf-state-prod \
+#          -var image_tag=1.0.0-prod
+# --state-bucket goes to `synth` (state in S3 rather than a local file).
 # -var/-var-file options go to phase 2 only (phase 1 declares no variables);
-# every other option (-auto-approve, -lock-timeout=...) goes to both phases.
+# every other option (-auto-approve, -input=false, ...) goes to both phases.
 # APP_APPLY_OUT names the module directory (default: cdktf.out).
 # Needs terraform >= 1.9, the AWS CLI (for `aws eks get-token`) and AWS credentials.
 set -euo pipefail
@@ -22,7 +24,7 @@ out="${APP_APPLY_OUT:-$root/cdktf.out}"
 aws_stacks="network,iam,eks"
 
 if [[ $# -lt 1 || "$1" == -* ]]; then
-  echo "usage: $0 ENV [TERRAFORM_APPLY_OPTION ...]" >&2
+  echo "usage: $0 ENV [--state-bucket BUCKET] [TERRAFORM_APPLY_OPTION ...]" >&2
   exit 2
 fi
 env="$1"
@@ -32,10 +34,17 @@ for tool in cargo terraform aws; do
   command -v "$tool" >/dev/null || { echo "app-apply: $tool is required on PATH" >&2; exit 1; }
 done
 
+synth_options=()
 common=()
 variables=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
+    --state-bucket)
+      [[ $# -ge 2 ]] || { echo "app-apply: $1 needs a bucket name" >&2; exit 2; }
+      synth_options+=("$1" "$2")
+      shift 2
+      ;;
+    --state-bucket=*) synth_options+=("$1"); shift ;;
     -var|-var-file)
       [[ $# -ge 2 ]] || { echo "app-apply: $1 needs a value" >&2; exit 2; }
       variables+=("$1" "$2")
@@ -47,7 +56,7 @@ while [[ $# -gt 0 ]]; do
 done
 
 synth() {
-  (cd "$root" && cargo run --quiet --locked -- synth "$env" --out "$out" "$@")
+  (cd "$root" && cargo run --quiet --locked -- synth "$env" --out "$out" "${synth_options[@]}" "$@")
 }
 
 tf() {

@@ -29,6 +29,7 @@ RELEASE = "webapp"
 PLACEHOLDERS: dict[str, str] = {
     "image.repository": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/webapp",
     "image.tag": "0.0.0-check",
+    "image.digest": "sha256:" + "0123456789abcdef" * 4,
     "serviceAccount.roleArn": "arn:aws:iam::111122223333:role/webapp-check",
     "secret.existingSecret": "webapp-secrets",
     "secret.existingSecretChecksum": "12345",

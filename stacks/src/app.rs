@@ -110,6 +110,19 @@ pub fn app(
                 "image_tag must be a Docker tag: letters, digits, '_', '.', '-', at most 128 characters.",
             ),
     );
+    let image_digest = stack.variable(
+        "image_digest",
+        Variable::new()
+            .ty("string")
+            .default("")
+            .description(
+                "Digest (sha256:...) of the image CI built; when set, pods pull by digest, so a moved tag cannot change what runs.",
+            )
+            .validation(
+                Expr::raw("can(regex(\"^(sha256:[a-f0-9]{64})?$\", var.image_digest))"),
+                "image_digest must be empty or sha256: followed by 64 lowercase hex digits.",
+            ),
+    );
     let app_secret = stack.variable(
         "app_secret",
         Variable::new()
@@ -232,6 +245,7 @@ pub fn app(
             Expr::list([
                 set_string("image.repository", inputs.ecr_repository_url.clone()),
                 set_string("image.tag", image_tag),
+                set_string("image.digest", image_digest),
                 set_string("serviceAccount.roleArn", inputs.service_role_arn.clone()),
                 set_string(
                     "secret.existingSecret",
@@ -557,6 +571,41 @@ mod tests {
         let required = &files["terraform.tf.json"]["terraform"]["required_providers"];
         assert_eq!(required["helm"]["version"], "~> 3.1");
         assert_eq!(required["kubernetes"]["version"], "~> 2.38");
+    }
+
+    #[test]
+    fn the_image_comes_from_ecr_and_the_deploy_variables() {
+        let (files, _) = synth_json(&environment("staging"));
+        let variables = &files["variables.tf.json"]["variable"];
+        assert!(
+            variables["image_tag"].get("default").is_none(),
+            "a deploy names its tag"
+        );
+        assert_eq!(variables["image_digest"]["default"], "");
+        let set = &files["app.tf.json"]["resource"]["helm_release"]["webapp"]["set"];
+        let entries: Vec<(&str, &str)> = set
+            .as_array()
+            .expect("set list")
+            .iter()
+            .filter(|e| e["name"].as_str().is_some_and(|n| n.starts_with("image.")))
+            .map(|e| {
+                (
+                    e["name"].as_str().unwrap_or(""),
+                    e["value"].as_str().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                (
+                    "image.repository",
+                    "${aws_ecr_repository.main.repository_url}"
+                ),
+                ("image.tag", "${var.image_tag}"),
+                ("image.digest", "${var.image_digest}"),
+            ]
+        );
     }
 
     #[test]
