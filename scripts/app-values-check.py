@@ -3,20 +3,27 @@
     python scripts/app-values-check.py MODULE_DIR OUT_FILE
 
 Reads MODULE_DIR/app.tf.json (a synthesized module), takes
-`resource.helm_release.webapp`: its `values` documents (literal YAML, or
-`yamlencode(local.NAME)` of a literal local of the module), merged in order as
-helm does, then its `set` entries on top. A `set` value that is a terraform
-expression (the ECR URL, the image tag, the IRSA role, the Secret) is only known
-at apply time; it is replaced by a realistic stand-in from PLACEHOLDERS, and a
-`set` entry without one is an error, so a new entry cannot slip past the check.
-The result goes through the chart's own checks (scripts/chart-check.sh).
+`resource.helm_release.webapp`, and has terraform itself evaluate its `values`
+documents (e.g. `yamlencode(local.webapp_values)`) in a scratch module holding
+the module's locals and variables, so the YAML checked is byte for byte the YAML
+helm will get; the variables' validations run on the way. The documents are
+merged in order as helm does, then the `set` entries go on top. A `set` value
+that is a terraform expression (the ECR URL, the image tag, the IRSA role, the
+Secret) is only known at apply time; it is replaced by a realistic stand-in
+from PLACEHOLDERS, and a `set` entry without one is an error, so a new entry
+cannot slip past the check. The result goes through the chart's own checks
+(scripts/chart-check.sh). Needs terraform on PATH (no provider is installed).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,42 +31,32 @@ import yaml
 
 RELEASE = "webapp"
 
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+
 # Stand-ins for values terraform computes, shaped like the real ones so the
 # chart's schema patterns (ECR URL, IAM role ARN, DNS names) are exercised.
 PLACEHOLDERS: dict[str, str] = {
     "image.repository": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/webapp",
     "image.tag": "0.0.0-check",
-    "image.digest": "sha256:" + "0123456789abcdef" * 4,
+    "image.digest": DIGEST,
     "serviceAccount.roleArn": "arn:aws:iam::111122223333:role/webapp-check",
     "secret.existingSecret": "webapp-secrets",
     "secret.existingSecretChecksum": "12345",
 }
 
+# Values for the module's variables while terraform evaluates the documents.
+VARIABLES: dict[str, str] = {
+    "image_tag": PLACEHOLDERS["image.tag"],
+    "image_digest": DIGEST,
+    "app_secret": "check-secret-0123456789",
+}
+
 # `${` not preceded by another `$` starts a terraform interpolation.
 INTERPOLATION = re.compile(r"(?<!\$)\$\{|(?<!%)%\{")
-YAMLENCODE_LOCAL = re.compile(r"^\$\{yamlencode\(local\.([A-Za-z0-9_]+)\)\}$")
 
 
 class CheckError(Exception):
     pass
-
-
-def literal(text: str) -> str:
-    """A terraform JSON string without interpolations, unescaped."""
-    return text.replace("$${", "${").replace("%%{", "%{")
-
-
-def literal_value(value: Any, where: str) -> Any:
-    """A terraform JSON value that holds no expression, with strings unescaped."""
-    if isinstance(value, str):
-        if INTERPOLATION.search(value):
-            raise CheckError(f"{where} is a terraform expression, not a literal")
-        return literal(value)
-    if isinstance(value, list):
-        return [literal_value(v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if isinstance(value, dict):
-        return {literal(k): literal_value(v, f"{where}.{k}") for k, v in value.items()}
-    return value
 
 
 def set_path(values: dict[str, Any], name: str, value: Any) -> None:
@@ -83,6 +80,46 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return base
 
 
+def terraform_documents(module_dir: Path, module: dict[str, Any], documents: list[Any]) -> list[str]:
+    """Each `values` document as terraform evaluates it."""
+    if shutil.which("terraform") is None:
+        raise CheckError("terraform is required on PATH to evaluate the release's values")
+    with tempfile.TemporaryDirectory(prefix="app-values-") as scratch:
+        scratch_dir = Path(scratch)
+        main = {
+            "output": {f"values_{i}": {"value": doc} for i, doc in enumerate(documents)},
+        }
+        if module.get("locals"):
+            main["locals"] = module["locals"]
+        (scratch_dir / "main.tf.json").write_text(json.dumps(main), encoding="utf-8")
+        variables_file = module_dir / "variables.tf.json"
+        declared: dict[str, Any] = {}
+        if variables_file.exists():
+            shutil.copy(variables_file, scratch_dir / "variables.tf.json")
+            declared = json.loads(variables_file.read_text(encoding="utf-8")).get("variable", {})
+        var_args = [f"-var={name}={VARIABLES[name]}" for name in sorted(declared) if name in VARIABLES]
+        env = dict(os.environ, TF_IN_AUTOMATION="1")
+        for command in (
+            ["init", "-input=false", "-no-color"],
+            ["apply", "-auto-approve", "-input=false", "-no-color", *var_args],
+        ):
+            run = subprocess.run(
+                ["terraform", f"-chdir={scratch}", *command],
+                capture_output=True, text=True, env=env, check=False,
+            )
+            if run.returncode != 0:
+                raise CheckError(
+                    f"terraform {command[0]} failed evaluating the values of "
+                    f"helm_release.{RELEASE} in {module_dir}:\n{run.stderr.strip()}"
+                )
+        run = subprocess.run(
+            ["terraform", f"-chdir={scratch}", "output", "-json"],
+            capture_output=True, text=True, env=env, check=True,
+        )
+        outputs = json.loads(run.stdout)
+    return [outputs[f"values_{i}"]["value"] for i in range(len(documents))]
+
+
 def release_values(module_dir: Path) -> dict[str, Any]:
     path = module_dir / "app.tf.json"
     try:
@@ -96,17 +133,9 @@ def release_values(module_dir: Path) -> dict[str, Any]:
     where = f"{path}: helm_release.{RELEASE}"
 
     values: dict[str, Any] = {}
-    for i, document in enumerate(release.get("values", [])):
-        local = YAMLENCODE_LOCAL.match(document) if isinstance(document, str) else None
-        if local:
-            name = local.group(1)
-            if name not in module.get("locals", {}):
-                raise CheckError(f"{where}.values[{i}] uses local.{name}, not in {path}")
-            parsed = literal_value(module["locals"][name], f"{path}: local.{name}")
-        elif isinstance(document, str) and not INTERPOLATION.search(document):
-            parsed = yaml.safe_load(literal(document))
-        else:
-            raise CheckError(f"{where}.values[{i}] is a terraform expression, not literal YAML")
+    documents = terraform_documents(module_dir, module, release.get("values", []))
+    for i, document in enumerate(documents):
+        parsed = yaml.safe_load(document)
         if not isinstance(parsed, dict):
             raise CheckError(f"{where}.values[{i}] is not a YAML mapping")
         merge(values, parsed)
@@ -123,7 +152,7 @@ def release_values(module_dir: Path) -> dict[str, Any]:
                 )
             value = PLACEHOLDERS[name]
         else:
-            value = literal(value)
+            value = value.replace("$${", "${").replace("%%{", "%{")
         if entry.get("type") in (None, "", "auto"):
             value = yaml.safe_load(value)
         set_path(values, name, value)

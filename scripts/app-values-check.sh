@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Checks that the chart values each environment's webapp helm_release passes
-# render through the chart: synthesizes the environment, extracts the release's
-# values (YAML documents plus `set` entries, computed ones replaced by stand-ins),
-# and runs the chart's checks on them (helm lint/render, kubernetes-validate
-# --strict, Pod Security, checkov) with scripts/chart-check.sh.
+# render through the chart: synthesizes the environment, has terraform evaluate
+# the release's values documents (and the variables' validations), adds the
+# `set` entries (computed ones replaced by stand-ins), and runs the chart's
+# checks on the result (helm lint/render, kubernetes-validate --strict, Pod
+# Security, checkov) with scripts/chart-check.sh. Needs terraform on PATH.
 #
 # Usage: scripts/app-values-check.sh [ENV ...]   (default: staging production)
 set -euo pipefail
