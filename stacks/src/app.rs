@@ -44,6 +44,8 @@ pub const LB_CONTROLLER_SERVICE_ACCOUNT: &str = "aws-load-balancer-controller";
 const ADDON_NAMESPACE: &str = "kube-system";
 
 /// Add-on charts, pinned: a new version is a reviewed change, tried in staging first.
+/// Chart 1.13.x runs controller v2.13, whose permissions the iam stack grants
+/// (the controller's docs/install/iam_policy.json of v2.13): upgrade both together.
 const LB_CONTROLLER_CHART: Chart = Chart {
     repository: "https://aws.github.io/eks-charts",
     name: "aws-load-balancer-controller",
