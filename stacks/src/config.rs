@@ -173,8 +173,19 @@ pub struct LogsConfig {
 pub struct CiConfig {
     /// `owner/name` of the GitHub repository whose workflows may deploy.
     pub github_repository: String,
-    /// The only branch whose workflows may assume the deployer role.
+    /// The only branch whose workflows may assume the deployer role (when no
+    /// GitHub environment is set; otherwise the environment's deployment
+    /// branch rule in GitHub must name it).
     pub branch: String,
+    /// GitHub environment of the deploy job. Its jobs' tokens carry
+    /// `sub = repo:<repo>:environment:<name>` instead of the branch, so the
+    /// role then trusts exactly that environment (and its protection rules).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_environment: Option<String>,
+    /// S3 bucket of the Terraform state (`--state-bucket`); the deployer may
+    /// read and write this environment's state object and lock there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_bucket: Option<String>,
     /// Whether this environment creates the account's GitHub OIDC provider
     /// (there is one per account; set false where another stack owns it).
     pub create_github_oidc_provider: bool,
@@ -558,6 +569,33 @@ impl Checker {
                     ci.github_repository
                 ),
             );
+        }
+        if let Some(environment) = &ci.github_environment {
+            let ok = !environment.is_empty()
+                && environment.len() <= 255
+                && environment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+            if !ok {
+                self.problem(
+                    "ci.github_environment",
+                    format!("`{environment}` must be one GitHub environment name (letters, digits, `-`, `_`, `.`)"),
+                );
+            }
+        }
+        if let Some(bucket) = &ci.state_bucket {
+            let ok = (3..=63).contains(&bucket.len())
+                && bucket
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.".contains(&b))
+                && bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
+            if !ok {
+                self.problem(
+                    "ci.state_bucket",
+                    format!("`{bucket}` is not an S3 bucket name (3 to 63 lowercase letters, digits, `-`, `.`)"),
+                );
+            }
         }
         // A wildcard or space would widen the OIDC trust beyond one branch.
         if ci.branch.is_empty() || ci.branch.contains(['*', '?', ' ', ':']) {
@@ -1164,7 +1202,7 @@ mod tests {
         let e = error_after(
             "staging",
             STAGING,
-            "retention_days = 30",
+            "retention_days = 365",
             "retention_days = 10",
         );
         assert_error(
@@ -1196,6 +1234,26 @@ mod tests {
         let e = error_after(
             "staging",
             STAGING,
+            "github_environment = \"staging\"",
+            "github_environment = \"staging:*\"",
+        );
+        assert_error(
+            &e,
+            &["ci.github_environment: `staging:*` must be one GitHub environment name"],
+        );
+        let e = error_after(
+            "staging",
+            STAGING,
+            "state_bucket = \"example-org-webapp-tfstate\"",
+            "state_bucket = \"Example_Bucket\"",
+        );
+        assert_error(
+            &e,
+            &["ci.state_bucket: `Example_Bucket` is not an S3 bucket name"],
+        );
+        let e = error_after(
+            "staging",
+            STAGING,
             "region = \"eu-west-1\"",
             "region = \"europe\"",
         );
@@ -1206,7 +1264,7 @@ mod tests {
     fn every_problem_is_reported_at_once() {
         let text = STAGING
             .replacen("min_size = 1", "min_size = 3", 1)
-            .replacen("retention_days = 30", "retention_days = 10", 1);
+            .replacen("retention_days = 365", "retention_days = 10", 1);
         let Err(ConfigError::Invalid { problems, .. }) = load("staging", &text) else {
             panic!("expected an invalid-config error");
         };

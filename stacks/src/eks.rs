@@ -116,22 +116,12 @@ pub fn eks(stack: &mut Stack, env: &Environment, network: &Network, iam: &Cluste
         cluster_name: &cluster_name_ref,
     };
 
-    access_entry(
-        stack,
-        &ctx,
-        "admin",
-        &iam.admin_role_arn,
-        AccessScope::Cluster,
-        "AmazonEKSClusterAdminPolicy",
-    );
-    access_entry(
-        stack,
-        &ctx,
-        "ci_deployer",
-        &iam.ci_deployer_role_arn,
-        AccessScope::Namespace(&env.config.service.namespace),
-        "AmazonEKSEditPolicy",
-    );
+    access_entry(stack, &ctx, "admin", &iam.admin_role_arn);
+    // The deploy job applies the app stack, whose releases live in
+    // kube-system as well as the service's namespace (controllers, their
+    // ClusterRoles and webhooks): a namespace-scoped policy could not even
+    // refresh them.
+    access_entry(stack, &ctx, "ci_deployer", &iam.ci_deployer_role_arn);
 
     let before_nodes: Vec<Handle> = BEFORE_NODES_ADDONS
         .iter()
@@ -143,9 +133,16 @@ pub fn eks(stack: &mut Stack, env: &Environment, network: &Network, iam: &Cluste
         .iter()
         .map(|group| node_group(stack, &ctx, group, &before_nodes))
         .collect();
-    for name in AFTER_NODES_ADDONS {
-        addon(stack, &ctx, name, &node_groups);
-    }
+    let after_nodes: Vec<Handle> = AFTER_NODES_ADDONS
+        .iter()
+        .map(|name| addon(stack, &ctx, name, &node_groups))
+        .collect();
+    let workloads_ready = before_nodes
+        .iter()
+        .chain(&node_groups)
+        .chain(&after_nodes)
+        .map(|h| h.address().clone())
+        .collect();
 
     let (repository_url, repository_arn) = ecr_repository(stack, &names);
 
@@ -187,6 +184,7 @@ pub fn eks(stack: &mut Stack, env: &Environment, network: &Network, iam: &Cluste
         cluster_arn: cluster.attr("arn"),
         ecr_repository_url: repository_url,
         ecr_repository_arn: repository_arn,
+        workloads_ready,
     }
 }
 
@@ -200,19 +198,8 @@ struct Context<'a> {
     cluster_name: &'a Expr,
 }
 
-enum AccessScope<'a> {
-    Cluster,
-    Namespace(&'a str),
-}
-
-fn access_entry(
-    stack: &mut Stack,
-    ctx: &Context<'_>,
-    id: &str,
-    principal_arn: &Expr,
-    scope: AccessScope<'_>,
-    access_policy: &str,
-) {
+/// An access entry with cluster-wide `AmazonEKSClusterAdminPolicy`.
+fn access_entry(stack: &mut Stack, ctx: &Context<'_>, id: &str, principal_arn: &Expr) {
     let entry = stack
         .resource("aws_eks_access_entry", id)
         .set("cluster_name", ctx.cluster_name.clone())
@@ -223,13 +210,6 @@ fn access_entry(
             name_tags(&ctx.names.name(&id.replace('_', "-")), []),
         )
         .handle();
-    let scope = match scope {
-        AccessScope::Cluster => Expr::object([("type", Expr::from("cluster"))]),
-        AccessScope::Namespace(namespace) => Expr::object([
-            ("type", Expr::from("namespace")),
-            ("namespaces", Expr::list([namespace])),
-        ]),
-    };
     stack
         .resource("aws_eks_access_policy_association", id)
         .set("cluster_name", ctx.cluster_name.clone())
@@ -237,11 +217,11 @@ fn access_entry(
         .set(
             "policy_arn",
             format!(
-                "arn:{}:eks::aws:cluster-access-policy/{access_policy}",
+                "arn:{}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
                 ctx.partition.name
             ),
         )
-        .set("access_scope", scope);
+        .set("access_scope", Expr::object([("type", "cluster")]));
 }
 
 fn addon(stack: &mut Stack, ctx: &Context<'_>, name: &str, after: &[Handle]) -> Handle {

@@ -12,7 +12,7 @@
 use synth::{Expr, Handle, Output, Stack};
 
 use crate::app::LB_CONTROLLER_SERVICE_ACCOUNT;
-use crate::config::Environment;
+use crate::config::{CiConfig, Environment};
 use crate::naming::{
     aws_provider, kms_key, name_tags, policy, service_trust, Names, Partition, Statement,
 };
@@ -130,7 +130,7 @@ pub fn cluster_iam(stack: &mut Stack, env: &Environment, network: &Network) -> C
             .condition(
                 "StringEquals",
                 &format!("{GITHUB_OIDC_HOST}:sub"),
-                format!("repo:{}:ref:refs/heads/{}", ci.github_repository, ci.branch),
+                github_subject(ci),
             )]),
     );
     stack.output(
@@ -279,6 +279,18 @@ pub fn workload_iam(
                     .on([eks.cluster_arn.clone()]),
             ]),
         );
+    // A deploy applies the whole root module, so terraform refreshes the AWS
+    // stacks too: the deployer may read them, never change them. Infrastructure
+    // changes are applied by an administrator; from CI they fail by design.
+    let mut refresh = vec![terraform_refresh_statement()];
+    if let Some(bucket) = &env.config.ci.state_bucket {
+        refresh.extend(state_statements(&partition, bucket, &env.name));
+    }
+    stack
+        .resource("aws_iam_role_policy", "ci_deployer_refresh")
+        .set("name", "refresh-and-state")
+        .set("role", cluster.ci_deployer_role.attr("id"))
+        .set("policy", policy(refresh));
     stack
         .resource("aws_iam_role_policy", "admin")
         .set("name", "reach-cluster")
@@ -301,6 +313,66 @@ pub fn workload_iam(
         lb_controller_role_arn: lb_role.attr("arn"),
         service_role_arn: service_role.attr("arn"),
     }
+}
+
+/// The `sub` claim the deployer role accepts: the deploy job's GitHub
+/// environment when there is one, else pushes to the one branch.
+fn github_subject(ci: &CiConfig) -> String {
+    match &ci.github_environment {
+        Some(environment) => format!("repo:{}:environment:{environment}", ci.github_repository),
+        None => format!("repo:{}:ref:refs/heads/{}", ci.github_repository, ci.branch),
+    }
+}
+
+/// Read-only calls terraform makes to refresh the network, iam and eks stacks.
+/// Describe and List calls of EC2, EKS, Logs and ECR take no resource ARNs.
+fn terraform_refresh_statement() -> Statement {
+    Statement::allow([
+        "ec2:Describe*",
+        "ecr:DescribeRepositories",
+        "ecr:GetLifecyclePolicy",
+        "ecr:GetRepositoryPolicy",
+        "ecr:ListTagsForResource",
+        "eks:Describe*",
+        "eks:List*",
+        "iam:GetOpenIDConnectProvider",
+        "iam:GetPolicy",
+        "iam:GetPolicyVersion",
+        "iam:GetRole",
+        "iam:GetRolePolicy",
+        "iam:ListAttachedRolePolicies",
+        "iam:ListPolicyVersions",
+        "iam:ListRolePolicies",
+        "kms:DescribeKey",
+        "kms:GetKeyPolicy",
+        "kms:GetKeyRotationStatus",
+        "kms:ListAliases",
+        "kms:ListResourceTags",
+        "logs:DescribeLogGroups",
+        "logs:ListTagsForResource",
+        "logs:ListTagsLogGroup",
+    ])
+    .sid("RefreshPlatformStacks")
+    .on(["*"])
+}
+
+/// This environment's state object and its lock file (`use_lockfile`), nothing
+/// else in the bucket.
+fn state_statements(partition: &Partition, bucket: &str, env: &str) -> Vec<Statement> {
+    let bucket_arn = format!("arn:{}:s3:::{bucket}", partition.name);
+    let state = format!("{bucket_arn}/{env}/terraform.tfstate");
+    vec![
+        Statement::allow(["s3:ListBucket"])
+            .sid("ListOwnState")
+            .on([bucket_arn.clone()])
+            .condition("StringLike", "s3:prefix", format!("{env}/*")),
+        Statement::allow(["s3:GetObject", "s3:PutObject"])
+            .sid("ReadWriteState")
+            .on([state.clone()]),
+        Statement::allow(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"])
+            .sid("StateLock")
+            .on([format!("{state}.tflock")]),
+    ]
 }
 
 fn role(stack: &mut Stack, id: &str, name: &str, trust: Expr) -> Handle {

@@ -18,7 +18,7 @@ pub mod policy;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use synth::{App, Expr, Schemas};
+use synth::{Address, App, Expr, Schemas};
 
 pub use config::{known_environments, load_environment, Config, ConfigError, Environment};
 
@@ -78,6 +78,10 @@ pub struct Eks {
     pub cluster_arn: Expr,
     pub ecr_repository_url: Expr,
     pub ecr_repository_arn: Expr,
+    /// Node groups and add-ons: what must exist for pods to run. Releases
+    /// depend on them, so on destroy they go first (the load balancer
+    /// controller is still running to delete its NLB).
+    pub workloads_ready: Vec<Address>,
 }
 
 /// How to build an environment beyond its config.

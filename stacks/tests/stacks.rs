@@ -364,17 +364,54 @@ fn node_launch_templates_require_imdsv2_and_encrypted_gp3() {
     );
 }
 
+fn ci_deployer_policies(env: &stacks::Environment) -> (String, String) {
+    let module = synth(&build(env)).expect("AWS stacks");
+    let find = |ty: &str, name: &str| {
+        resources(&module, ty)
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("{ty}.{name}"))
+            .1
+    };
+    let trust = find("aws_iam_role", "ci_deployer")["assume_role_policy"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let refresh = find("aws_iam_role_policy", "ci_deployer_refresh")["policy"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    (trust, refresh)
+}
+
 #[test]
-fn ci_deployer_trusts_one_repository_branch_only() {
-    let module = synth(&build(&environment("production"))).expect("production");
-    let (_, role) = resources(&module, "aws_iam_role")
-        .into_iter()
-        .find(|(n, _)| n == "ci_deployer")
-        .expect("ci_deployer role");
-    let trust = role["assume_role_policy"].as_str().unwrap_or_default();
-    assert!(trust.contains(r#""token.actions.githubusercontent.com:sub" = "repo:example-org/webapp:ref:refs/heads/main""#), "{trust}");
+fn ci_deployer_trusts_one_repository_environment_or_branch_only() {
+    let mut env = environment("production");
+    let (trust, refresh) = ci_deployer_policies(&env);
+    assert!(
+        trust.contains(r#""token.actions.githubusercontent.com:sub" = "repo:example-org/webapp:environment:production""#),
+        "{trust}"
+    );
     assert!(
         trust.contains(r#""token.actions.githubusercontent.com:aud" = "sts.amazonaws.com""#),
+        "{trust}"
+    );
+    // Its state object and lock only, in the configured bucket.
+    assert!(
+        refresh.contains(
+            r#""arn:aws:s3:::example-org-webapp-tfstate/production/terraform.tfstate.tflock""#
+        ),
+        "{refresh}"
+    );
+    assert!(
+        refresh.contains(r#""s3:prefix" = "production/*""#),
+        "{refresh}"
+    );
+
+    env.config.ci.github_environment = None;
+    let (trust, _) = ci_deployer_policies(&env);
+    assert!(
+        trust.contains(r#""token.actions.githubusercontent.com:sub" = "repo:example-org/webapp:ref:refs/heads/main""#),
         "{trust}"
     );
 }
