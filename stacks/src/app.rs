@@ -15,7 +15,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use serde::Serialize;
-use synth::{Expr, Handle, Output, Provider, RequiredProvider, Stack, Variable};
+use synth::{Address, Expr, Handle, Output, Provider, RequiredProvider, Stack, Variable};
 
 pub use config::{
     AppConfig, AutoscalingConfig, LoadBalancerConfig, LoadBalancerScheme, LogLevel,
@@ -84,6 +84,10 @@ pub struct AppInputs {
     pub lb_controller_role_arn: Expr,
     /// IRSA role of the service's pods.
     pub service_role_arn: Expr,
+    /// Node groups and cluster add-ons the releases' pods run on. The add-on
+    /// releases depend on them, so a destroy removes the webapp release while
+    /// the load balancer controller still runs to delete the NLB.
+    pub cluster_ready: Vec<Address>,
 }
 
 /// Adds the app stack's blocks; `chart_dir` is the service's chart (helm-chart/),
@@ -198,6 +202,7 @@ pub fn app(
                 ]),
             ),
         ]),
+        &inputs.cluster_ready,
     );
     // Two replicas and a PDB: with one, a node drain stops every HPA.
     let metrics_server = addon_release(
@@ -214,6 +219,7 @@ pub fn app(
                 ]),
             ),
         ]),
+        &inputs.cluster_ready,
     );
 
     let chart = stack
@@ -357,9 +363,18 @@ fn cluster_providers(stack: &mut Stack, region: &str, inputs: &AppInputs) {
 
 /// A pinned chart from its repository into kube-system; `values` may hold
 /// references, so it goes through `yamlencode` at plan time.
-fn addon_release(stack: &mut Stack, name: &str, chart: Chart, values: Expr) -> Handle {
-    stack
-        .resource("helm_release", name)
+fn addon_release(
+    stack: &mut Stack,
+    name: &str,
+    chart: Chart,
+    values: Expr,
+    cluster_ready: &[Address],
+) -> Handle {
+    let release = stack.resource("helm_release", name);
+    for block in cluster_ready {
+        release.depends_on(block.clone());
+    }
+    release
         .set("name", chart.name)
         .set("repository", chart.repository)
         .set("chart", chart.name)
@@ -457,6 +472,7 @@ mod tests {
             stub("aws_ecr_repository"),
         );
         let lb_role = aws.resource("aws_iam_role", "lb_controller").handle();
+        let nodes = aws.resource("aws_eks_node_group", "general").handle();
         let service_role = aws.resource("aws_iam_role", "service").handle();
         let inputs = AppInputs {
             vpc_id: vpc.attr("id"),
@@ -466,6 +482,7 @@ mod tests {
             ecr_repository_url: ecr.attr("repository_url"),
             lb_controller_role_arn: lb_role.attr("arn"),
             service_role_arn: service_role.attr("arn"),
+            cluster_ready: vec![nodes.address().clone()],
         };
         app(
             program.stack("app", "helm releases"),

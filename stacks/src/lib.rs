@@ -156,6 +156,7 @@ pub fn build_app(env: &Environment, opts: &BuildOptions) -> anyhow::Result<App> 
         ecr_repository_url: eks.ecr_repository_url.clone(),
         lb_controller_role_arn: iam.lb_controller_role_arn.clone(),
         service_role_arn: iam.service_role_arn.clone(),
+        cluster_ready: eks.workloads_ready.clone(),
     };
     app::app(
         app.stack("app", "Helm releases: add-ons and the service"),
