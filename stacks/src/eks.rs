@@ -338,10 +338,12 @@ fn node_group(
                 ("version", template.attr("latest_version")),
             ]),
         )
-        .set("labels", Expr::from(group.labels.clone()))
         .set("tags", name_tags(&node_name, []))
         // An autoscaler owns the desired size once the group runs.
         .lifecycle(Lifecycle::new().ignore_changes(["scaling_config[0].desired_size"]));
+    if !group.labels.is_empty() {
+        node_group.set("labels", Expr::from(group.labels.clone()));
+    }
     for dependency in iam.node_role_policies.iter().chain(after) {
         node_group.depends_on(dependency);
     }

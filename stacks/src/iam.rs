@@ -63,14 +63,14 @@ pub fn cluster_iam(stack: &mut Stack, env: &Environment, network: &Network) -> C
         &names.name("eks-cluster"),
         service_trust(&partition, "eks"),
     );
-    let cluster_role_policies = attach(
+    let mut cluster_role_policies = attach(
         stack,
         "cluster",
         &cluster_role,
         &partition,
         &["AmazonEKSClusterPolicy", "AmazonEKSVPCResourceController"],
     );
-    stack
+    let encryption = stack
         .resource("aws_iam_role_policy", "cluster_encryption")
         .set("name", "encrypt-secrets")
         .set("role", cluster_role.attr("id"))
@@ -83,7 +83,9 @@ pub fn cluster_iam(stack: &mut Stack, env: &Environment, network: &Network) -> C
                 "kms:DescribeKey",
             ])
             .on([secrets_key.attr("arn")])]),
-        );
+        )
+        .handle();
+    cluster_role_policies.push(encryption);
 
     let node_role = role(
         stack,
