@@ -376,3 +376,70 @@ fn points_at(value: Option<&Value>, target: &ResourceView<'_>) -> bool {
         .and_then(|s| s.strip_prefix("${"))
         .is_some_and(|s| s.starts_with(&format!("{}.", target.address)))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use synth::{Address, Mode};
+
+    use super::*;
+
+    fn view<'a>(ty: &'a str, name: &str, body: &'a Value) -> ResourceView<'a> {
+        ResourceView {
+            stack: "network",
+            address: Address::resource(ty, name),
+            mode: Mode::Managed,
+            ty,
+            body,
+        }
+    }
+
+    fn violations(resources: Vec<ResourceView<'_>>) -> Vec<String> {
+        let module = ModuleView {
+            environment: "test",
+            resources,
+        };
+        NoPublicIngress
+            .check(&module)
+            .into_iter()
+            .map(|v| v.address)
+            .collect()
+    }
+
+    #[test]
+    fn only_a_public_load_balancer_group_may_admit_the_internet() {
+        let open_group = json!({"ingress": [{"cidr_blocks": ["0.0.0.0/0"], "from_port": 443}]});
+        let lb_group = json!({
+            "ingress": [{"ipv6_cidr_blocks": ["::/0"], "from_port": 443}],
+            "tags": {"Name": "lb", "Exposure": "public-load-balancer"},
+        });
+        let office_group = json!({"ingress": {"cidr_blocks": ["203.0.113.0/24"]}});
+        let rule_to_lb =
+            json!({"security_group_id": "${aws_security_group.lb.id}", "cidr_ipv4": "0.0.0.0/0"});
+        let rule_to_app =
+            json!({"security_group_id": "${aws_security_group.app.id}", "cidr_ipv4": "0.0.0.0/0"});
+        let old_style_rule = json!({"type": "ingress", "security_group_id": "${aws_security_group.app.id}", "cidr_blocks": ["0.0.0.0/0"]});
+        let egress_rule = json!({"type": "egress", "security_group_id": "${aws_security_group.app.id}", "cidr_blocks": ["0.0.0.0/0"]});
+        let found = violations(vec![
+            view("aws_security_group", "app", &open_group),
+            view("aws_security_group", "lb", &lb_group),
+            view("aws_security_group", "office", &office_group),
+            view("aws_vpc_security_group_ingress_rule", "to_lb", &rule_to_lb),
+            view(
+                "aws_vpc_security_group_ingress_rule",
+                "to_app",
+                &rule_to_app,
+            ),
+            view("aws_security_group_rule", "old_style", &old_style_rule),
+            view("aws_security_group_rule", "egress", &egress_rule),
+        ]);
+        assert_eq!(
+            found,
+            [
+                "aws_security_group.app",
+                "aws_vpc_security_group_ingress_rule.to_app",
+                "aws_security_group_rule.old_style",
+            ]
+        );
+    }
+}
