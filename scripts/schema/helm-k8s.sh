@@ -73,6 +73,9 @@ if $check; then
       status=1
     fi
   done
+  if [[ "$status" == 0 ]]; then
+    echo "stacks/schemas/helm.json and kubernetes.json match the bindings"
+  fi
   exit "$status"
 fi
 
