@@ -415,3 +415,66 @@ fn ci_deployer_trusts_one_repository_environment_or_branch_only() {
         "{trust}"
     );
 }
+
+/// The AWS blocks of an environment with its name taken out, so a diff of
+/// two environments shows only what their configs make differ.
+fn anonymized(env: &str) -> std::collections::BTreeMap<String, Value> {
+    let module = synth(&build(&environment(env))).expect("AWS stacks");
+    let files = module
+        .files
+        .iter()
+        .map(|(name, bytes)| {
+            let text = String::from_utf8_lossy(bytes).replace(env, "ENV");
+            (name.clone(), text.into_bytes())
+        })
+        .collect();
+    synth::diff::blocks(&files).expect("module blocks")
+}
+
+#[test]
+fn staging_and_production_differ_only_where_intended() {
+    let changes = synth::diff::diff(&anonymized("staging"), &anonymized("production"));
+    let summary: Vec<String> = changes
+        .iter()
+        .map(|change| match change {
+            synth::diff::Change::Added(a) => format!("+ {a}"),
+            synth::diff::Change::Removed(a) => format!("- {a}"),
+            synth::diff::Change::Changed(a, attrs) => {
+                let paths: Vec<&str> = attrs.iter().map(|c| c.path.as_str()).collect();
+                format!("~ {a}: {}", paths.join(", "))
+            }
+        })
+        .collect();
+    let expected = [
+        // A third AZ, with its own NAT gateway; the second AZ gets its own too.
+        "+ aws_eip.nat_b",
+        "+ aws_eip.nat_c",
+        "~ aws_eks_cluster.main: vpc_config.subnet_ids",
+        // Node sizes.
+        "~ aws_eks_node_group.general: capacity_type, instance_types.0, instance_types.1, \
+         scaling_config.desired_size, scaling_config.max_size, scaling_config.min_size, subnet_ids",
+        "~ aws_launch_template.node_general: block_device_mappings.0.ebs.volume_size",
+        "+ aws_nat_gateway.b",
+        "+ aws_nat_gateway.c",
+        "~ aws_route.private_b_nat: nat_gateway_id",
+        "+ aws_route.private_c_nat",
+        "+ aws_route_table.private_c",
+        "+ aws_route_table_association.private_c",
+        "+ aws_route_table_association.public_c",
+        // Each environment has its own VPC range.
+        "~ aws_subnet.private_a: cidr_block",
+        "~ aws_subnet.private_b: cidr_block",
+        "+ aws_subnet.private_c",
+        "~ aws_subnet.public_a: cidr_block",
+        "~ aws_subnet.public_b: cidr_block",
+        "+ aws_subnet.public_c",
+        "~ aws_vpc.main: cidr_block",
+        "~ aws_vpc_endpoint.s3: route_table_ids",
+        "~ output.private_subnet_ids: value",
+        "~ output.public_subnet_ids: value",
+    ];
+    assert_eq!(
+        summary, expected,
+        "a difference between the environments is new: intended?"
+    );
+}
