@@ -338,6 +338,7 @@ fn terraform_refresh_statement() -> Statement {
         "eks:Describe*",
         "eks:List*",
         "iam:GetOpenIDConnectProvider",
+        "iam:ListOpenIDConnectProviders",
         "iam:GetPolicy",
         "iam:GetPolicyVersion",
         "iam:GetRole",
