@@ -478,3 +478,23 @@ fn staging_and_production_differ_only_where_intended() {
         "a difference between the environments is new: intended?"
     );
 }
+
+#[test]
+fn optional_config_switches_synthesize_valid_blocks() {
+    let mut env = environment("staging");
+    env.config.ci.create_github_oidc_provider = false;
+    env.config.cluster.endpoint_public_access = false;
+    env.config.cluster.endpoint_public_access_cidrs.clear();
+    let module = synth(&build(&env)).expect("staging with switches off");
+    let iam = json(&module, "iam.tf.json");
+    assert!(iam
+        .pointer("/resource/aws_iam_openid_connect_provider/github")
+        .is_none());
+    assert_eq!(
+        iam.pointer("/data/aws_iam_openid_connect_provider/github/url"),
+        Some(&Value::from("https://token.actions.githubusercontent.com"))
+    );
+    let (_, cluster) = resources(&module, "aws_eks_cluster").remove(0);
+    assert_eq!(cluster["vpc_config"]["endpoint_public_access"], false);
+    assert!(cluster["vpc_config"].get("public_access_cidrs").is_none());
+}
