@@ -105,48 +105,145 @@ pub fn app(
         RequiredProvider::new("hashicorp/kubernetes", "~> 2.38"),
     );
     cluster_providers(stack, &config.region, inputs);
+    let deploy = DeployVariables::declare(stack);
 
-    let image_tag = stack.variable(
-        "image_tag",
-        Variable::new()
-            .ty("string")
-            .description("Tag of the webapp image in the ECR repository to deploy (CI passes the tag it built).")
-            .validation(
-                Expr::raw("can(regex(\"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$\", var.image_tag))"),
-                "image_tag must be a Docker tag: letters, digits, '_', '.', '-', at most 128 characters.",
-            ),
-    );
-    let image_digest = stack.variable(
-        "image_digest",
-        Variable::new()
-            .ty("string")
-            .default("")
-            .description(
-                "Digest (sha256:...) of the image CI built; when set, pods pull by digest, so a moved tag cannot change what runs.",
-            )
-            .validation(
-                Expr::raw("can(regex(\"^(sha256:[a-f0-9]{64})?$\", var.image_digest))"),
-                "image_digest must be empty or sha256: followed by 64 lowercase hex digits.",
-            ),
-    );
-    let app_secret = stack.variable(
-        "app_secret",
-        Variable::new()
-            .ty("string")
-            .sensitive()
-            .description("Value of APP_SECRET for the service; pass it as TF_VAR_app_secret, never in a file.")
-            .validation(
-                Expr::raw("length(var.app_secret) >= 16"),
-                "app_secret must be at least 16 characters.",
-            ),
-    );
+    let namespace = namespace(stack, &config.service.namespace);
+    let secret = stack
+        .resource("kubernetes_secret_v1", "app")
+        .set(
+            "metadata",
+            Expr::object([
+                ("name", Expr::from(SECRET_NAME)),
+                ("namespace", namespace.clone()),
+            ]),
+        )
+        .set("type", "Opaque")
+        .set(
+            "data",
+            Expr::object([("APP_SECRET", deploy.app_secret.clone())]),
+        )
+        .handle();
+    let addons = [
+        lb_controller(stack, &config.region, inputs),
+        metrics_server(stack, inputs),
+    ];
 
-    let namespace = stack
+    let chart = stack
+        .asset_dir(CHART_ASSET, chart_dir)
+        .with_context(|| format!("copying the chart {} into the module", chart_dir.display()))?;
+    // A structured local rather than a YAML string: diffs between environments
+    // and revisions then show each value that changes.
+    let values = stack.local(VALUES_LOCAL, webapp_values(env)?);
+    let secret_metadata = secret.attr("metadata").index(0);
+    let webapp = stack
+        .resource("helm_release", "webapp")
+        .set("name", RELEASE_NAME)
+        .set(
+            "chart",
+            Expr::template([
+                Expr::raw("path.module"),
+                Expr::from(format!("/{}", chart.path.display())),
+            ]),
+        )
+        // helm only notices a local chart's change when its version moves; a
+        // new description on every content change makes terraform upgrade it.
+        .set("description", format!("chart sha256:{}", chart.hash))
+        .set("namespace", namespace.clone())
+        .set("atomic", true)
+        .set("cleanup_on_fail", true)
+        .set("wait", true)
+        .set("timeout", RELEASE_TIMEOUT_SECONDS)
+        .set("max_history", 10)
+        .set("values", Expr::list([Expr::call("yamlencode", [values])]))
+        .set(
+            "set",
+            Expr::list([
+                set_string("image.repository", inputs.ecr_repository_url.clone()),
+                set_string("image.tag", deploy.image_tag),
+                set_string("image.digest", deploy.image_digest),
+                set_string("serviceAccount.roleArn", inputs.service_role_arn.clone()),
+                set_string(
+                    "secret.existingSecret",
+                    secret_metadata.clone().attr("name"),
+                ),
+                // Changes with every update of the Secret, so pods restart to read it.
+                set_string(
+                    "secret.existingSecretChecksum",
+                    secret_metadata.attr("resource_version"),
+                ),
+            ]),
+        );
+    // The Service needs the controller's webhook, the HPA needs metrics; and
+    // on destroy the controller must outlive the Service to delete the NLB.
+    for addon in &addons {
+        webapp.depends_on(addon);
+    }
+    let webapp = webapp.handle();
+
+    service_outputs(stack, config.app.load_balancer.http, namespace, &webapp);
+    Ok(())
+}
+
+/// The variables a deploy passes.
+#[derive(Debug)]
+struct DeployVariables {
+    image_tag: Expr,
+    image_digest: Expr,
+    app_secret: Expr,
+}
+
+impl DeployVariables {
+    fn declare(stack: &mut Stack) -> Self {
+        let image_tag = stack.variable(
+            "image_tag",
+            Variable::new()
+                .ty("string")
+                .description("Tag of the webapp image in the ECR repository to deploy (CI passes the tag it built).")
+                .validation(
+                    Expr::raw("can(regex(\"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$\", var.image_tag))"),
+                    "image_tag must be a Docker tag: letters, digits, '_', '.', '-', at most 128 characters.",
+                ),
+        );
+        let image_digest = stack.variable(
+            "image_digest",
+            Variable::new()
+                .ty("string")
+                .default("")
+                .description(
+                    "Digest (sha256:...) of the image CI built; when set, pods pull by digest, so a moved tag cannot change what runs.",
+                )
+                .validation(
+                    Expr::raw("can(regex(\"^(sha256:[a-f0-9]{64})?$\", var.image_digest))"),
+                    "image_digest must be empty or sha256: followed by 64 lowercase hex digits.",
+                ),
+        );
+        let app_secret = stack.variable(
+            "app_secret",
+            Variable::new()
+                .ty("string")
+                .sensitive()
+                .description("Value of APP_SECRET for the service; pass it as TF_VAR_app_secret, never in a file.")
+                .validation(
+                    Expr::raw("length(var.app_secret) >= 16"),
+                    "app_secret must be at least 16 characters.",
+                ),
+        );
+        Self {
+            image_tag,
+            image_digest,
+            app_secret,
+        }
+    }
+}
+
+/// The service's namespace; returns a reference to its name.
+fn namespace(stack: &mut Stack, name: &str) -> Expr {
+    stack
         .resource("kubernetes_namespace_v1", "app")
         .set(
             "metadata",
             Expr::object([
-                ("name", Expr::from(config.service.namespace.as_str())),
+                ("name", Expr::from(name)),
                 (
                     "labels",
                     Expr::object([
@@ -159,23 +256,14 @@ pub fn app(
                 ),
             ]),
         )
-        .handle();
-    let namespace_name = namespace.attr("metadata").index(0).attr("name");
+        .handle()
+        .attr("metadata")
+        .index(0)
+        .attr("name")
+}
 
-    let secret = stack
-        .resource("kubernetes_secret_v1", "app")
-        .set(
-            "metadata",
-            Expr::object([
-                ("name", Expr::from(SECRET_NAME)),
-                ("namespace", namespace_name.clone()),
-            ]),
-        )
-        .set("type", "Opaque")
-        .set("data", Expr::object([("APP_SECRET", app_secret)]))
-        .handle();
-
-    let lb_controller = addon_release(
+fn lb_controller(stack: &mut Stack, region: &str, inputs: &AppInputs) -> Handle {
+    addon_release(
         stack,
         "aws_load_balancer_controller",
         LB_CONTROLLER_CHART,
@@ -183,7 +271,7 @@ pub fn app(
             ("clusterName", inputs.cluster_name.clone()),
             // Nodes require IMDSv2 with a hop limit of 1, so the controller
             // cannot discover its region and VPC from instance metadata.
-            ("region", Expr::from(config.region.as_str())),
+            ("region", Expr::from(region)),
             ("vpcId", inputs.vpc_id.clone()),
             ("replicaCount", Expr::from(2)),
             ("podDisruptionBudget", Expr::object([("maxUnavailable", 1)])),
@@ -203,9 +291,12 @@ pub fn app(
             ),
         ]),
         &inputs.cluster_ready,
-    );
-    // Two replicas and a PDB: with one, a node drain stops every HPA.
-    let metrics_server = addon_release(
+    )
+}
+
+/// Two replicas and a PDB: with one, a node drain stops every HPA.
+fn metrics_server(stack: &mut Stack, inputs: &AppInputs) -> Handle {
+    addon_release(
         stack,
         "metrics_server",
         METRICS_SERVER_CHART,
@@ -220,68 +311,19 @@ pub fn app(
             ),
         ]),
         &inputs.cluster_ready,
-    );
+    )
+}
 
-    let chart = stack
-        .asset_dir(CHART_ASSET, chart_dir)
-        .with_context(|| format!("copying the chart {} into the module", chart_dir.display()))?;
-    // A structured local rather than a YAML string: diffs between environments
-    // and revisions then show each value that changes.
-    let values = stack.local(VALUES_LOCAL, webapp_values(env)?);
-    let webapp = stack
-        .resource("helm_release", "webapp")
-        .set("name", RELEASE_NAME)
-        .set(
-            "chart",
-            Expr::template([
-                Expr::raw("path.module"),
-                Expr::from(format!("/{}", chart.path.display())),
-            ]),
-        )
-        // helm only notices a local chart's change when its version moves; a
-        // new description on every content change makes terraform upgrade it.
-        .set("description", format!("chart sha256:{}", chart.hash))
-        .set("namespace", namespace_name.clone())
-        .set("atomic", true)
-        .set("cleanup_on_fail", true)
-        .set("wait", true)
-        .set("timeout", RELEASE_TIMEOUT_SECONDS)
-        .set("max_history", 10)
-        .set("values", Expr::list([Expr::call("yamlencode", [values])]))
-        .set(
-            "set",
-            Expr::list([
-                set_string("image.repository", inputs.ecr_repository_url.clone()),
-                set_string("image.tag", image_tag),
-                set_string("image.digest", image_digest),
-                set_string("serviceAccount.roleArn", inputs.service_role_arn.clone()),
-                set_string(
-                    "secret.existingSecret",
-                    secret.attr("metadata").index(0).attr("name"),
-                ),
-                // Changes with every update of the Secret, so pods restart to read it.
-                set_string(
-                    "secret.existingSecretChecksum",
-                    secret.attr("metadata").index(0).attr("resource_version"),
-                ),
-            ]),
-        )
-        // The Service needs the controller's webhook, the HPA needs metrics; and
-        // on destroy the controller must outlive the Service to delete the NLB.
-        .depends_on(&lb_controller)
-        .depends_on(&metrics_server)
-        .handle();
-
+/// The NLB's hostname, read from the Service once the release is ready, and
+/// the URLs to open; `https` when the environment has no plain HTTP listener.
+fn service_outputs(stack: &mut Stack, http: bool, namespace: Expr, webapp: &Handle) {
     let service = stack
         .data("kubernetes_service_v1", "webapp")
         .set(
             "metadata",
-            Expr::object([
-                ("name", Expr::from(RELEASE_NAME)),
-                ("namespace", namespace_name),
-            ]),
+            Expr::object([("name", Expr::from(RELEASE_NAME)), ("namespace", namespace)]),
         )
-        .depends_on(&webapp)
+        .depends_on(webapp)
         .handle();
     let hostname = service
         .attr("status")
@@ -291,34 +333,27 @@ pub fn app(
         .attr("ingress")
         .index(0)
         .attr("hostname");
-    let scheme = if config.app.load_balancer.http {
-        "http"
-    } else {
-        "https"
-    };
-    stack.output(
-        "load_balancer_hostname",
-        Output::new(hostname.clone()).description("DNS name of the service's NLB."),
-    );
-    stack.output(
-        "service_url",
-        Output::new(Expr::template([
+    let scheme = if http { "http" } else { "https" };
+    let url = |path: &str| {
+        Expr::template([
             Expr::from(format!("{scheme}://")),
             hostname.clone(),
-            Expr::from("/"),
-        ]))
-        .description("The service's front page."),
+            Expr::from(path),
+        ])
+    };
+    stack.output(
+        "service_url",
+        Output::new(url("/")).description("The service's front page."),
     );
     stack.output(
         "configs_url",
-        Output::new(Expr::template([
-            Expr::from(format!("{scheme}://")),
-            hostname,
-            Expr::from("/configs"),
-        ]))
-        .description("The service's /configs page: its APP_* configuration."),
+        Output::new(url("/configs"))
+            .description("The service's /configs page: its APP_* configuration."),
     );
-    Ok(())
+    stack.output(
+        "load_balancer_hostname",
+        Output::new(hostname).description("DNS name of the service's NLB."),
+    );
 }
 
 /// helm and kubernetes providers talking to the environment's cluster with a
