@@ -7,6 +7,7 @@ set positional-arguments
 import 'just/rust.just'
 import 'just/chart.just'
 import 'just/security.just'
+import 'just/service.just'
 import 'just/app.just'
 import 'just/stacks.just'
 import 'just/e2e.just'
@@ -15,5 +16,5 @@ default:
     @just --list
 
 # Everything CI checks (scripts/test.sh runs this after creating .venv).
-ci: fmt-check clippy test-rust chart-check app-values-check app-apply-test tf-validate schema-aws-check app-schemas-check security
+ci: fmt-check clippy test-rust chart-check app-values-check app-apply-test tf-validate schema-aws-check app-schemas-check security security-selftest
     @echo "ci: every check passed"

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod config;
+pub mod healthcheck;
 pub mod io;
 pub mod log;
 pub mod metrics;

@@ -1,6 +1,7 @@
 //! `webapp`: reads and validates its configuration, listens, serves until
 //! SIGTERM or SIGINT, drains, and exits 0 when every connection finished in
-//! time (1 otherwise, 2 for a configuration error).
+//! time (1 otherwise, 2 for a configuration error or unknown argument).
+//! `webapp healthcheck` probes a running instance instead.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -9,6 +10,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use service::app::{App, REVISION, VERSION};
 use service::config::{Config, LogLevel};
+use service::healthcheck;
 use service::log;
 use service::server::{self, Limits, Shutdown};
 use tokio::signal::unix::{signal, SignalKind};
@@ -22,6 +24,22 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    match std::env::args_os().nth(1) {
+        None => {}
+        Some(arg) if arg == "healthcheck" => {
+            return match healthcheck::check(healthcheck::target(&config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(reason) => {
+                    eprintln!("webapp: unhealthy: {reason}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Some(arg) => {
+            eprintln!("webapp: unknown argument {arg:?} (usage: webapp [healthcheck])");
+            return ExitCode::from(2);
+        }
+    }
     log::init(config.log_level, config.access_log);
     let code = match run(&config, started) {
         Ok(Shutdown::Clean) => {

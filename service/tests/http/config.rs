@@ -53,3 +53,27 @@ fn a_port_already_in_use_fails_with_a_logged_reason() {
     assert_eq!(line["msg"], "cannot start");
     assert_eq!(line["level"], "error");
 }
+
+#[test]
+fn healthcheck_subcommand_reports_the_running_service() {
+    let service = Service::start(&[]);
+    let probe = |port: u16| {
+        Command::new(BIN)
+            .env_clear()
+            .env("SERVICE_LISTEN_ADDRESS", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .arg("healthcheck")
+            .output()
+            .expect("run webapp healthcheck")
+    };
+    assert!(probe(service.addr.port()).status.success());
+    drop(service);
+    let down = probe(free_port());
+    assert_eq!(down.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&down.stderr).contains("unhealthy"));
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
