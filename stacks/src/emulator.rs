@@ -1,0 +1,260 @@
+//! The end-to-end overlay: points an environment's AWS provider at a local AWS
+//! API emulator (moto server behind the shim in `scripts/e2e/emulator.py`),
+//! so plain terraform can apply, re-plan and destroy the stacks without an
+//! AWS account.
+//!
+//! It is applied only when [`crate::BuildOptions::emulator`] is set; the real
+//! environments' output never carries it. It changes provider configuration
+//! only, never a resource: the emulator's gaps are closed by the shim, not by
+//! disabling resources or ignoring attributes here, so the run exercises the
+//! same resource blocks as production. What the emulator cannot prove is
+//! printed on every synthesis (see [`not_covered`]).
+
+use std::collections::BTreeMap;
+
+use anyhow::bail;
+use synth::{App, Expr, Mode};
+
+/// Provider endpoint names of the AWS services the stacks call, each served by
+/// the emulator.
+const SERVICES: &[&str] = &["ec2", "ecr", "eks", "iam", "kms", "logs", "s3", "sts"];
+
+/// Which service serves each resource or data source type prefix, longest
+/// prefix first wins. A type with no entry fails the overlay: its API calls
+/// would otherwise go to real AWS with dummy credentials.
+const SERVICE_OF_TYPE: &[(&str, Option<&str>)] = &[
+    ("aws_cloudwatch_log_", Some("logs")),
+    ("aws_default_security_group", Some("ec2")),
+    ("aws_ecr_", Some("ecr")),
+    ("aws_eip", Some("ec2")),
+    ("aws_eks_", Some("eks")),
+    ("aws_flow_log", Some("ec2")),
+    ("aws_iam_policy_document", None),
+    ("aws_iam_", Some("iam")),
+    ("aws_internet_gateway", Some("ec2")),
+    ("aws_kms_", Some("kms")),
+    ("aws_launch_template", Some("ec2")),
+    ("aws_nat_gateway", Some("ec2")),
+    ("aws_route", Some("ec2")),
+    ("aws_s3_", Some("s3")),
+    ("aws_security_group", Some("ec2")),
+    ("aws_subnet", Some("ec2")),
+    ("aws_vpc", Some("ec2")),
+    ("aws_availability_zones", Some("ec2")),
+    ("aws_caller_identity", Some("sts")),
+    ("aws_partition", None),
+    ("aws_region", None),
+];
+
+/// Resource types whose API moto lacks: the shim stores them and answers for
+/// them, but nothing behind the call happens.
+const SHIM_SERVED: &[(&str, &str)] = &[
+    ("aws_eks_addon", "add-on recorded, never installed"),
+    (
+        "aws_eks_access_entry",
+        "access entry recorded, never enforced",
+    ),
+    (
+        "aws_eks_access_policy_association",
+        "policy association recorded, never enforced",
+    ),
+    (
+        "aws_eks_pod_identity_association",
+        "association recorded, no credentials issued",
+    ),
+];
+
+/// What no emulator run can prove, whatever the stacks contain.
+const ALWAYS_NOT_COVERED: &[&str] = &[
+    "EKS: control plane records only; no Kubernetes API, no node boots (the app stack is not applied)",
+    "IAM and KMS policies are stored, never evaluated",
+    "networking is not simulated: routes, NAT and flow logs exist only as records",
+];
+
+/// Points every `aws` provider of `app` at `endpoint` and prints what the
+/// emulator does not cover. Fails, naming the block, when a resource type
+/// would be served by an AWS service the emulator is not configured for.
+pub fn apply(app: &mut App, endpoint: &str) -> anyhow::Result<()> {
+    check_loopback(endpoint)?;
+    let mut unknown = Vec::new();
+    for stack in app.stacks() {
+        for resource in stack.resources() {
+            if resource.ty().starts_with("aws_") && service_of(resource.ty()).is_err() {
+                unknown.push(resource.address().to_string());
+            }
+        }
+    }
+    if !unknown.is_empty() {
+        bail!(
+            "emulator overlay: no emulator endpoint is configured for the service of {} \
+             (add it to SERVICES and SERVICE_OF_TYPE in stacks/src/emulator.rs, and check \
+             the emulator supports it)",
+            unknown.join(", ")
+        );
+    }
+    for stack in app.stacks_mut() {
+        for provider in stack.providers_mut() {
+            if provider.name() == "aws" {
+                *provider = emulated(provider.clone(), endpoint);
+            }
+        }
+    }
+    eprintln!(
+        "emulator overlay: aws provider -> {endpoint} for {}, dummy credentials, \
+         account/region/metadata checks skipped",
+        SERVICES.join(", ")
+    );
+    for line in not_covered(app) {
+        eprintln!("NOT COVERED by the emulator: {line}");
+    }
+    Ok(())
+}
+
+/// The provider's own settings for an emulator: it accepts any credentials and
+/// has no instance metadata, account or region list to check against.
+fn emulated(provider: synth::Provider, endpoint: &str) -> synth::Provider {
+    let endpoints: BTreeMap<String, Expr> = SERVICES
+        .iter()
+        .map(|service| ((*service).to_owned(), Expr::from(endpoint)))
+        .collect();
+    provider
+        .set("endpoints", Expr::from(endpoints))
+        .set("access_key", "emulator")
+        .set("secret_key", "emulator")
+        .set("s3_use_path_style", true)
+        .set("skip_credentials_validation", true)
+        .set("skip_requesting_account_id", true)
+        .set("skip_metadata_api_check", true)
+        .set("skip_region_validation", true)
+}
+
+/// The emulator listens on loopback only; anything else would send the dummy
+/// credentials and every request of the run elsewhere.
+fn check_loopback(endpoint: &str) -> anyhow::Result<()> {
+    let host_port = endpoint.strip_prefix("http://").unwrap_or_default();
+    let (host, port) = host_port
+        .trim_end_matches('/')
+        .rsplit_once(':')
+        .unwrap_or_default();
+    let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]");
+    if !loopback || port.parse::<u16>().map_or(true, |p| p == 0) {
+        bail!("emulator endpoint `{endpoint}` must be http://127.0.0.1:<port> (a loopback URL with a port)");
+    }
+    Ok(())
+}
+
+fn service_of(ty: &str) -> Result<Option<&'static str>, ()> {
+    SERVICE_OF_TYPE
+        .iter()
+        .filter(|(prefix, _)| ty.starts_with(prefix))
+        .max_by_key(|(prefix, _)| prefix.len())
+        .map(|(_, service)| *service)
+        .ok_or(())
+}
+
+/// One line per resource the shim answers for, then the run-wide limits.
+pub fn not_covered(app: &App) -> Vec<String> {
+    let mut lines = Vec::new();
+    for stack in app.stacks() {
+        for resource in stack.resources() {
+            if resource.mode() != Mode::Managed {
+                continue;
+            }
+            if let Some((_, what)) = SHIM_SERVED.iter().find(|(ty, _)| *ty == resource.ty()) {
+                lines.push(format!(
+                    "{} is served by the e2e shim, not moto: {what}",
+                    resource.address()
+                ));
+            }
+        }
+    }
+    lines.extend(ALWAYS_NOT_COVERED.iter().map(|s| (*s).to_owned()));
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use synth::{Provider, RequiredProvider, SynthOptions};
+
+    fn app_with(types: &[(&str, &str)]) -> App {
+        let mut app = App::new("staging");
+        let stack = app.stack("network", "test");
+        stack.require_provider("aws", RequiredProvider::new("hashicorp/aws", "~> 5.100"));
+        stack.provider(Provider::new("aws").set("region", "eu-west-1"));
+        for (ty, name) in types {
+            stack.resource(ty, name);
+        }
+        app
+    }
+
+    fn provider_json(app: &App) -> serde_json::Value {
+        let module = app.synth(&SynthOptions::default()).expect("synth");
+        let providers: serde_json::Value =
+            serde_json::from_slice(&module.files["providers.tf.json"]).expect("json");
+        let aws = &providers["provider"]["aws"];
+        aws.as_array().map_or(aws, |a| &a[0]).clone()
+    }
+
+    #[test]
+    fn points_every_service_at_the_emulator_and_keeps_the_rest() {
+        let mut app = app_with(&[("aws_vpc", "main"), ("aws_eks_cluster", "main")]);
+        apply(&mut app, "http://127.0.0.1:4566").expect("overlay");
+        let aws = provider_json(&app);
+        assert_eq!(aws["region"], "eu-west-1");
+        for service in SERVICES {
+            assert_eq!(
+                aws["endpoints"][service], "http://127.0.0.1:4566",
+                "{service}"
+            );
+        }
+        assert_eq!(aws["skip_credentials_validation"], true);
+        assert_eq!(aws["skip_requesting_account_id"], true);
+        assert_eq!(aws["s3_use_path_style"], true);
+    }
+
+    #[test]
+    fn without_the_overlay_the_provider_has_no_emulator_settings() {
+        let app = app_with(&[("aws_vpc", "main")]);
+        let aws = provider_json(&app);
+        assert!(aws.get("endpoints").is_none());
+        assert!(aws.get("access_key").is_none());
+    }
+
+    #[test]
+    fn a_resource_of_an_unconfigured_service_is_refused_by_address() {
+        let mut app = app_with(&[("aws_vpc", "main"), ("aws_sqs_queue", "jobs")]);
+        let err = apply(&mut app, "http://127.0.0.1:4566").expect_err("sqs has no endpoint");
+        assert!(err.to_string().contains("aws_sqs_queue.jobs"), "{err}");
+    }
+
+    #[test]
+    fn only_loopback_endpoints_are_accepted() {
+        for bad in [
+            "https://127.0.0.1:4566",
+            "http://10.0.0.1:4566",
+            "http://127.0.0.1",
+            "127.0.0.1:4566",
+            "http://127.0.0.1:0",
+        ] {
+            let mut app = app_with(&[]);
+            assert!(apply(&mut app, bad).is_err(), "{bad} accepted");
+        }
+        let mut app = app_with(&[]);
+        apply(&mut app, "http://localhost:5000/").expect("loopback with port");
+    }
+
+    #[test]
+    fn shim_served_resources_are_reported_by_address() {
+        let app = app_with(&[("aws_eks_addon", "coredns"), ("aws_eks_cluster", "main")]);
+        let lines = not_covered(&app);
+        assert!(
+            lines[0].starts_with("aws_eks_addon.coredns is served by the e2e shim"),
+            "{lines:?}"
+        );
+        assert!(
+            !lines.iter().any(|l| l.contains("aws_eks_cluster.main")),
+            "{lines:?}"
+        );
+    }
+}
