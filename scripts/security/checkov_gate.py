@@ -25,6 +25,14 @@ from pathlib import Path
 #: a rendered file of one of these kinds must show up in the report.
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod"}
 
+#: Check-id prefixes of each framework, to say which config skips apply to a scan.
+FRAMEWORK_PREFIXES = {
+    "terraform_json": ("CKV_AWS_", "CKV2_AWS_", "CKV_TF_"),
+    "kubernetes": ("CKV_K8S_", "CKV2_K8S_"),
+    "dockerfile": ("CKV_DOCKER_",),
+    "github_actions": ("CKV_GHA_", "CKV2_GHA_"),
+}
+
 #: The Terraform file that holds only the `terraform` block; checkov's
 #: terraform_json parser cannot read `required_version` (see docs/ci.md).
 TERRAFORM_BLOCK_FILE = "terraform.tf.json"
@@ -44,6 +52,31 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--expect-terraform-dir", type=Path)
     parser.add_argument("--expect-manifests-dir", type=Path)
     return parser.parse_args(argv)
+
+
+def config_skips(config_file: Path) -> list[str]:
+    """The `skip-check` ids of the config; each must come with a reason.
+
+    The reason is the comment block right above the entry (or a comment on its
+    line); an entry without one fails the gate, so no skip goes unexplained.
+    """
+    lines = config_file.read_text().splitlines()
+    skips, in_list = [], False
+    for number, line in enumerate(lines):
+        stripped = line.strip()
+        if not line.startswith((" ", "-", "#")) and stripped:
+            in_list = stripped.startswith("skip-check:")
+            if in_list and stripped not in ("skip-check:", "skip-check: []"):
+                raise SystemExit(f"{config_file}:{number + 1}: write skip-check as a block list, one commented entry per line")
+            continue
+        if not in_list or not stripped.startswith("- "):
+            continue
+        check_id = stripped[2:].split("#")[0].strip()
+        previous = lines[number - 1].strip() if number else ""
+        if "#" not in stripped and not previous.startswith("#"):
+            raise SystemExit(f"{config_file}:{number + 1}: skip of {check_id} has no reason; add a comment above it")
+        skips.append(check_id)
+    return skips
 
 
 def terraform_files_with_aws_resources(directory: Path) -> list[Path]:
@@ -155,6 +188,7 @@ def reported_files(report: dict, root: Path) -> set[Path]:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    skips = [c for c in config_skips(args.config_file) if c.startswith(FRAMEWORK_PREFIXES.get(args.framework, ("",)))]
     root = (args.directory or args.file.parent).resolve()
     expected = [path.resolve() for path in args.expect_file]
     if args.expect_terraform_dir:
@@ -183,8 +217,9 @@ def main(argv: list[str]) -> int:
         problems.append(f"no check ran on {', '.join(missing)} (silently skipped?)")
 
     line = (
-        f"{args.label}: {passed} passed, {failed} failed, {skipped} skipped (justified), "
+        f"{args.label}: {passed} passed, {failed} failed, {skipped} skipped inline, "
         f"{parse_errors} parse errors, {len(seen)} files checked"
+        + (f"; not run, per {args.config_file.name}: {', '.join(skips)}" if skips else "")
     )
     if problems:
         print_failures(report)

@@ -68,6 +68,12 @@ expect "checkov-tf fails on a file it cannot parse" 1 "could not parse .*terrafo
 expect "checkov-tf fails when an expected file got no check" 1 "no check ran on .*terraform.tf.json" checkov_gate --framework terraform_json \
   --expect-file "$work/tf-good/terraform.tf.json" --skip-path 'terraform\.tf\.json$' --directory "$work/tf-good"
 
+# A skip in the checkov config without a comment giving its reason.
+{ cat .checkov.yaml; printf '  - CKV_AWS_1\n'; } >"$work/unexplained.yaml"
+expect "checkov gate refuses a skip without a reason" 1 "skip of CKV_AWS_1 has no reason" \
+  "$venv/python" scripts/security/checkov_gate.py --checkov "$venv/checkov" --config-file "$work/unexplained.yaml" \
+  --label selftest --framework terraform_json --directory "$work/tf-good"
+
 # Workflows: injection of untrusted input and an unpinned action.
 mkdir -p "$work/wf-bad/.github/workflows" "$work/empty"
 cat >"$work/wf-bad/.github/workflows/bad.yml" <<'EOF'
