@@ -174,8 +174,13 @@ pub fn diff_out(
     options: &Options,
     out: &Path,
 ) -> anyhow::Result<bool> {
-    let new = synthesize(project, env, options)?;
     let previous = read_manifest(out);
+    // Compare like with like: without --stacks, the stacks the directory holds.
+    let mut options = options.clone();
+    if options.stacks.is_none() && !previous.stacks.is_empty() {
+        options.stacks = Some(previous.stacks.clone());
+    }
+    let new = synthesize(project, env, &options)?;
     if let Some(prev_env) = &previous.environment {
         if prev_env != env {
             println!("note: {} holds environment `{prev_env}`", out.display());

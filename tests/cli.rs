@@ -327,6 +327,21 @@ fn diff_against_the_output_directory() {
     );
     assert!(stdout(&same).contains("0 added, 0 removed, 0 changed"));
 
+    let subset = tempfile::tempdir().unwrap();
+    let subset_arg = subset.path().to_str().unwrap();
+    assert!(
+        synth_into("staging", subset.path(), &["--stacks", "network,iam,eks"])
+            .status
+            .success()
+    );
+    let o = infra(&["diff", "staging", "--out", subset_arg]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "compares the stacks the directory holds: {}",
+        stdout(&o)
+    );
+
     let network = out.path().join("network.tf.json");
     let edited = fs::read_to_string(&network).unwrap().replacen(
         "\"enable_dns_hostnames\": true",

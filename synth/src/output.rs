@@ -34,6 +34,7 @@ pub fn is_terraform_owned(path: &str) -> bool {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PreviousManifest {
     pub environment: Option<String>,
+    pub stacks: Vec<String>,
     pub files: Vec<String>,
 }
 
@@ -46,6 +47,14 @@ pub fn read_manifest(dir: &Path) -> PreviousManifest {
     };
     PreviousManifest {
         environment: doc["environment"].as_str().map(str::to_owned),
+        stacks: doc["stacks"]
+            .as_array()
+            .map(|s| {
+                s.iter()
+                    .filter_map(|v| v["name"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default(),
         files: doc["files"]
             .as_array()
             .map(|f| {
