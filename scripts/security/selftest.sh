@@ -95,5 +95,10 @@ expect "run-block shellcheck fails an unquoted variable" 1 "SC2086" "$venv/pytho
 expect "checkov-actions fails pull_request_target with checkout" 1 "FAILED CKV" checkov_gate --framework github_actions \
   --directory "$work/wf-bad/.github"
 
+# The PR workflow drops a recipe of `just ci`.
+grep -v 'just security-selftest' .github/workflows/ci.yml >"$work/ci-missing.yml"
+expect "ci-parity fails when the workflow drops a recipe of just ci" 1 "not run by .*: security-selftest" \
+  "$venv/python" scripts/security/ci_parity.py --just "$venv/just" "$work/ci-missing.yml"
+
 echo "security selftest: $passed passed, $failed failed"
 ((failed == 0))
