@@ -193,7 +193,7 @@ main() {
     echo "::: security gate: $gate"
     # Each gate is its own process: bash ignores `set -e` inside a function
     # called as an `if` condition, so an in-process gate could not fail fast.
-    if "$0" "$gate"; then
+    if "$root/scripts/security.sh" "$gate"; then
       echo "::: $gate passed ($((SECONDS - started)) s)"
     else
       echo "::: $gate FAILED ($((SECONDS - started)) s)" >&2
