@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
-use hyper::header::{self, HeaderName, HeaderValue};
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
@@ -64,9 +64,42 @@ const NOT_FOUND: &[u8] = br#"{"error":{"status":404,"message":"no such resource"
 const METHOD_NOT_ALLOWED: &[u8] =
     br#"{"error":{"status":405,"message":"method not allowed; use GET or HEAD"}}"#;
 
+/// The headers of each kind of response, built once and cloned per
+/// response: a clone copies a few words per header, inserting hashes each.
+#[derive(Debug)]
+struct HeaderTemplates {
+    json: HeaderMap,
+    index_json: HeaderMap,
+    index_html: HeaderMap,
+    prometheus: HeaderMap,
+}
+
+impl HeaderTemplates {
+    fn new() -> HeaderTemplates {
+        let build = |content_type: &'static str, vary: bool| {
+            let mut headers = HeaderMap::with_capacity(SECURITY_HEADERS.len() + 2);
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            for (name, value) in SECURITY_HEADERS {
+                headers.insert(name, value);
+            }
+            if vary {
+                headers.insert(header::VARY, HeaderValue::from_static("Accept"));
+            }
+            headers
+        };
+        HeaderTemplates {
+            json: build(JSON, false),
+            index_json: build(JSON, true),
+            index_html: build(HTML, true),
+            prometheus: build(PROMETHEUS, false),
+        }
+    }
+}
+
 /// Shared state of the running service.
 #[derive(Debug)]
 pub struct App {
+    headers: HeaderTemplates,
     index_json: Bytes,
     index_html: Bytes,
     configs_json: Bytes,
@@ -79,6 +112,7 @@ pub struct App {
 impl App {
     pub fn new(config: &Config, start_time_unix: f64) -> App {
         App {
+            headers: HeaderTemplates::new(),
             index_json: Bytes::from(render_index_json(config)),
             index_html: Bytes::from(render_index_html(config)),
             configs_json: Bytes::from(render_configs(config)),
@@ -117,11 +151,15 @@ impl App {
             _ => Route::Unmatched,
         };
         let mut response = if route == Route::Unmatched {
-            reply(StatusCode::NOT_FOUND, JSON, Bytes::from_static(NOT_FOUND))
+            reply(
+                StatusCode::NOT_FOUND,
+                &self.headers.json,
+                Bytes::from_static(NOT_FOUND),
+            )
         } else if !matches!(*request.method(), Method::GET | Method::HEAD) {
             let mut response = reply(
                 StatusCode::METHOD_NOT_ALLOWED,
-                JSON,
+                &self.headers.json,
                 Bytes::from_static(METHOD_NOT_ALLOWED),
             );
             response
@@ -140,27 +178,20 @@ impl App {
     }
 
     fn answer<B>(&self, route: Route, request: &Request<B>) -> Response<Bytes> {
+        let headers = &self.headers;
         match route {
-            Route::Index => {
-                let html = prefers_html(request.headers().get(header::ACCEPT));
-                let mut response = if html {
-                    reply(StatusCode::OK, HTML, self.index_html.clone())
-                } else {
-                    reply(StatusCode::OK, JSON, self.index_json.clone())
-                };
-                response
-                    .headers_mut()
-                    .insert(header::VARY, HeaderValue::from_static("Accept"));
-                response
+            Route::Index if prefers_html(request.headers().get(header::ACCEPT)) => {
+                reply(StatusCode::OK, &headers.index_html, self.index_html.clone())
             }
-            Route::Configs => reply(StatusCode::OK, JSON, self.configs_json.clone()),
-            Route::Healthz => reply(StatusCode::OK, JSON, Bytes::from_static(HEALTHY)),
+            Route::Index => reply(StatusCode::OK, &headers.index_json, self.index_json.clone()),
+            Route::Configs => reply(StatusCode::OK, &headers.json, self.configs_json.clone()),
+            Route::Healthz => reply(StatusCode::OK, &headers.json, Bytes::from_static(HEALTHY)),
             Route::Readyz if self.is_ready() => {
-                reply(StatusCode::OK, JSON, Bytes::from_static(READY))
+                reply(StatusCode::OK, &headers.json, Bytes::from_static(READY))
             }
             Route::Readyz => reply(
                 StatusCode::SERVICE_UNAVAILABLE,
-                JSON,
+                &headers.json,
                 Bytes::from_static(NOT_READY),
             ),
             Route::Metrics => {
@@ -171,22 +202,21 @@ impl App {
                     ready: self.is_ready(),
                     start_time_unix: self.start_time_unix,
                 });
-                reply(StatusCode::OK, PROMETHEUS, Bytes::from(text))
+                reply(StatusCode::OK, &headers.prometheus, Bytes::from(text))
             }
-            Route::Unmatched => reply(StatusCode::NOT_FOUND, JSON, Bytes::from_static(NOT_FOUND)),
+            Route::Unmatched => reply(
+                StatusCode::NOT_FOUND,
+                &headers.json,
+                Bytes::from_static(NOT_FOUND),
+            ),
         }
     }
 }
 
-fn reply(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Bytes> {
+fn reply(status: StatusCode, headers: &HeaderMap, body: Bytes) -> Response<Bytes> {
     let mut response = Response::new(body);
     *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.reserve(SECURITY_HEADERS.len() + 3);
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    for (name, value) in SECURITY_HEADERS {
-        headers.insert(name, value);
-    }
+    *response.headers_mut() = headers.clone();
     response
 }
 

@@ -3,7 +3,6 @@
 //! and at high request rates one write carries thousands of lines.
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -191,22 +190,6 @@ impl Line<'_> {
         self
     }
 
-    /// Adds a socket address without allocating (it needs no escaping).
-    pub fn addr(mut self, key: &str, addr: SocketAddr) -> Self {
-        let mut text = [0u8; 64];
-        let mut rest = &mut text[..];
-        let written = match write!(rest, "{addr}") {
-            Ok(()) => 64 - rest.len(),
-            Err(_) => 0,
-        };
-        let out = self.pending();
-        push_key(out, key);
-        out.push(b'"');
-        out.extend_from_slice(&text[..written]);
-        out.push(b'"');
-        self
-    }
-
     /// Adds a field whose value is already formatted by `Display` (addresses,
     /// error messages), escaped as a string.
     pub fn display(self, key: &str, value: impl std::fmt::Display) -> Self {
@@ -284,6 +267,16 @@ pub fn push_json_string(out: &mut Vec<u8>, value: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push(b'"');
     let bytes = value.as_bytes();
+    // Nearly every value (paths, methods, addresses) needs no escaping; a
+    // scan without early exit lets the compiler vectorise the check.
+    let plain = bytes.iter().fold(true, |plain, &b| {
+        plain & (b >= 0x20 && b != b'"' && b != b'\\' && b != 0x7f)
+    });
+    if plain {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     let mut copied = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let escape: &[u8] = match b {

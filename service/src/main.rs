@@ -86,7 +86,7 @@ fn run(config: &Config, started: Instant) -> std::io::Result<Shutdown> {
         let app = Arc::new(App::new(config, start_time_unix));
         if let Some(line) = log::line(LogLevel::Info, "listening") {
             drop(
-                line.addr("address", listener.local_addr()?)
+                line.display("address", listener.local_addr()?)
                     .str("version", VERSION)
                     .str("revision", REVISION)
                     .str("environment", &config.environment)

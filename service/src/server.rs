@@ -208,7 +208,7 @@ impl Connections {
         let io = GuardedStream::new(stream, self.limits.deadlines, Arc::clone(&signal));
         let handler = Handler {
             app: Arc::clone(&self.app),
-            peer,
+            remote: peer.to_string(),
             signal,
         };
         let connection = self.builder.serve_connection(TokioIo::new(io), handler);
@@ -246,7 +246,7 @@ fn record_connection_error(err: &hyper::Error, peer: SocketAddr) {
     };
     METRICS.connection_error(kind);
     if let Some(line) = log::line(LogLevel::Debug, "connection error") {
-        drop(line.display("error", err).addr("remote", peer));
+        drop(line.display("error", err).display("remote", peer));
     }
 }
 
@@ -254,7 +254,8 @@ fn record_connection_error(err: &hyper::Error, peer: SocketAddr) {
 #[derive(Debug)]
 struct Handler {
     app: Arc<App>,
-    peer: SocketAddr,
+    /// The client address as logged, formatted once per connection.
+    remote: String,
     signal: Arc<HeadSignal>,
 }
 
@@ -278,7 +279,7 @@ impl Service<Request<Incoming>> for Handler {
                         .path("path", request.uri().path())
                         .num("status", u64::from(status))
                         .micros("duration_us", elapsed)
-                        .addr("remote", self.peer),
+                        .str("remote", &self.remote),
                 );
             }
         }
