@@ -34,14 +34,14 @@ region=""
 
 log() { printf '[e2e %s %s] %s\n' "$env_name" "$(date -u +%H:%M:%S)" "$*"; }
 die() {
-  log "FAILED: $*" >&2
+  log "$*" >&2
   exit 1
 }
 
 # Stops what this run started, by PID: a terraform still holding the lock,
-# then the emulator.
-cleanup() {
-  local pid
+# then the emulator; and says how the run ended.
+on_exit() {
+  local status="$1" pid
   for pid in "$holder_pid" "$emulator_pid"; do
     [[ -n "$pid" ]] || continue
     if kill -0 "$pid" 2>/dev/null; then
@@ -54,6 +54,9 @@ cleanup() {
     fi
     wait "$pid" 2>/dev/null || true
   done
+  if [[ "$status" -ne 0 ]]; then
+    log "FAILED (exit $status); logs in ${work:-.e2e/$env_name}/" >&2
+  fi
 }
 
 start_emulator() {
@@ -146,12 +149,14 @@ apply_while_locked() {
     <"$fifo" >"$work/s3-apply.log" 2>&1 &
   holder_pid=$!
   exec 3>"$fifo"
+  # The approval question, not any other prompt (a variable's, for one).
+  local prompt='Do you want to perform these actions?'
   for _ in $(seq "$step_timeout"); do
-    grep -q 'Enter a value:' "$work/s3-apply.log" && break
+    grep -q "$prompt" "$work/s3-apply.log" && break
     kill -0 "$holder_pid" 2>/dev/null || break
     sleep 1
   done
-  if ! grep -q 'Enter a value:' "$work/s3-apply.log"; then
+  if ! grep -q "$prompt" "$work/s3-apply.log"; then
     exec 3>&-
     tail -n 40 "$work/s3-apply.log" >&2
     die "s3-apply never reached its approval prompt"
@@ -199,12 +204,11 @@ s3_backend_run() {
 }
 
 shim_report() {
-  local report
-  report="$(curl -sf --max-time 5 "$url/_e2e/shim-report")" || die "the emulator's shim report is unavailable"
   log "served or patched by the e2e shim, not by moto (gaps 2, 3 and the launch template tags):"
-  indented "$py" -c 'import json, sys
-for call, n in sorted(json.load(sys.stdin).items()):
-    print(f"{n:3d} x {call}")' <<<"$report"
+  indented "$py" -c 'import json, sys, urllib.request
+with urllib.request.urlopen(sys.argv[1] + "/_e2e/shim-report", timeout=5) as response:
+    for call, n in sorted(json.load(response).items()):
+        print(f"{n:3d} x {call}")' "$url" || die "the emulator's shim report is unavailable"
 }
 
 main() {
@@ -231,7 +235,7 @@ main() {
   export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
   export TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
 
-  trap cleanup EXIT
+  trap 'on_exit $?' EXIT
   trap 'exit 130' INT TERM
   start_emulator
   local_state_run
