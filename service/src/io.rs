@@ -50,6 +50,9 @@ pub struct GuardedStream {
     header_timeout: Duration,
     send_timeout: Duration,
     keepalive_timeout: Duration,
+    /// Bytes of a request head have arrived and its headers are not
+    /// complete: waiting now counts against the header deadline.
+    in_head: bool,
     header_deadline: Option<Instant>,
     idle_deadline: Option<Instant>,
     send_deadline: Option<Instant>,
@@ -66,6 +69,7 @@ impl GuardedStream {
             header_timeout: deadlines.header,
             send_timeout: deadlines.send,
             keepalive_timeout: deadlines.keepalive,
+            in_head: true,
             header_deadline: Some(Instant::now() + deadlines.header),
             idle_deadline: None,
             send_deadline: None,
@@ -136,6 +140,7 @@ impl AsyncRead for GuardedStream {
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
         if this.signal.take() {
+            this.in_head = false;
             this.header_deadline = None;
         }
         let before = buf.filled().len();
@@ -143,29 +148,35 @@ impl AsyncRead for GuardedStream {
             Poll::Ready(Ok(())) => {
                 if buf.filled().len() > before {
                     this.idle_deadline = None;
-                    if this.header_deadline.is_none() {
-                        this.header_deadline = Some(Instant::now() + this.header_timeout);
-                    }
+                    this.in_head = true;
                 }
                 Poll::Ready(Ok(()))
             }
-            Poll::Pending => match this.header_deadline {
-                Some(deadline) => wait_for(&mut this.read_timer, deadline, cx).map(|()| {
+            // The clock is read only when a read has to wait: a head that
+            // arrives whole (the usual case) costs none. The header deadline
+            // then counts from the first wait, microseconds after the first
+            // byte.
+            Poll::Pending if this.in_head => {
+                let header_timeout = this.header_timeout;
+                let deadline = *this
+                    .header_deadline
+                    .get_or_insert_with(|| Instant::now() + header_timeout);
+                wait_for(&mut this.read_timer, deadline, cx).map(|()| {
                     Err(io::Error::new(
                         io::ErrorKind::TimedOut,
                         "request headers not received in time",
                     ))
-                }),
-                None => {
-                    let keepalive = this.keepalive_timeout;
-                    let deadline = *this
-                        .idle_deadline
-                        .get_or_insert_with(|| Instant::now() + keepalive);
-                    // An idle connection that times out ends like one the
-                    // client closed: no error, nothing half-read.
-                    wait_for(&mut this.read_timer, deadline, cx).map(Ok)
-                }
-            },
+                })
+            }
+            Poll::Pending => {
+                let keepalive = this.keepalive_timeout;
+                let deadline = *this
+                    .idle_deadline
+                    .get_or_insert_with(|| Instant::now() + keepalive);
+                // An idle connection that times out ends like one the
+                // client closed: no error, nothing half-read.
+                wait_for(&mut this.read_timer, deadline, cx).map(Ok)
+            }
             Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
         }
     }
