@@ -130,6 +130,7 @@ gate_checkov_tf() {
 
 gate_checkov_k8s() {
   [[ -x scripts/chart-render.sh ]] || die "checkov-k8s: scripts/chart-render.sh is missing"
+  need_venv
   local out values name status=0
   out="$(mktemp -d "${TMPDIR:-/tmp}/security-k8s.XXXXXX")"
   scratch_dirs+=("$out")
@@ -139,6 +140,17 @@ gate_checkov_k8s() {
     [[ -f "$values" ]] || continue
     name="$(basename "${values%.yaml}")"
     scripts/chart-render.sh "$values" "$out/$name" >/dev/null
+    checkov_gate --label "checkov-k8s[$name]" --framework kubernetes \
+      --expect-manifests-dir "$out/$name" --directory "$out/$name" || status=1
+  done
+  # What each environment really deploys: the values its helm_release passes
+  # (terraform-evaluated from the synthesized app stack), rendered the same way.
+  local env
+  for env in "${environments[@]}"; do
+    name="release-$env"
+    cargo run --locked --quiet -- synth "$env" --out "$out/$name-module" >/dev/null
+    "$venv/python" scripts/app-values-check.py "$out/$name-module" "$out/$name-values.yaml" >/dev/null
+    scripts/chart-render.sh "$out/$name-values.yaml" "$out/$name" >/dev/null
     checkov_gate --label "checkov-k8s[$name]" --framework kubernetes \
       --expect-manifests-dir "$out/$name" --directory "$out/$name" || status=1
   done
