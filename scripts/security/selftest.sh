@@ -100,5 +100,9 @@ grep -v 'just security-selftest' .github/workflows/ci.yml >"$work/ci-missing.yml
 expect "ci-parity fails when the workflow drops a recipe of just ci" 1 "not run by .*: security-selftest" \
   "$venv/python" scripts/security/ci_parity.py --just "$venv/just" "$work/ci-missing.yml"
 
+# The deploy's digest gate (its own five cases, run on the action's real step).
+expect "deploy pushes once and refuses any digest but the built one" 0 " 0 failed" \
+  scripts/security/deploy_push_test.sh
+
 echo "security selftest: $passed passed, $failed failed"
 ((failed == 0))
