@@ -150,17 +150,23 @@ def run_wrk(port, path, seconds, connections, cpu):
     return result
 
 
-def nginx_server(scratch, body):
+def nginx_server(scratch, body, access_log):
+    """nginx with one worker answering `return 200`. With `access_log` it
+    logs every request like the webapp does, through a memory buffer flushed
+    at least every 100 ms (the webapp's own flush interval)."""
     port = free_port()
-    conf = scratch / "nginx.conf"
+    name = "nginx-log" if access_log else "nginx"
+    conf = scratch / f"{name}.conf"
+    log = (f"access_log {scratch}/{name}-access.log combined buffer=64k flush=100ms;"
+           if access_log else "access_log off;")
     conf.write_text(f"""worker_processes 1;
 daemon off;
 master_process on;
-pid {scratch}/nginx.pid;
-error_log {scratch}/nginx-error.log;
+pid {scratch}/{name}.pid;
+error_log {scratch}/{name}-error.log;
 events {{ worker_connections 1024; }}
 http {{
-    access_log off;
+    {log}
     client_body_temp_path {scratch}/nginx-body;
     proxy_temp_path {scratch}/nginx-proxy;
     fastcgi_temp_path {scratch}/nginx-fastcgi;
@@ -175,7 +181,8 @@ http {{
     }}
 }}
 """)
-    return Server("nginx", ["nginx", "-c", str(conf), "-p", str(scratch)], dict(os.environ), port)
+    label = "nginx, access log on" if access_log else "nginx"
+    return Server(label, ["nginx", "-c", str(conf), "-p", str(scratch)], dict(os.environ), port)
 
 
 def main():
@@ -223,7 +230,8 @@ def main():
         ("webapp", lambda: webapp("webapp", {})),
         ("webapp, access log off", lambda: webapp("webapp, access log off",
                                                   {"SERVICE_ACCESS_LOG": "off"})),
-        ("nginx", lambda: nginx_server(scratch, body)),
+        ("nginx", lambda: nginx_server(scratch, body, access_log=False)),
+        ("nginx, access log on", lambda: nginx_server(scratch, body, access_log=True)),
         ("flask+gunicorn", flask),
     ]
     results = []
@@ -283,17 +291,24 @@ def report(results, args):
     def by_round(name):
         return {r["round"]: r for r in results if r["server"] == name}
 
-    webapp = by_round("webapp")
-    print("\nRatios within each round (webapp with its access log on):\n")
-    print("| round | req/s vs nginx | CPU per request vs nginx | req/s vs Flask + gunicorn | CPU per request vs Flask + gunicorn | load average |")
-    print("|---|---:|---:|---:|---:|---:|")
-    nginx, flask = by_round("nginx"), by_round("flask+gunicorn")
-    for round_no, row in sorted(webapp.items()):
-        print(f"| {round_no} | {row['rps'] / nginx[round_no]['rps']:.2f} "
-              f"| {row['cpu_us_per_request'] / nginx[round_no]['cpu_us_per_request']:.2f} "
-              f"| {row['rps'] / flask[round_no]['rps']:.1f} "
-              f"| {row['cpu_us_per_request'] / flask[round_no]['cpu_us_per_request']:.3f} "
-              f"| {row['load_average']:.2f} |")
+    rounds = {name: by_round(name) for name in names}
+    pairs = [
+        ("webapp", "nginx"),
+        ("webapp, access log off", "nginx"),
+        ("webapp", "nginx, access log on"),
+        ("webapp", "flask+gunicorn"),
+    ]
+    print("\nRatios within each round (requests/s ratio, then server CPU per request ratio; "
+          "above 1 and below 1 respectively favour the first server):\n")
+    print("| round | " + " | ".join(f"{a} / {b}" for a, b in pairs) + " | load average |")
+    print("|---|" + "---:|" * (len(pairs) + 1))
+    for round_no in sorted(rounds["webapp"]):
+        cells = []
+        for a, b in pairs:
+            ra, rb = rounds[a][round_no], rounds[b][round_no]
+            cells.append(f"{ra['rps'] / rb['rps']:.2f} req/s, "
+                         f"{ra['cpu_us_per_request'] / rb['cpu_us_per_request']:.2f} CPU")
+        print(f"| {round_no} | " + " | ".join(cells) + f" | {rounds['webapp'][round_no]['load_average']:.2f} |")
     errors = sum(r["errors"] for r in results)
     print(f"\nwrk reported {errors} socket errors or non-2xx responses in all runs.")
 

@@ -275,11 +275,11 @@ impl Service<Request<Incoming>> for Handler {
         if log::access_enabled() {
             if let Some(line) = log::line(LogLevel::Info, "request") {
                 drop(
-                    line.str("method", request.method().as_str())
+                    line.plain("method", request.method().as_str())
                         .path("path", request.uri().path())
                         .num("status", u64::from(status))
                         .micros("duration_us", elapsed)
-                        .str("remote", &self.remote),
+                        .plain("remote", &self.remote),
                 );
             }
         }
