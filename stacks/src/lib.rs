@@ -10,6 +10,7 @@ pub mod app;
 pub mod cidr;
 pub mod config;
 pub mod eks;
+pub mod emulator;
 pub mod iam;
 pub mod naming;
 pub mod network;
@@ -164,5 +165,8 @@ pub fn build_app(env: &Environment, opts: &BuildOptions) -> anyhow::Result<App> 
         &inputs,
         &opts.chart_dir,
     )?;
+    if let Some(endpoint) = &opts.emulator {
+        emulator::apply(&mut app, endpoint)?;
+    }
     Ok(app)
 }

@@ -107,6 +107,12 @@ impl Stack {
         &self.resources
     }
 
+    /// The provider blocks this stack declares, for overlays that re-point
+    /// them (the end-to-end emulator overlay).
+    pub fn providers_mut(&mut self) -> &mut [Provider] {
+        &mut self.providers
+    }
+
     pub fn resources_mut(&mut self) -> &mut [Resource] {
         &mut self.resources
     }
