@@ -162,15 +162,22 @@ apply_while_locked() {
     die "s3-apply never reached its approval prompt"
   fi
   log "s3-apply: planned, waiting for approval and holding the state lock"
-  probe lock "$bucket" "$key" --expect held
+  local held lock_id
+  held="$("$py" "$root/scripts/e2e/probe.py" "$url" "$region" lock "$bucket" "$key" --expect held)" ||
+    die "s3-apply waits for approval but holds no lock object in the bucket"
+  log "  $held"
+  [[ "$held" =~ ID\ ([0-9a-f-]+) ]] || die "no lock ID in: $held"
+  lock_id="${BASH_REMATCH[1]}"
 
+  # Refused by that very lock: the error must name the holder's lock ID.
   tf s3-concurrent "$dir" plan -lock-timeout=0s -input=false -no-color || status=$?
-  if [[ "$status" -eq 0 ]] || ! grep -q 'Error acquiring the state lock' "$work/s3-concurrent.log"; then
+  if [[ "$status" -eq 0 ]] || ! grep -q 'Error acquiring the state lock' "$work/s3-concurrent.log" ||
+    ! grep -Eq "ID: +$lock_id" "$work/s3-concurrent.log"; then
     exec 3>&-
     tail -n 40 "$work/s3-concurrent.log" >&2
-    die "a concurrent terraform plan was not refused by the S3 lock (exit $status)"
+    die "a concurrent terraform plan was not refused by the S3 lock $lock_id (exit $status)"
   fi
-  log "s3-concurrent: second run refused by the lock (exit $status): $(grep -m1 -o 'Operation: *[A-Za-z]*' "$work/s3-concurrent.log" | tr -s ' ')"
+  log "s3-concurrent: a second terraform plan was refused by lock $lock_id (exit $status)"
 
   echo yes >&3
   exec 3>&-
