@@ -111,7 +111,7 @@ fn sigterm_under_load_fails_no_request_started_before_the_drain_ended() {
         })
         .collect();
     assert!(
-        during_drain > 50,
+        during_drain > 20,
         "only {during_drain} requests during the drain"
     );
     assert!(
