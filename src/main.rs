@@ -3,6 +3,7 @@
 
 mod ops;
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -10,8 +11,11 @@ use clap::{Args, Parser, Subcommand};
 
 /// Infrastructure as Rust: typed stacks synthesized to Terraform JSON.
 ///
-/// Synthesize an environment, then apply it with plain terraform:
+/// Synthesize an environment, then apply it with plain terraform, in two
+/// phases (the helm and kubernetes providers need an existing cluster):
 ///
+///   cargo run -- synth staging --stacks network,iam,eks
+///   terraform -chdir=cdktf.out init && terraform -chdir=cdktf.out apply
 ///   cargo run -- synth staging
 ///   terraform -chdir=cdktf.out init && terraform -chdir=cdktf.out apply
 #[derive(Debug, Parser)]
@@ -45,6 +49,7 @@ enum Command {
     },
     /// Run every check synth runs, and write nothing.
     Validate {
+        /// Environment name: a file stacks/config/<ENV>.toml.
         env: String,
         #[command(flatten)]
         select: Select,
@@ -55,6 +60,7 @@ enum Command {
     },
     /// List environments and stacks, or one environment's stacks and blocks.
     List {
+        /// Environment whose stacks and blocks to list.
         env: Option<String>,
         #[command(flatten)]
         project: Project,
@@ -62,9 +68,13 @@ enum Command {
     /// Compare an environment with what is in the output directory, or two
     /// environments with each other.
     ///
+    /// Against a directory, the stacks it holds are compared unless --stacks
+    /// says otherwise.
+    ///
     /// Prints resource-level additions, removals and changes with attribute
     /// paths. Exit status: 0 no differences, 1 differences, 2 error.
     Diff {
+        /// Environment to synthesize and compare.
         env: String,
         /// A second environment to compare the first against.
         other: Option<String>,
@@ -111,10 +121,12 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err}");
+            let mut text = format!("error: {err}\n");
             for cause in err.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                text.push_str(&format!("  caused by: {cause}\n"));
             }
+            // A closed stderr must not turn the documented exit status 2 into a panic.
+            let _ = std::io::stderr().write_all(text.as_bytes());
             ExitCode::from(2)
         }
     }

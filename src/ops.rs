@@ -68,6 +68,26 @@ fn load(project: &Project, env: &str) -> anyhow::Result<Environment> {
 /// Builds the environment's app, with its state backend chosen per environment
 /// so one environment's config can never be applied to another's state.
 fn build(project: &Project, env: &Environment, options: &Options) -> anyhow::Result<App> {
+    if let Some(bucket) = &options.state_bucket {
+        if !stacks::config::is_s3_bucket_name(bucket) {
+            bail!(
+                "--state-bucket `{bucket}` is not an S3 bucket name (3 to 63 lowercase letters, digits, `-`, `.`)"
+            );
+        }
+        if let Some(configured) = env
+            .config
+            .ci
+            .state_bucket
+            .as_deref()
+            .filter(|c| c != bucket)
+        {
+            eprintln!(
+                "warning: --state-bucket {bucket} differs from ci.state_bucket {configured} in {}; \
+                 the CI deployer role may only use the configured bucket",
+                env.source.display()
+            );
+        }
+    }
     let mut build = BuildOptions::for_repo(&project.root);
     build.emulator = options.emulator.clone();
     let mut app = stacks::build_app(env, &build)
@@ -174,10 +194,21 @@ pub fn diff_out(
     options: &Options,
     out: &Path,
 ) -> anyhow::Result<bool> {
+    if !out.is_dir() {
+        bail!(
+            "{} is not a directory; synthesize into it first, or pass --out",
+            out.display()
+        );
+    }
     let previous = read_manifest(out);
     // Compare like with like: without --stacks, the stacks the directory holds.
     let mut options = options.clone();
     if options.stacks.is_none() && !previous.stacks.is_empty() {
+        println!(
+            "comparing stacks {} (as held in {}; pass --stacks to choose)",
+            previous.stacks.join(", "),
+            out.display()
+        );
         options.stacks = Some(previous.stacks.clone());
     }
     let new = synthesize(project, env, &options)?;

@@ -384,9 +384,71 @@ fn diff_between_environments_shows_the_intended_differences() {
 }
 
 #[test]
-fn diff_of_an_unknown_environment_exits_2() {
+fn diff_of_an_unknown_environment_or_directory_exits_2() {
     let o = infra(&["diff", "staging", "qa"]);
     assert_eq!(o.status.code(), Some(2));
+    let o = infra(&["diff", "staging", "--out", "/nonexistent/cdktf.out"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("/nonexistent/cdktf.out is not a directory"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_subset_missing_its_dependencies_says_which_stacks_to_add() {
+    let out = tempfile::tempdir().unwrap();
+    let o = synth_into("staging", out.path(), &["--stacks", "eks"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o)
+            .contains("--stacks: the selected stacks depend on stack(s) iam, network; add them"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        fs::read_dir(out.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}
+
+#[test]
+fn a_bad_state_bucket_name_is_refused() {
+    let out = tempfile::tempdir().unwrap();
+    let o = synth_into("staging", out.path(), &["--state-bucket", "Bad_Bucket/x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--state-bucket `Bad_Bucket/x` is not an S3 bucket name"),
+        "{}",
+        stderr(&o)
+    );
+    let o = synth_into(
+        "staging",
+        out.path(),
+        &["--state-bucket", "example-org-webapp-tfstate"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let tf = json(&out.path().join("terraform.tf.json"));
+    assert_eq!(
+        tf["terraform"]["backend"]["s3"]["key"],
+        "staging/terraform.tfstate"
+    );
+    assert_eq!(tf["terraform"]["backend"]["s3"]["use_lockfile"], true);
+}
+
+#[test]
+fn errors_exit_2_even_when_stderr_is_closed() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_infra"))
+        .args(["synth", "no-such-env", "--out", "/nonexistent/x"])
+        .current_dir(repo())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    assert_eq!(child.wait().unwrap().code(), Some(2));
 }
 
 #[test]

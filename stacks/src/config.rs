@@ -27,6 +27,17 @@ pub const LOG_RETENTION_DAYS: &[u32] = &[
     3288, 3653,
 ];
 
+/// Whether `name` follows S3's bucket naming rules (3 to 63 lowercase
+/// letters, digits, `-` and `.`, starting and ending alphanumeric).
+pub fn is_s3_bucket_name(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.".contains(&b))
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
 /// Tags the stacks set themselves on every resource; config may not override them.
 pub const RESERVED_TAGS: &[&str] = &["Project", "Environment", "ManagedBy"];
 
@@ -584,13 +595,7 @@ impl Checker {
             }
         }
         if let Some(bucket) = &ci.state_bucket {
-            let ok = (3..=63).contains(&bucket.len())
-                && bucket
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.".contains(&b))
-                && bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
-                && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
-            if !ok {
+            if !is_s3_bucket_name(bucket) {
                 self.problem(
                     "ci.state_bucket",
                     format!("`{bucket}` is not an S3 bucket name (3 to 63 lowercase letters, digits, `-`, `.`)"),

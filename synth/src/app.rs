@@ -242,6 +242,23 @@ impl App {
             );
         }
 
+        // One line saying which stacks a subset lacks reads better than a
+        // dangling reference per block; both are reported.
+        let missing = missing_stacks(&index, &selected, &chosen, &included_providers);
+        if !missing.is_empty() {
+            let names: Vec<&str> = missing.iter().map(String::as_str).collect();
+            diags.insert(
+                0,
+                Diagnostic::at(
+                    "--stacks",
+                    format!(
+                        "the selected stacks depend on stack(s) {}; add them",
+                        names.join(", ")
+                    ),
+                ),
+            );
+        }
+
         self.check_cycles(&chosen, &mut diags);
 
         // Render, then check the rendered JSON against schemas and policies.
@@ -592,6 +609,33 @@ impl Index {
         }
         Self { owner }
     }
+}
+
+/// Stacks outside the selection that selected blocks refer to.
+fn missing_stacks(
+    index: &Index,
+    selected: &BTreeSet<String>,
+    chosen: &[&Stack],
+    providers: &[&Provider],
+) -> BTreeSet<String> {
+    let mut refs: Vec<&Address> = Vec::new();
+    for stack in chosen {
+        refs.extend(stack.resources.iter().flat_map(Resource::dependencies));
+        refs.extend(stack.locals.iter().flat_map(|(_, v)| v.references()));
+        refs.extend(
+            stack
+                .outputs
+                .iter()
+                .flat_map(|(_, o)| o.value().references()),
+        );
+    }
+    refs.extend(providers.iter().flat_map(|p| p.dependencies()));
+    refs.into_iter()
+        .filter(|a| !matches!(a, Address::Var(_)))
+        .filter_map(|a| index.owner.get(a))
+        .filter(|stack| !selected.contains(*stack))
+        .cloned()
+        .collect()
 }
 
 fn addresses(stack: &Stack, mode: Mode) -> Vec<String> {

@@ -146,6 +146,7 @@ fn a_subset_missing_a_dependency_names_it() {
     assert_eq!(
         errors,
         [
+            "--stacks: the selected stacks depend on stack(s) network; add them",
             "helm_release.web: references `aws_vpc.main` of stack `network`, which is not being synthesized (add it to --stacks)",
             "provider.helm: references `aws_vpc.main` of stack `network`, which is not being synthesized (add it to --stacks)",
         ]
