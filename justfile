@@ -16,5 +16,5 @@ default:
     @just --list
 
 # Everything CI checks (scripts/test.sh runs this after creating .venv).
-ci: fmt-check clippy test-rust chart-check app-values-check app-apply-test tf-validate schema-aws-check app-schemas-check smoke-test image security security-selftest
+ci: fmt-check clippy test-rust chart-check app-values-check app-apply-test tf-validate schema-aws-check app-schemas-check smoke-test image e2e-shim-test e2e security security-selftest
     @echo "ci: every check passed"
