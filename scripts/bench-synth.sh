@@ -35,4 +35,12 @@ for n in 1 10 100; do
     "target/release/examples/synth_many $envroot $work/out-$n"
   rm -rf "$work/out-$n"
   /usr/bin/time -f "peak RSS %M KiB" target/release/examples/synth_many "$envroot" "$work/out-$n"
+  # The same on tmpfs: what synthesis costs when file creation is not disk-bound.
+  if [[ -d /dev/shm ]]; then
+    shm="$(mktemp -d /dev/shm/bench-synth.XXXXXX)"
+    hyperfine --shell=none --warmup 2 --runs 10 \
+      --prepare "rm -rf $shm/out" \
+      "target/release/examples/synth_many $envroot $shm/out"
+    rm -rf "$shm"
+  fi
 done

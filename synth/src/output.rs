@@ -112,19 +112,21 @@ pub fn write_module(dir: &Path, module: &Module) -> Result<WriteReport, SynthErr
     let staging = TempDir::create(dir)?;
     let mut report = WriteReport::default();
     let mut changed = Vec::new();
+    // Creating files and directories is the slow part on real disks; avoid
+    // asking the filesystem anything twice.
+    let listed: BTreeSet<&String> = previous.files.iter().collect();
+    let mut staged_dirs = Dirs::default();
     for (name, bytes) in &module.files {
         if name == MANIFEST_FILE {
             continue;
         }
         let target = dir.join(name);
-        if fs::read(&target).is_ok_and(|old| &old == bytes) {
+        if listed.contains(name) && fs::read(&target).is_ok_and(|old| &old == bytes) {
             report.unchanged.push(name.clone());
             continue;
         }
         let tmp = staging.path.join(name);
-        if let Some(parent) = tmp.parent() {
-            fs::create_dir_all(parent).map_err(io(parent))?;
-        }
+        staged_dirs.ensure_parent(&tmp)?;
         fs::write(&tmp, bytes).map_err(io(&tmp))?;
         changed.push(name.clone());
     }
@@ -135,11 +137,10 @@ pub fn write_module(dir: &Path, module: &Module) -> Result<WriteReport, SynthErr
 
     // Everything is on disk; now move it into place. The manifest goes last,
     // so it only ever describes files that are really there.
+    let mut target_dirs = Dirs::default();
     for name in changed {
         let target = dir.join(&name);
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent).map_err(io(parent))?;
-        }
+        target_dirs.ensure_parent(&target)?;
         fs::rename(staging.path.join(&name), &target).map_err(io(&target))?;
         report.written.push(name);
     }
@@ -163,6 +164,25 @@ pub fn write_module(dir: &Path, module: &Module) -> Result<WriteReport, SynthErr
         fs::rename(&manifest_tmp, &target).map_err(io(&target))?;
     }
     Ok(report)
+}
+
+/// Directories known to exist, so each is created at most once.
+#[derive(Default)]
+struct Dirs {
+    known: BTreeSet<PathBuf>,
+}
+
+impl Dirs {
+    fn ensure_parent(&mut self, file: &Path) -> Result<(), SynthError> {
+        let Some(parent) = file.parent() else {
+            return Ok(());
+        };
+        if !self.known.contains(parent) {
+            fs::create_dir_all(parent).map_err(io(parent))?;
+            self.known.insert(parent.to_owned());
+        }
+        Ok(())
+    }
 }
 
 fn remove_empty_parents(root: &Path, file: &Path) {
