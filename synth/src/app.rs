@@ -6,10 +6,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 
-use crate::asset::hex;
-use crate::block::{Backend, Mode, Provider, ProviderRef, RequiredProvider, Resource};
+use crate::asset::hash_files;
+use crate::block::{
+    type_provider, Backend, Mode, Provider, ProviderRef, RequiredProvider, Resource,
+};
 use crate::error::{Diagnostic, SynthError};
 use crate::expr::{Address, Expr};
 use crate::json::to_canonical_string;
@@ -165,88 +166,44 @@ impl App {
             .collect();
 
         // References: every one must resolve inside the selection.
-        let mut referenced_vars: BTreeSet<String> = BTreeSet::new();
-        let check_refs = |owner: &str,
-                          exprs: &mut dyn Iterator<Item = &Expr>,
-                          diags: &mut Vec<Diagnostic>,
-                          vars: &mut BTreeSet<String>| {
-            for expr in exprs {
-                let mut refs = Vec::new();
-                expr.references_with_attr(&mut refs);
-                for (address, attr) in refs {
-                    if let Address::Var(name) = address {
-                        vars.insert(name.clone());
-                    }
-                    if let Some(message) = self.check_reference(&index, &selected, address, attr) {
-                        diags.push(Diagnostic::at(owner, message));
-                    }
-                }
-            }
+        let mut refs = RefCheck {
+            app: self,
+            index: &index,
+            selected: &selected,
+            diags: &mut diags,
+            vars: BTreeSet::new(),
+            missing_stacks: BTreeSet::new(),
         };
         for stack in &chosen {
             for r in &stack.resources {
                 let owner = r.address().to_string();
-                check_refs(
+                refs.check(&owner, r.attr_exprs());
+                refs.check(
                     &owner,
-                    &mut r.attr_exprs(),
-                    &mut diags,
-                    &mut referenced_vars,
+                    r.overrides().iter().filter_map(|o| o.value.as_ref()),
                 );
-                for o in r.overrides() {
-                    if let Some(v) = &o.value {
-                        check_refs(
-                            &owner,
-                            &mut std::iter::once(v),
-                            &mut diags,
-                            &mut referenced_vars,
-                        );
-                    }
-                }
-                for dep in r.dependencies() {
-                    if !matches!(dep, Address::Resource { .. } | Address::Data { .. }) {
-                        continue;
-                    }
-                    if let Some(message) = self.check_reference(&index, &selected, dep, None) {
-                        if !diags
-                            .iter()
-                            .any(|d| d.address == owner && d.message == message)
-                        {
-                            diags.push(Diagnostic::at(&owner, message));
-                        }
-                    }
-                }
+                refs.check_depends_on(&owner, r.explicit_depends_on());
             }
             for (name, value) in &stack.locals {
-                check_refs(
-                    &format!("local.{name}"),
-                    &mut std::iter::once(value),
-                    &mut diags,
-                    &mut referenced_vars,
-                );
+                refs.check(&format!("local.{name}"), std::iter::once(value));
             }
             for (name, output) in &stack.outputs {
-                check_refs(
-                    &format!("output.{name}"),
-                    &mut std::iter::once(output.value()),
-                    &mut diags,
-                    &mut referenced_vars,
-                );
+                refs.check(&format!("output.{name}"), std::iter::once(output.value()));
             }
         }
         for p in &included_providers {
-            check_refs(
-                &format!("provider.{}", p.reference()),
-                &mut p.config_exprs(),
-                &mut diags,
-                &mut referenced_vars,
-            );
+            refs.check(&format!("provider.{}", p.reference()), p.config_exprs());
         }
+        let RefCheck {
+            vars: referenced_vars,
+            missing_stacks,
+            ..
+        } = refs;
 
         // One line saying which stacks a subset lacks reads better than a
         // dangling reference per block; both are reported.
-        let missing = missing_stacks(&index, &selected, &chosen, &included_providers);
-        if !missing.is_empty() {
-            let names: Vec<&str> = missing.iter().map(String::as_str).collect();
+        if !missing_stacks.is_empty() {
+            let names: Vec<&str> = missing_stacks.iter().map(String::as_str).collect();
             diags.insert(
                 0,
                 Diagnostic::at(
@@ -277,7 +234,7 @@ impl App {
             } else {
                 BlockKind::Resource
             };
-            let provider = r.ty().split('_').next().unwrap_or_default();
+            let provider = type_provider(r.ty());
             if let Some(problems) = self.schemas.check(provider, kind, r.ty(), body) {
                 diags.extend(
                     problems
@@ -451,10 +408,13 @@ impl App {
         (providers, required)
     }
 
+    /// What is wrong with a reference, if anything. A block of a stack left
+    /// out of the selection is recorded in `missing_stacks`.
     fn check_reference(
         &self,
         index: &Index,
         selected: &BTreeSet<String>,
+        missing_stacks: &mut BTreeSet<String>,
         address: &Address,
         attr: Option<&str>,
     ) -> Option<String> {
@@ -467,6 +427,7 @@ impl App {
         };
         // Variables are module-wide: they travel with any stack that uses them.
         if !matches!(address, Address::Var(_)) && !selected.contains(stack) {
+            missing_stacks.insert(stack.clone());
             return Some(format!(
                 "references `{address}` of stack `{stack}`, which is not being synthesized (add it to --stacks)"
             ));
@@ -477,7 +438,7 @@ impl App {
             _ => return None,
         };
         let attr = attr?;
-        let provider = ty.split('_').next().unwrap_or_default();
+        let provider = type_provider(ty);
         match self.schemas.has_attribute(provider, kind, ty, attr) {
             Some(false) => Some(format!(
                 "references `{address}.{attr}`, but `{ty}` has no attribute `{attr}`{}",
@@ -569,6 +530,62 @@ impl App {
     }
 }
 
+/// Checks the references of the selected blocks, collecting the variables
+/// they use and the unselected stacks they reach into.
+struct RefCheck<'a> {
+    app: &'a App,
+    index: &'a Index,
+    selected: &'a BTreeSet<String>,
+    diags: &'a mut Vec<Diagnostic>,
+    vars: BTreeSet<String>,
+    missing_stacks: BTreeSet<String>,
+}
+
+impl<'a> RefCheck<'a> {
+    fn check(&mut self, owner: &str, exprs: impl Iterator<Item = &'a Expr>) {
+        for expr in exprs {
+            let mut refs = Vec::new();
+            expr.references_with_attr(&mut refs);
+            for (address, attr) in refs {
+                if let Address::Var(name) = address {
+                    self.vars.insert(name.clone());
+                }
+                if let Some(message) = self.app.check_reference(
+                    self.index,
+                    self.selected,
+                    &mut self.missing_stacks,
+                    address,
+                    attr,
+                ) {
+                    self.diags.push(Diagnostic::at(owner, message));
+                }
+            }
+        }
+    }
+
+    /// `depends_on` targets; one also referenced in an attribute is reported once.
+    fn check_depends_on(&mut self, owner: &str, targets: &[Address]) {
+        for target in targets {
+            let Some(message) = self.app.check_reference(
+                self.index,
+                self.selected,
+                &mut self.missing_stacks,
+                target,
+                None,
+            ) else {
+                continue;
+            };
+            if !self
+                .diags
+                .iter()
+                .any(|d| d.address == owner && d.message == message)
+            {
+                self.diags.push(Diagnostic::at(owner, message));
+            }
+        }
+    }
+}
+
 /// Every declared address, with the stack that declares it.
 struct Index {
     owner: BTreeMap<Address, String>,
@@ -609,33 +626,6 @@ impl Index {
         }
         Self { owner }
     }
-}
-
-/// Stacks outside the selection that selected blocks refer to.
-fn missing_stacks(
-    index: &Index,
-    selected: &BTreeSet<String>,
-    chosen: &[&Stack],
-    providers: &[&Provider],
-) -> BTreeSet<String> {
-    let mut refs: Vec<&Address> = Vec::new();
-    for stack in chosen {
-        refs.extend(stack.resources.iter().flat_map(Resource::dependencies));
-        refs.extend(stack.locals.iter().flat_map(|(_, v)| v.references()));
-        refs.extend(
-            stack
-                .outputs
-                .iter()
-                .flat_map(|(_, o)| o.value().references()),
-        );
-    }
-    refs.extend(providers.iter().flat_map(|p| p.dependencies()));
-    refs.into_iter()
-        .filter(|a| !matches!(a, Address::Var(_)))
-        .filter_map(|a| index.owner.get(a))
-        .filter(|stack| !selected.contains(*stack))
-        .cloned()
-        .collect()
 }
 
 fn addresses(stack: &Stack, mode: Mode) -> Vec<String> {
@@ -707,13 +697,6 @@ fn manifest(
     summary: &[StackSummary],
     files: &BTreeMap<String, Vec<u8>>,
 ) -> Vec<u8> {
-    let mut hasher = Sha256::new();
-    for (name, bytes) in files {
-        hasher.update(name.as_bytes());
-        hasher.update([0]);
-        hasher.update((bytes.len() as u64).to_le_bytes());
-        hasher.update(bytes);
-    }
     let stacks: Vec<Value> = summary
         .iter()
         .map(|s| {
@@ -732,7 +715,7 @@ fn manifest(
         "tool": tool,
         "stacks": stacks,
         "files": files.keys().collect::<Vec<_>>(),
-        "content_sha256": hex(&hasher.finalize()),
+        "content_sha256": hash_files(files.iter().map(|(n, b)| (n.as_str(), b.as_slice()))),
     });
     to_canonical_string(&doc).into_bytes()
 }

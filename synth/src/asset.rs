@@ -27,17 +27,11 @@ impl Asset {
             )
         })?;
         files.sort();
-        let mut hasher = Sha256::new();
-        for (name, bytes) in &files {
-            hasher.update(name.as_bytes());
-            hasher.update([0]);
-            hasher.update((bytes.len() as u64).to_le_bytes());
-            hasher.update(bytes);
-        }
+        let hash = hash_files(files.iter().map(|(n, b)| (n.as_str(), b.as_slice())));
         Ok(Self {
             dest: dest.trim_end_matches('/').to_owned(),
             files,
-            hash: hex(&hasher.finalize()),
+            hash,
         })
     }
 }
@@ -59,6 +53,19 @@ fn collect(dir: &Path, prefix: &str, out: &mut Vec<(String, Vec<u8>)>) -> io::Re
         }
     }
     Ok(())
+}
+
+/// Hex sha256 over named files. Names and lengths are framed in, so moving
+/// bytes from one file to the next changes the hash.
+pub(crate) fn hash_files<'a>(files: impl Iterator<Item = (&'a str, &'a [u8])>) -> String {
+    let mut hasher = Sha256::new();
+    for (name, bytes) in files {
+        hasher.update(name.as_bytes());
+        hasher.update([0]);
+        hasher.update((bytes.len() as u64).to_le_bytes());
+        hasher.update(bytes);
+    }
+    hex(&hasher.finalize())
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

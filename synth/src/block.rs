@@ -18,6 +18,12 @@ pub enum Mode {
     Data,
 }
 
+/// The provider a block type belongs to by Terraform's convention: the
+/// type's prefix before the first `_` (`aws_vpc` → `aws`).
+pub(crate) fn type_provider(ty: &str) -> &str {
+    ty.split('_').next().unwrap_or(ty)
+}
+
 /// A `provider = "aws.us_east_1"` meta-argument.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ProviderRef {
@@ -277,7 +283,7 @@ impl Resource {
     /// meta-argument, else the type's prefix before the first `_`.
     pub fn provider_ref(&self) -> ProviderRef {
         self.provider.clone().unwrap_or_else(|| ProviderRef {
-            name: self.ty.split('_').next().unwrap_or(&self.ty).to_owned(),
+            name: type_provider(&self.ty).to_owned(),
             alias: None,
         })
     }
@@ -290,6 +296,11 @@ impl Resource {
         out.extend(self.for_each.iter().flat_map(Expr::references));
         out.extend(self.depends_on.iter());
         out
+    }
+
+    /// The explicit `depends_on` targets only.
+    pub(crate) fn explicit_depends_on(&self) -> &[Address] {
+        &self.depends_on
     }
 
     pub(crate) fn attr_exprs(&self) -> impl Iterator<Item = &Expr> {

@@ -75,14 +75,18 @@ fn holds_terraform_state(dir: &Path) -> bool {
     })
 }
 
-/// Refuses to write one environment's module over another's initialised directory.
-pub fn check_environment(dir: &Path, environment: &str) -> Result<(), SynthError> {
-    let previous = read_manifest(dir);
-    match previous.environment {
+/// Refuses to write one environment's module over another's initialised
+/// directory, whose previous synth recorded `previous`.
+fn check_environment(
+    dir: &Path,
+    previous: &PreviousManifest,
+    environment: &str,
+) -> Result<(), SynthError> {
+    match &previous.environment {
         Some(prev) if prev != environment && holds_terraform_state(dir) => {
             Err(SynthError::EnvironmentMismatch {
                 dir: dir.to_owned(),
-                previous: prev,
+                previous: prev.clone(),
                 requested: environment.to_owned(),
             })
         }
@@ -106,8 +110,8 @@ pub fn write_module(dir: &Path, module: &Module) -> Result<WriteReport, SynthErr
         }
     }
     fs::create_dir_all(dir).map_err(io(dir))?;
-    check_environment(dir, &module.environment)?;
     let previous = read_manifest(dir);
+    check_environment(dir, &previous, &module.environment)?;
 
     let staging = TempDir::create(dir)?;
     let mut report = WriteReport::default();
