@@ -64,9 +64,12 @@ expect_status() {
   if [[ "$got" == "$want" ]]; then ok "$what -> $got"; else fail "$what -> $got, want $want $(cat "$scratch/$name.err" 2>/dev/null)"; fi
 }
 
+# check_security_headers NAME [HEADER...]: every response carries the API
+# set; the HTML page also the document headers passed as extra arguments.
 check_security_headers() {
   local name="$1" missing=() h
-  for h in x-content-type-options x-frame-options content-security-policy referrer-policy cache-control; do
+  shift
+  for h in x-content-type-options content-security-policy cache-control strict-transport-security "$@"; do
     [[ -n "$(header "$name" "$h")" ]] || missing+=("$h")
   done
   if ((${#missing[@]} == 0)); then ok "$name: security headers present"; else fail "$name: missing ${missing[*]}"; fi
@@ -81,6 +84,7 @@ check_endpoints() {
 
   status="$(fetch html GET / -H 'Accept: text/html')"
   if [[ "$status" == 200 && "$(header html content-type)" == text/html* ]]; then ok "GET / as a browser -> HTML"; else fail "GET / as a browser -> $status $(header html content-type)"; fi
+  check_security_headers html x-frame-options referrer-policy cross-origin-opener-policy
 
   status="$(fetch configs GET /configs)"
   expect_status configs 200 "$status" "GET /configs"

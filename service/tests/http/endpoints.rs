@@ -5,22 +5,33 @@ use std::time::Duration;
 
 use crate::support::{send, Response, Service};
 
-const SECURITY_HEADERS: [&str; 8] = [
-    "x-content-type-options",
-    "x-frame-options",
-    "content-security-policy",
-    "referrer-policy",
-    "cache-control",
-    "strict-transport-security",
-    "cross-origin-opener-policy",
-    "cross-origin-resource-policy",
+/// What every response must carry: no caching, no sniffing, no framing, and
+/// HTTPS only once a browser has seen the service over TLS.
+const SECURITY_HEADERS: [(&str, &str); 4] = [
+    ("x-content-type-options", "nosniff"),
+    (
+        "content-security-policy",
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
+    ("cache-control", "no-store"),
+    (
+        "strict-transport-security",
+        "max-age=31536000; includeSubDomains",
+    ),
+];
+
+/// What the HTML page, the one document a browser renders, adds.
+const DOCUMENT_HEADERS: [(&str, &str); 4] = [
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    ("cross-origin-opener-policy", "same-origin"),
+    ("cross-origin-resource-policy", "same-origin"),
 ];
 
 fn assert_secure(response: &Response, what: &str) {
-    for name in SECURITY_HEADERS {
-        assert!(response.header(name).is_some(), "{what}: no {name} header");
+    for (name, value) in SECURITY_HEADERS {
+        assert_eq!(response.header(name), Some(value), "{what}: {name}");
     }
-    assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
 }
 
 #[test]
@@ -52,6 +63,16 @@ fn every_endpoint_answers_as_documented() {
         Some("text/html; charset=utf-8")
     );
     assert!(html.text().contains("webapp-5f7c9-abcde"));
+    for (name, value) in DOCUMENT_HEADERS {
+        assert_eq!(html.header(name), Some(value), "HTML page: {name}");
+    }
+    let csp = html.header("content-security-policy").unwrap_or_default();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("style-src 'unsafe-inline'"),
+        "HTML page: CSP {csp:?}"
+    );
+    assert_eq!(html.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(html.header("cache-control"), Some("no-store"));
 
     let configs = service.get("/configs");
     assert_eq!(configs.status, 200);
