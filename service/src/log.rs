@@ -141,6 +141,9 @@ pub fn line(level: LogLevel, msg: &str) -> Option<Line<'static>> {
     Some(line.plain("msg", msg))
 }
 
+// The field methods are forced inline: with the key a literal at the call
+// site, its bytes and separators become a few stores instead of calls to
+// memcpy, which callgrind put at about 240 instructions per access line.
 impl Line<'_> {
     fn pending(&mut self) -> &mut Vec<u8> {
         match self.buffer.as_mut() {
@@ -154,6 +157,7 @@ impl Line<'_> {
     /// backslashes and control characters), a formatted socket address, a
     /// message from this code. Skipping the escape scan matters on the
     /// per-request path.
+    #[inline(always)]
     pub fn plain(mut self, key: &str, value: &str) -> Self {
         debug_assert!(!needs_escape(value), "{value:?} needs escaping");
         let out = self.pending();
@@ -165,6 +169,7 @@ impl Line<'_> {
     }
 
     /// Adds a string field, JSON-escaped.
+    #[inline(always)]
     pub fn str(mut self, key: &str, value: &str) -> Self {
         let out = self.pending();
         push_key(out, key);
@@ -173,6 +178,7 @@ impl Line<'_> {
     }
 
     /// Adds a request path: escaped and cut to a bounded length.
+    #[inline(always)]
     pub fn path(self, key: &str, path: &str) -> Self {
         let mut end = path.len().min(MAX_LOGGED_PATH);
         while !path.is_char_boundary(end) {
@@ -182,6 +188,7 @@ impl Line<'_> {
     }
 
     /// Adds an unsigned number field.
+    #[inline(always)]
     pub fn num(mut self, key: &str, value: u64) -> Self {
         let out = self.pending();
         push_key(out, key);
@@ -190,6 +197,7 @@ impl Line<'_> {
     }
 
     /// Adds a duration in microseconds with nanosecond digits.
+    #[inline(always)]
     pub fn micros(mut self, key: &str, elapsed: Duration) -> Self {
         let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
         let out = self.pending();
@@ -257,6 +265,7 @@ fn write_until_closed(shared: &Shared) {
     }
 }
 
+#[inline(always)]
 fn push_key(out: &mut Vec<u8>, key: &str) {
     out.extend_from_slice(b",\"");
     out.extend_from_slice(key.as_bytes());
