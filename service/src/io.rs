@@ -11,7 +11,7 @@ use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -56,9 +56,9 @@ pub struct GuardedStream {
     header_deadline: Option<Instant>,
     idle_deadline: Option<Instant>,
     send_deadline: Option<Instant>,
-    // Allocated the first time a read or write has to wait.
-    read_timer: Option<Pin<Box<Sleep>>>,
-    write_timer: Option<Pin<Box<Sleep>>>,
+    // Their Sleep is allocated the first time a read or write has to wait.
+    read_timer: Timer,
+    write_timer: Timer,
     signal: Arc<HeadSignal>,
 }
 
@@ -73,8 +73,8 @@ impl GuardedStream {
             header_deadline: Some(Instant::now() + deadlines.header),
             idle_deadline: None,
             send_deadline: None,
-            read_timer: None,
-            write_timer: None,
+            read_timer: Timer::default(),
+            write_timer: Timer::default(),
             signal,
         }
     }
@@ -90,7 +90,7 @@ impl GuardedStream {
                 let deadline = *self
                     .send_deadline
                     .get_or_insert_with(|| Instant::now() + send_timeout);
-                wait_for(&mut self.write_timer, deadline, cx).map(|()| {
+                self.write_timer.wait_until(deadline, cx).map(|()| {
                     Err(io::Error::new(
                         io::ErrorKind::TimedOut,
                         "client did not take the response in time",
@@ -105,29 +105,53 @@ impl GuardedStream {
     }
 }
 
-/// Pending until `deadline`. An armed timer with an earlier deadline is
-/// kept and, when it fires, moved on to `deadline`: the idle deadline moves
-/// with every request, and re-arming the timer each time would cost a timer
-/// registration per request.
-fn wait_for(
-    timer: &mut Option<Pin<Box<Sleep>>>,
-    deadline: Instant,
-    cx: &mut Context<'_>,
-) -> Poll<()> {
-    let timer = match timer {
-        Some(timer) => {
-            if timer.deadline() > deadline {
-                timer.as_mut().reset(deadline);
+/// A deadline timer kept across waits. The idle deadline moves on with
+/// every request, and re-arming the timer, or even polling it again, would
+/// cost a timer-wheel visit per request; an armed timer that fires no later
+/// than the deadline wanted and wakes this same task is left alone instead.
+/// When it fires early, the wait re-arms it for the deadline it was after.
+#[derive(Debug, Default)]
+struct Timer {
+    sleep: Option<Pin<Box<Sleep>>>,
+    /// The task the armed timer will wake; `None` while it is not armed.
+    armed_for: Option<Waker>,
+}
+
+impl Timer {
+    /// Pending until `deadline`.
+    fn wait_until(&mut self, deadline: Instant, cx: &mut Context<'_>) -> Poll<()> {
+        if let (Some(sleep), Some(task)) = (&self.sleep, &self.armed_for) {
+            if sleep.deadline() <= deadline && !sleep.is_elapsed() && task.will_wake(cx.waker()) {
+                return Poll::Pending;
             }
-            timer
         }
-        None => timer.insert(Box::pin(sleep_until(deadline))),
-    };
-    loop {
-        match timer.as_mut().poll(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(()) if timer.deadline() >= deadline => return Poll::Ready(()),
-            Poll::Ready(()) => timer.as_mut().reset(deadline),
+        let sleep = match &mut self.sleep {
+            Some(sleep) => {
+                if sleep.deadline() > deadline {
+                    sleep.as_mut().reset(deadline);
+                }
+                sleep
+            }
+            None => self.sleep.insert(Box::pin(sleep_until(deadline))),
+        };
+        loop {
+            match sleep.as_mut().poll(cx) {
+                Poll::Pending => {
+                    if !self
+                        .armed_for
+                        .as_ref()
+                        .is_some_and(|task| task.will_wake(cx.waker()))
+                    {
+                        self.armed_for = Some(cx.waker().clone());
+                    }
+                    return Poll::Pending;
+                }
+                Poll::Ready(()) if sleep.deadline() >= deadline => {
+                    self.armed_for = None;
+                    return Poll::Ready(());
+                }
+                Poll::Ready(()) => sleep.as_mut().reset(deadline),
+            }
         }
     }
 }
@@ -161,7 +185,7 @@ impl AsyncRead for GuardedStream {
                 let deadline = *this
                     .header_deadline
                     .get_or_insert_with(|| Instant::now() + header_timeout);
-                wait_for(&mut this.read_timer, deadline, cx).map(|()| {
+                this.read_timer.wait_until(deadline, cx).map(|()| {
                     Err(io::Error::new(
                         io::ErrorKind::TimedOut,
                         "request headers not received in time",
@@ -175,7 +199,7 @@ impl AsyncRead for GuardedStream {
                     .get_or_insert_with(|| Instant::now() + keepalive);
                 // An idle connection that times out ends like one the
                 // client closed: no error, nothing half-read.
-                wait_for(&mut this.read_timer, deadline, cx).map(Ok)
+                this.read_timer.wait_until(deadline, cx).map(Ok)
             }
             Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
         }
