@@ -4,7 +4,7 @@
 # (.bench/flask-venv, from PyPI), then runs scripts/bench/bench_service.py:
 # every server pinned to CPU 0, wrk to CPU 1, servers alternating within each
 # round. Prints a Markdown report; raw figures go to .bench/service-results.json.
-# Not a test: it asserts nothing and takes about 3 minutes.
+# Not a test: it asserts nothing and takes about 4 minutes.
 #
 #   scripts/bench-service.sh [--rounds N] [--seconds S] [--connections C]
 set -euo pipefail

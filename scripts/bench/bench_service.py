@@ -2,8 +2,9 @@
 
 Every server runs pinned to one core (taskset -c SERVER_CPU), wrk to the
 other (taskset -c WRK_CPU), all on 127.0.0.1. Servers alternate inside each
-round and each round starts every server afresh, so slow drift of a shared,
-noisy machine hits all of them alike; ratios are taken within a round.
+round, in an order rotated by one each round, and each round starts every
+server afresh, so slow drift of a shared, noisy machine hits all of them
+alike; ratios are taken within a round.
 
 Per server and round it records: start to first response, idle RSS, wrk's
 requests/s and p50/p99 latency over a fixed duration, server CPU time per
@@ -195,8 +196,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--webapp", required=True, help="the webapp binary")
     parser.add_argument("--flask-venv", required=True, help="virtualenv with flask and gunicorn")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--server-cpu", type=int, default=0)
     parser.add_argument("--wrk-cpu", type=int, default=1)
@@ -248,7 +249,11 @@ def main():
     ]
     results = []
     for round_no in range(1, args.rounds + 1):
-        for name, make in factories:
+        # Each round starts one server later in the list, so over the rounds
+        # every server runs in every position: the run after Flask's, or after
+        # a log file's writeback, is nobody's in particular.
+        shift = (round_no - 1) % len(factories)
+        for name, make in factories[shift:] + factories[:shift]:
             server = make()
             log_path = scratch / f"{name.split(',')[0]}-{round_no}.log"
             with open(log_path, "w") as log:
@@ -321,6 +326,16 @@ def report(results, args):
             cells.append(f"{ra['rps'] / rb['rps']:.2f} req/s, "
                          f"{ra['cpu_us_per_request'] / rb['cpu_us_per_request']:.2f} CPU")
         print(f"| {round_no} | " + " | ".join(cells) + f" | {rounds['webapp'][round_no]['load_average']:.2f} |")
+    # The median of the per-round ratios is the figure to compare with a
+    # target: each ratio pairs runs minutes apart, so machine drift cancels.
+    cells = []
+    for a, b in pairs:
+        ratios = [(rounds[a][n]["rps"] / rounds[b][n]["rps"],
+                   rounds[a][n]["cpu_us_per_request"] / rounds[b][n]["cpu_us_per_request"])
+                  for n in sorted(rounds["webapp"])]
+        cells.append(f"**{statistics.median(r for r, _ in ratios):.2f} req/s, "
+                     f"{statistics.median(c for _, c in ratios):.2f} CPU**")
+    print("| median | " + " | ".join(cells) + " | |")
     errors = sum(r["errors"] for r in results)
     print(f"\nwrk reported {errors} socket errors or non-2xx responses in all runs.")
 
