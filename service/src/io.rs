@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::task::coop::has_budget_remaining;
 use tokio::time::{sleep_until, Instant, Sleep};
 
 /// Set by the request handler when hyper has parsed a request head, which
@@ -135,7 +136,15 @@ impl Timer {
             None => self.sleep.insert(Box::pin(sleep_until(deadline))),
         };
         loop {
+            // With the task's cooperative budget spent, a poll returns
+            // Pending without registering the timer: only a poll made with
+            // budget left arms it.
+            let registers = has_budget_remaining();
             match sleep.as_mut().poll(cx) {
+                Poll::Pending if !registers => {
+                    self.armed_for = None;
+                    return Poll::Pending;
+                }
                 Poll::Pending => {
                     if !self
                         .armed_for
@@ -237,5 +246,53 @@ impl AsyncWrite for GuardedStream {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.get_mut()
             .write_with_deadline(cx, |stream, cx| stream.poll_shutdown(cx))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A wait that starts when the task has spent its cooperative budget
+    /// must still end at its deadline once the task runs again.
+    #[tokio::test]
+    async fn a_wait_begun_without_budget_still_ends_at_its_deadline() {
+        let mut timer = Timer::default();
+        let deadline = Instant::now() + Duration::from_millis(50);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+        std::future::poll_fn(|cx| {
+            while has_budget_remaining() {
+                let _ = tx.send(());
+                let _ = rx.poll_recv(cx);
+            }
+            assert!(timer.wait_until(deadline, cx).is_pending());
+            Poll::Ready(())
+        })
+        .await;
+        let waited = std::future::poll_fn(|cx| timer.wait_until(deadline, cx));
+        assert!(
+            tokio::time::timeout(Duration::from_secs(2), waited)
+                .await
+                .is_ok(),
+            "the deadline never fired"
+        );
+    }
+
+    /// An armed timer that would fire too late is moved to the earlier
+    /// deadline (a new request head after an idle wait).
+    #[tokio::test]
+    async fn an_earlier_deadline_replaces_an_armed_later_one() {
+        let mut timer = Timer::default();
+        let late = Instant::now() + Duration::from_secs(60);
+        std::future::poll_fn(|cx| {
+            assert!(timer.wait_until(late, cx).is_pending());
+            Poll::Ready(())
+        })
+        .await;
+        let soon = Instant::now() + Duration::from_millis(50);
+        let waited = std::future::poll_fn(|cx| timer.wait_until(soon, cx));
+        assert!(tokio::time::timeout(Duration::from_secs(2), waited)
+            .await
+            .is_ok());
     }
 }
