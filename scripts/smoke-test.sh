@@ -84,7 +84,11 @@ check_endpoints() {
 
   status="$(fetch html GET / -H 'Accept: text/html')"
   if [[ "$status" == 200 && "$(header html content-type)" == text/html* ]]; then ok "GET / as a browser -> HTML"; else fail "GET / as a browser -> $status $(header html content-type)"; fi
-  check_security_headers html x-frame-options referrer-policy cross-origin-opener-policy
+  check_security_headers html x-frame-options referrer-policy cross-origin-opener-policy cross-origin-resource-policy
+  # Two CSP fields would both be enforced, and the API one forbids the page's style.
+  local policies
+  policies="$(tr -d '\r' <"$scratch/html.headers" | grep -ci '^content-security-policy:' || true)"
+  if [[ "$policies" == 1 && "$(header html content-security-policy)" == *"style-src 'unsafe-inline'"* ]]; then ok "html: one CSP, allowing its inline style"; else fail "html: $policies CSP fields: $(header html content-security-policy)"; fi
 
   status="$(fetch configs GET /configs)"
   expect_status configs 200 "$status" "GET /configs"

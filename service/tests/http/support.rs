@@ -202,10 +202,18 @@ pub fn read_response(stream: &mut TcpStream, head: bool) -> std::io::Result<Resp
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
-    let headers: BTreeMap<String, String> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
-        .collect();
+    // A repeated field is joined with ", " as HTTP combines field lines, so
+    // an exact-value assertion also catches a header sent twice.
+    let mut headers: BTreeMap<String, String> = BTreeMap::new();
+    for (name, value) in lines.filter_map(|line| line.split_once(':')) {
+        headers
+            .entry(name.trim().to_ascii_lowercase())
+            .and_modify(|joined| {
+                joined.push_str(", ");
+                joined.push_str(value.trim());
+            })
+            .or_insert_with(|| value.trim().to_owned());
+    }
     let length: usize = headers
         .get("content-length")
         .and_then(|l| l.parse().ok())
