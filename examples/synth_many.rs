@@ -6,9 +6,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Context as _;
 use synth::output::write_module;
-use synth::SynthOptions;
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -16,22 +14,16 @@ fn main() -> anyhow::Result<()> {
         anyhow::bail!("usage: synth_many <repo-root> <out-dir>");
     };
     let (root, out) = (PathBuf::from(root), PathBuf::from(out));
-    let config_dir = root.join("stacks/config");
     let started = Instant::now();
-    let envs = stacks::known_environments(&config_dir)?;
-    let options = stacks::BuildOptions::for_repo(&root);
+    let envs = stacks::known_environments(&stacks::config_dir(&root))?;
+    let options = stacks::Options {
+        tool: "synth_many".into(),
+        ..stacks::Options::default()
+    };
     let mut resources = 0;
     let mut writing = std::time::Duration::ZERO;
     for name in &envs {
-        let env = stacks::load_environment(&config_dir, name)?;
-        let mut app = stacks::build_app(&env, &options)?;
-        app.backend(synth::Backend::local(&format!("terraform.{name}.tfstate")));
-        let module = app
-            .synth(&SynthOptions {
-                stacks: None,
-                tool: "synth_many".into(),
-            })
-            .with_context(|| format!("environment {name}"))?;
+        let module = stacks::synthesize(&root, name, &options)?.module;
         resources += module
             .summary
             .iter()

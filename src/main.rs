@@ -188,10 +188,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn options(select: Select, overlay: Overlay) -> ops::Options {
-    ops::Options {
+fn options(select: Select, overlay: Overlay) -> stacks::Options {
+    stacks::Options {
         stacks: select.stacks,
         emulator: overlay.emulator,
         state_bucket: overlay.state_bucket,
+        tool: String::new(),
     }
 }

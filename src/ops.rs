@@ -1,5 +1,6 @@
-//! What each command does: load an environment, build its stacks, check and
-//! synthesize them, and write, list or compare the result.
+//! What each command does with the one library operation,
+//! [`stacks::synthesize`]: write its module, list it, or compare it, and
+//! print the result.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -8,10 +9,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context as _};
-use stacks::{BuildOptions, Environment};
+use stacks::{Options, Synthesis};
 use synth::diff::{blocks, diff, Change};
 use synth::output::{read_manifest, write_module};
-use synth::{App, Backend, Expr, Module, SynthOptions};
+use synth::Module;
 
 const TOOL: &str = concat!("infra ", env!("CARGO_PKG_VERSION"));
 
@@ -27,10 +28,10 @@ impl Project {
     pub fn locate(root: Option<PathBuf>) -> anyhow::Result<Self> {
         let root = match root {
             Some(root) => root,
-            None if Path::new("stacks/config").is_dir() => PathBuf::from("."),
+            None if stacks::config_dir(Path::new(".")).is_dir() => PathBuf::from("."),
             None => PathBuf::from(env!("CARGO_MANIFEST_DIR")),
         };
-        if !root.join("stacks/config").is_dir() {
+        if !stacks::config_dir(&root).is_dir() {
             bail!(
                 "{} has no stacks/config/ directory; run from the repository root or pass --root",
                 root.display()
@@ -38,95 +39,19 @@ impl Project {
         }
         Ok(Self { root })
     }
-
-    fn config_dir(&self) -> PathBuf {
-        self.root.join("stacks/config")
-    }
 }
 
-/// Command-line choices that shape a synthesis.
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    pub stacks: Option<Vec<String>>,
-    pub emulator: Option<String>,
-    pub state_bucket: Option<String>,
-}
-
-impl Options {
-    fn synth_options(&self) -> SynthOptions {
-        SynthOptions {
-            stacks: self.stacks.clone(),
-            tool: TOOL.to_owned(),
-        }
-    }
-}
-
-fn load(project: &Project, env: &str) -> anyhow::Result<Environment> {
-    Ok(stacks::load_environment(&project.config_dir(), env)?)
-}
-
-/// Builds the environment's app, with its state backend chosen per environment
-/// so one environment's config can never be applied to another's state.
-fn build(project: &Project, env: &Environment, options: &Options) -> anyhow::Result<App> {
-    if let Some(bucket) = &options.state_bucket {
-        if !stacks::config::is_s3_bucket_name(bucket) {
-            bail!(
-                "--state-bucket `{bucket}` is not an S3 bucket name (3 to 63 lowercase letters, digits, `-`, `.`)"
-            );
-        }
-        if let Some(configured) = env
-            .config
-            .ci
-            .state_bucket
-            .as_deref()
-            .filter(|c| c != bucket)
-        {
-            eprintln!(
-                "warning: --state-bucket {bucket} differs from ci.state_bucket {configured} in {}; \
-                 the CI deployer role may only use the configured bucket",
-                env.source.display()
-            );
-        }
-    }
-    let mut build = BuildOptions::for_repo(&project.root);
-    build.emulator = options.emulator.clone();
-    let mut app = stacks::build_app(env, &build)
-        .with_context(|| format!("building environment `{}`", env.name))?;
-    app.backend(backend(env, options));
-    Ok(app)
-}
-
-fn backend(env: &Environment, options: &Options) -> Backend {
-    let Some(bucket) = &options.state_bucket else {
-        return Backend::local(&format!("terraform.{}.tfstate", env.name));
+/// Synthesizes an environment and prints the notes it has for the user.
+fn synthesize(project: &Project, env: &str, options: &Options) -> anyhow::Result<Synthesis> {
+    let options = Options {
+        tool: TOOL.to_owned(),
+        ..options.clone()
     };
-    let key = format!("{}/terraform.tfstate", env.name);
-    let backend = Backend::s3(bucket, &key, &env.config.region);
-    match &options.emulator {
-        // The emulator accepts any credentials and has no account or region
-        // metadata to validate against.
-        Some(url) => backend
-            .set("endpoints", Expr::object([("s3", url.as_str())]))
-            .set("use_path_style", true)
-            .set("access_key", "emulator")
-            .set("secret_key", "emulator")
-            .set("skip_credentials_validation", true)
-            .set("skip_requesting_account_id", true)
-            .set("skip_metadata_api_check", true)
-            .set("skip_region_validation", true),
-        None => backend,
+    let synthesis = stacks::synthesize(&project.root, env, &options)?;
+    for note in &synthesis.notes {
+        eprintln!("{note}");
     }
-}
-
-fn synthesize(project: &Project, env_name: &str, options: &Options) -> anyhow::Result<Module> {
-    let env = load(project, env_name)?;
-    let app = build(project, &env, options)?;
-    app.synth(&options.synth_options()).with_context(|| {
-        format!(
-            "checking environment `{env_name}` ({})",
-            env.source.display()
-        )
-    })
+    Ok(synthesis)
 }
 
 fn count(module: &Module) -> (usize, usize) {
@@ -137,7 +62,7 @@ fn count(module: &Module) -> (usize, usize) {
 
 pub fn synth(project: &Project, env: &str, options: &Options, out: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
-    let module = synthesize(project, env, options)?;
+    let module = synthesize(project, env, options)?.module;
     let report =
         write_module(out, &module).with_context(|| format!("writing {}", out.display()))?;
     let (resources, data) = count(&module);
@@ -156,7 +81,7 @@ pub fn synth(project: &Project, env: &str, options: &Options, out: &Path) -> any
 }
 
 pub fn validate(project: &Project, env: &str, options: &Options) -> anyhow::Result<()> {
-    let module = synthesize(project, env, options)?;
+    let module = synthesize(project, env, options)?.module;
     let (resources, data) = count(&module);
     println!(
         "{env}: {} stack(s), {resources} resources and {data} data sources pass every check \
@@ -168,12 +93,12 @@ pub fn validate(project: &Project, env: &str, options: &Options) -> anyhow::Resu
 
 pub fn list(project: &Project, env: Option<&str>) -> anyhow::Result<()> {
     let Some(env) = env else {
-        let known = stacks::known_environments(&project.config_dir())?;
+        let known = stacks::known_environments(&stacks::config_dir(&project.root))?;
         println!("environments: {}", known.join(", "));
         println!("stacks: {}", stacks::STACKS.join(", "));
         return Ok(());
     };
-    let module = synthesize(project, env, &Options::default())?;
+    let module = synthesize(project, env, &Options::default())?.module;
     let mut text = String::new();
     for stack in &module.summary {
         text.push_str(&format!("{} ({})\n", stack.name, stack.description));
@@ -211,7 +136,7 @@ pub fn diff_out(
         );
         options.stacks = Some(previous.stacks.clone());
     }
-    let new = synthesize(project, env, &options)?;
+    let new = synthesize(project, env, &options)?.module;
     if let Some(prev_env) = &previous.environment {
         if prev_env != env {
             println!("note: {} holds environment `{prev_env}`", out.display());
@@ -251,8 +176,8 @@ fn tf_files(dir: &Path) -> anyhow::Result<Vec<String>> {
 
 /// Compares two environments; true when they differ.
 pub fn diff_envs(project: &Project, a: &str, b: &str, options: &Options) -> anyhow::Result<bool> {
-    let old = synthesize(project, a, options)?;
-    let new = synthesize(project, b, options)?;
+    let old = synthesize(project, a, options)?.module;
+    let new = synthesize(project, b, options)?.module;
     report(&old.files, &new.files, a, b)
 }
 
@@ -262,12 +187,8 @@ fn report(
     old_name: &str,
     new_name: &str,
 ) -> anyhow::Result<bool> {
-    let old = blocks(old)
-        .map_err(anyhow::Error::msg)
-        .context(old_name.to_owned())?;
-    let new = blocks(new)
-        .map_err(anyhow::Error::msg)
-        .context(new_name.to_owned())?;
+    let old = blocks(old).context(old_name.to_owned())?;
+    let new = blocks(new).context(new_name.to_owned())?;
     let changes = diff(&old, &new);
     let (mut added, mut removed, mut changed) = (0, 0, 0);
     let mut text = String::new();

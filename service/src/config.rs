@@ -8,25 +8,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Suffixes that mark an `APP_*` variable (or a ConfigMap key) as a secret.
-const SECRET_SUFFIXES: [&str; 4] = ["_SECRET", "_PASSWORD", "_TOKEN", "_KEY"];
-
-/// The service settings this binary understands; any other `SERVICE_*`
-/// variable is a typo that would otherwise be silently ignored.
-const SERVICE_SETTINGS: [&str; 12] = [
-    "SERVICE_LISTEN_ADDRESS",
-    "SERVICE_LOG_LEVEL",
-    "SERVICE_DRAIN_SECONDS",
-    "SERVICE_SHUTDOWN_TIMEOUT_SECONDS",
-    "SERVICE_MAX_CONNECTIONS",
-    "SERVICE_REQUEST_TIMEOUT_SECONDS",
-    "SERVICE_HEADER_READ_TIMEOUT_SECONDS",
-    "SERVICE_KEEPALIVE_TIMEOUT_SECONDS",
-    "SERVICE_MAX_HEADER_BYTES",
-    "SERVICE_WORKER_THREADS",
-    "SERVICE_CONFIG_DIR",
-    "SERVICE_ACCESS_LOG",
-];
+use contract::settings::ALL as SERVICE_SETTINGS;
+pub use contract::{is_secret_name, LogLevel};
 
 /// Why the configuration was rejected; `Display` is the one line printed
 /// before exiting.
@@ -47,26 +30,6 @@ pub enum ConfigError {
     UnknownSetting { name: String },
     #[error("SERVICE_CONFIG_DIR={dir:?} cannot be read: {reason}")]
     ConfigDir { dir: PathBuf, reason: String },
-}
-
-/// Severity threshold for log lines; access logs are `info`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum LogLevel {
-    Error,
-    Warn,
-    Info,
-    Debug,
-}
-
-impl LogLevel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LogLevel::Error => "error",
-            LogLevel::Warn => "warn",
-            LogLevel::Info => "info",
-            LogLevel::Debug => "debug",
-        }
-    }
 }
 
 /// How a configuration value is shown by `/configs`.
@@ -102,12 +65,6 @@ pub struct Config {
     pub app: BTreeMap<String, Shown>,
     /// Files of the mounted ConfigMap, secret-looking keys reduced likewise.
     pub config_files: BTreeMap<String, Shown>,
-}
-
-/// True when `name` denotes a secret by the naming convention.
-pub fn is_secret_name(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    SECRET_SUFFIXES.iter().any(|suffix| upper.ends_with(suffix))
 }
 
 fn shown(name: &str, value: String) -> Shown {
@@ -219,13 +176,10 @@ impl Config {
             }
         };
         let log_level = match vars.get("SERVICE_LOG_LEVEL").map(str::trim) {
-            None | Some("info") => LogLevel::Info,
-            Some("error") => LogLevel::Error,
-            Some("warn") => LogLevel::Warn,
-            Some("debug") => LogLevel::Debug,
-            Some(_) => {
-                return Err(vars.invalid("SERVICE_LOG_LEVEL", "one of error, warn, info, debug"))
-            }
+            None => LogLevel::Info,
+            Some(name) => name.parse().map_err(|_| {
+                vars.invalid("SERVICE_LOG_LEVEL", "one of error, warn, info, debug")
+            })?,
         };
         let access_log = match vars.get("SERVICE_ACCESS_LOG").map(str::trim) {
             None | Some("on") => true,

@@ -6,12 +6,30 @@
 //! root volumes), the core add-ons, and the ECR repository of the service.
 
 use serde_json::json;
-use synth::{Expr, Handle, Lifecycle, Output, Stack};
+use synth::{Address, Expr, Handle, Lifecycle, Stack};
 
+use crate::aws::{aws_provider, default_tags, json_encode, name_tags, Names, Partition};
 use crate::config::{Environment, NodeGroupConfig};
 use crate::iam::ClusterIam;
-use crate::naming::{aws_provider, default_tags, json_encode, name_tags, Names, Partition};
-use crate::{Eks, Network};
+use crate::network::Network;
+
+/// What the cluster exposes to the other components.
+#[derive(Debug, Clone)]
+pub struct Eks {
+    pub cluster_name: Expr,
+    pub endpoint: Expr,
+    /// Base64 certificate authority data (`certificate_authority[0].data`).
+    pub ca_data: Expr,
+    /// The cluster's OIDC issuer URL (`https://oidc.eks...`).
+    pub oidc_issuer_url: Expr,
+    pub cluster_arn: Expr,
+    pub ecr_repository_url: Expr,
+    pub ecr_repository_arn: Expr,
+    /// Node groups and add-ons: what must exist for pods to run. Releases
+    /// depend on them, so on destroy they go first (the load balancer
+    /// controller is still running to delete its NLB).
+    pub workloads_ready: Vec<Address>,
+}
 
 /// Add-ons installed before any node joins (networking and identity must be
 /// there for nodes to become ready).
@@ -146,34 +164,33 @@ pub fn eks(stack: &mut Stack, env: &Environment, network: &Network, iam: &Cluste
 
     let (repository_url, repository_arn) = ecr_repository(stack, &names);
 
-    stack.output(
-        "cluster_name",
-        Output::new(cluster_name_ref.clone()).description("Name of the EKS cluster."),
-    );
-    stack.output(
+    let cluster_name_ref =
+        stack.export("cluster_name", cluster_name_ref, "Name of the EKS cluster.");
+    let endpoint = stack.export(
         "cluster_endpoint",
-        Output::new(cluster.attr("endpoint")).description("URL of the Kubernetes API server."),
+        cluster.attr("endpoint"),
+        "URL of the Kubernetes API server.",
     );
-    stack.output(
+    let repository_url = stack.export(
         "ecr_repository_url",
-        Output::new(repository_url.clone())
-            .description("ECR repository the service image is pushed to."),
+        repository_url,
+        "ECR repository the service image is pushed to.",
     );
-    stack.output(
+    stack.export(
         "kubeconfig_command",
-        Output::new(Expr::template([
+        Expr::template([
             Expr::from(format!(
                 "aws eks update-kubeconfig --region {} --name ",
                 env.config.region
             )),
             cluster_name_ref.clone(),
-        ]))
-        .description("Adds the cluster to ~/.kube/config (assume the admin role first)."),
+        ]),
+        "Adds the cluster to ~/.kube/config (assume the admin role first).",
     );
 
     Eks {
         cluster_name: cluster_name_ref,
-        endpoint: cluster.attr("endpoint"),
+        endpoint,
         ca_data: cluster.attr("certificate_authority").index(0).attr("data"),
         oidc_issuer_url: cluster
             .attr("identity")

@@ -5,11 +5,23 @@
 //! flow logs to a KMS-encrypted log group, an S3 gateway endpoint, and the
 //! default security group stripped of its rules.
 
-use synth::{Expr, Handle, Output, Stack};
+use synth::{Expr, Handle, Stack};
 
+use crate::aws::{aws_provider, kms_key, name_tags, policy, Names, Partition, Statement};
 use crate::config::{AzSubnets, Environment, NatGatewayMode};
-use crate::naming::{aws_provider, kms_key, name_tags, policy, Names, Partition, Statement};
-use crate::Network;
+
+/// What the network exposes to the other components.
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub vpc_id: Expr,
+    /// One per AZ, in the config's `network.azs` order.
+    pub private_subnet_ids: Vec<Expr>,
+    pub public_subnet_ids: Vec<Expr>,
+    /// The account the stacks are applied in (`data.aws_caller_identity`).
+    pub account_id: Expr,
+    /// KMS key encrypting the environment's CloudWatch log groups.
+    pub logs_kms_key_arn: Expr,
+}
 
 pub fn network(stack: &mut Stack, env: &Environment) -> Network {
     aws_provider(stack, env);
@@ -159,20 +171,16 @@ pub fn network(stack: &mut Stack, env: &Environment) -> Network {
 
     let private_subnet_ids: Vec<Expr> = private_subnets.iter().map(|s| s.attr("id")).collect();
     let public_subnet_ids: Vec<Expr> = public_subnets.iter().map(|s| s.attr("id")).collect();
-    stack.output(
-        "vpc_id",
-        Output::new(vpc_id.clone()).description("ID of the VPC."),
-    );
-    stack.output(
+    let vpc_id = stack.export("vpc_id", vpc_id, "ID of the VPC.");
+    stack.export(
         "private_subnet_ids",
-        Output::new(Expr::list(private_subnet_ids.clone()))
-            .description("Private subnets (nodes, internal load balancers), in AZ order."),
+        Expr::list(private_subnet_ids.clone()),
+        "Private subnets (nodes, internal load balancers), in AZ order.",
     );
-    stack.output(
+    stack.export(
         "public_subnet_ids",
-        Output::new(Expr::list(public_subnet_ids.clone())).description(
-            "Public subnets (internet-facing load balancers, NAT gateways), in AZ order.",
-        ),
+        Expr::list(public_subnet_ids.clone()),
+        "Public subnets (internet-facing load balancers, NAT gateways), in AZ order.",
     );
 
     Network {

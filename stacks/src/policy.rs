@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use synth::{BlockKind, ModuleView, Policy, ResourceView, Schemas, Violation};
+use synth::{BlockKind, Diagnostic, ModuleView, Policy, ResourceView, Schemas};
 
 use crate::config::{Environment, RESERVED_TAGS};
 
@@ -51,7 +51,7 @@ impl Policy for Tagged {
         "tagged"
     }
 
-    fn check(&self, module: &ModuleView<'_>) -> Vec<Violation> {
+    fn check(&self, module: &ModuleView<'_>) -> Vec<Diagnostic> {
         let mut violations = Vec::new();
         for r in module.managed().filter(|r| r.ty.starts_with("aws_")) {
             let taggable = self
@@ -64,7 +64,7 @@ impl Policy for Tagged {
                     .and_then(Value::as_str)
                     .is_none_or(str::is_empty)
             {
-                violations.push(Violation::new(
+                violations.push(Diagnostic::new(
                     &r.address,
                     "taggable resource has no `tags` with a Name",
                 ));
@@ -72,7 +72,7 @@ impl Policy for Tagged {
             if r.ty == "aws_launch_template" {
                 let specs = blocks(r.body.get("tag_specifications"));
                 if specs.is_empty() {
-                    violations.push(Violation::new(
+                    violations.push(Diagnostic::new(
                         &r.address,
                         "launch template has no tag_specifications",
                     ));
@@ -84,7 +84,7 @@ impl Policy for Tagged {
                         .unwrap_or("?");
                     for key in RESERVED_TAGS {
                         if spec.pointer(&format!("/tags/{key}")).is_none() {
-                            violations.push(Violation::new(
+                            violations.push(Diagnostic::new(
                                 &r.address,
                                 format!("tag_specifications for `{kind}` lacks the `{key}` tag"),
                             ));
@@ -107,7 +107,7 @@ impl Policy for NoPublicIngress {
         "no-public-ingress"
     }
 
-    fn check(&self, module: &ModuleView<'_>) -> Vec<Violation> {
+    fn check(&self, module: &ModuleView<'_>) -> Vec<Diagnostic> {
         let mut violations = Vec::new();
         let open = |v: Option<&Value>| match v {
             Some(Value::String(s)) => is_anywhere(s),
@@ -143,7 +143,7 @@ impl Policy for NoPublicIngress {
                 _ => continue,
             };
             if is_open && !exempt(group) {
-                violations.push(Violation::new(
+                violations.push(Diagnostic::new(
                     &r.address,
                     format!(
                         "admits ingress from anywhere (0.0.0.0/0 or ::/0); only a security group tagged {}={} may",
@@ -169,7 +169,7 @@ impl Policy for EncryptionAtRest {
         "encryption-at-rest"
     }
 
-    fn check(&self, module: &ModuleView<'_>) -> Vec<Violation> {
+    fn check(&self, module: &ModuleView<'_>) -> Vec<Diagnostic> {
         let mut violations = Vec::new();
         for r in module.managed() {
             let problem = match r.ty {
@@ -207,7 +207,7 @@ impl Policy for EncryptionAtRest {
                 _ => None,
             };
             if let Some(message) = problem {
-                violations.push(Violation::new(&r.address, message));
+                violations.push(Diagnostic::new(&r.address, message));
             }
         }
         violations
@@ -227,7 +227,7 @@ impl Policy for ZoneRedundancy {
         "zone-redundancy"
     }
 
-    fn check(&self, module: &ModuleView<'_>) -> Vec<Violation> {
+    fn check(&self, module: &ModuleView<'_>) -> Vec<Diagnostic> {
         let subnets: Vec<&ResourceView<'_>> = module.of_type("aws_subnet").collect();
         if subnets.is_empty() {
             // Network stack not synthesized: nothing to judge.
@@ -240,7 +240,7 @@ impl Policy for ZoneRedundancy {
             .collect();
         if azs.len() < self.min_azs {
             let first = subnets[0];
-            violations.push(Violation::new(
+            violations.push(Diagnostic::new(
                 &first.address,
                 format!(
                     "subnets span {} AZs; at least {} required",
@@ -258,7 +258,7 @@ impl Policy for ZoneRedundancy {
                 .and_then(|nat| referenced(module, nat.body.get("subnet_id")))
                 .and_then(|public| availability_zone(public));
             if nat_az != Some(az) {
-                violations.push(Violation::new(
+                violations.push(Diagnostic::new(
                     &subnet.address,
                     format!(
                         "private subnet in {az} does not route 0.0.0.0/0 through a NAT gateway in {az} (found {})",
@@ -297,11 +297,11 @@ impl Policy for PrivateNodeGroups {
         "private-node-groups"
     }
 
-    fn check(&self, module: &ModuleView<'_>) -> Vec<Violation> {
+    fn check(&self, module: &ModuleView<'_>) -> Vec<Diagnostic> {
         let mut violations = Vec::new();
         for group in module.of_type("aws_eks_node_group") {
             let Some(subnet_ids) = group.body.get("subnet_ids").and_then(Value::as_array) else {
-                violations.push(Violation::new(
+                violations.push(Diagnostic::new(
                     &group.address,
                     "subnet_ids is not a list of subnet references, so it cannot be checked",
                 ));
@@ -310,11 +310,11 @@ impl Policy for PrivateNodeGroups {
             for id in subnet_ids {
                 match referenced(module, Some(id)) {
                     Some(subnet) if subnet.ty == "aws_subnet" && is_private(subnet) => {}
-                    Some(subnet) => violations.push(Violation::new(
+                    Some(subnet) => violations.push(Diagnostic::new(
                         &group.address,
                         format!("runs in {}, which is not a private subnet", subnet.address),
                     )),
-                    None => violations.push(Violation::new(
+                    None => violations.push(Diagnostic::new(
                         &group.address,
                         format!(
                             "subnet {id} is not a subnet of this module, so it cannot be checked"
@@ -402,7 +402,7 @@ mod tests {
         NoPublicIngress
             .check(&module)
             .into_iter()
-            .map(|v| v.address)
+            .map(|v| v.at)
             .collect()
     }
 

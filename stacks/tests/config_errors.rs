@@ -7,8 +7,6 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use synth::SynthOptions;
-
 struct Case {
     env: &'static str,
     from: &'static str,
@@ -111,25 +109,59 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     files
 }
 
-/// What the CLI does for `synth <env> --out <out>`, from a config directory.
-fn synthesize(config_dir: &Path, env: &str, out: &Path) -> anyhow::Result<()> {
-    let env = stacks::load_environment(config_dir, env)?;
-    let app = stacks::build_app(&env, &stacks::BuildOptions::for_repo(&repo_root()))?;
-    let module = app.synth(&SynthOptions::default())?;
-    synth::output::write_module(out, &module)?;
+/// What the CLI does for `synth <env> --out <out>`, in a checkout at `root`;
+/// the error with its whole chain of causes.
+fn synthesize(root: &Path, env: &str, out: &Path) -> Result<(), String> {
+    let synthesis =
+        stacks::synthesize(root, env, &stacks::Options::default()).map_err(|e| chain(&e))?;
+    synth::output::write_module(out, &synthesis.module).map_err(|e| chain(&e))?;
     Ok(())
+}
+
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
+}
+
+/// A checkout holding only what synthesis reads: the config and the chart.
+fn scratch_root() -> tempfile::TempDir {
+    let root = tempfile::tempdir().expect("scratch root");
+    fs::create_dir_all(stacks::config_dir(root.path())).expect("config dir");
+    copy_dir(
+        &stacks::chart_dir(&repo_root()),
+        &stacks::chart_dir(root.path()),
+    );
+    root
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("mkdir");
+    for entry in fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
 }
 
 #[test]
 fn each_bad_input_is_named_and_leaves_previous_output_untouched() {
     for case in CASES {
-        let config_dir = tempfile::tempdir().expect("config dir");
+        let root = scratch_root();
         let out = tempfile::tempdir().expect("output dir");
-        let file = config_dir.path().join(format!("{}.toml", case.env));
+        let file = stacks::config_dir(root.path()).join(format!("{}.toml", case.env));
         let good = fs::read_to_string(repo_root().join(format!("stacks/config/{}.toml", case.env)))
             .expect("shipped config");
         fs::write(&file, &good).expect("write good config");
-        synthesize(config_dir.path(), case.env, out.path()).expect("good config synthesizes");
+        synthesize(root.path(), case.env, out.path()).expect("good config synthesizes");
         let before = snapshot(out.path());
 
         assert!(
@@ -139,9 +171,9 @@ fn each_bad_input_is_named_and_leaves_previous_output_untouched() {
             case.env
         );
         fs::write(&file, good.replacen(case.from, case.to, 1)).expect("write bad config");
-        let error = match synthesize(config_dir.path(), case.env, out.path()) {
+        let error = match synthesize(root.path(), case.env, out.path()) {
             Ok(()) => panic!("`{}` was accepted", case.to),
-            Err(e) => format!("{e:#}"),
+            Err(e) => e,
         };
         assert!(
             error.contains(&file.display().to_string()),

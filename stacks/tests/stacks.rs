@@ -18,7 +18,7 @@ fn environment(name: &str) -> stacks::Environment {
 }
 
 fn build(env: &stacks::Environment) -> App {
-    stacks::build_app(env, &stacks::BuildOptions::for_repo(&repo_root()))
+    stacks::build(env, &stacks::chart_dir(&repo_root()))
         .unwrap_or_else(|e| panic!("{}: {e:#}", env.name))
 }
 

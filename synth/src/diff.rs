@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use crate::app::MANIFEST_FILE;
+use crate::error::SynthError;
 
 /// How one block (or non-Terraform file) differs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,7 +31,7 @@ pub struct AttrChange {
 /// Flattens module files into `address → body`: `aws_vpc.main`,
 /// `data.aws_region.current`, `provider.aws`, `var.x`, `output.y`,
 /// `local.z`, `terraform`; other files become `file <name>`.
-pub fn blocks(files: &BTreeMap<String, Vec<u8>>) -> Result<BTreeMap<String, Value>, String> {
+pub fn blocks(files: &BTreeMap<String, Vec<u8>>) -> Result<BTreeMap<String, Value>, SynthError> {
     let mut out = BTreeMap::new();
     for (name, bytes) in files {
         if name == MANIFEST_FILE {
@@ -40,10 +41,14 @@ pub fn blocks(files: &BTreeMap<String, Vec<u8>>) -> Result<BTreeMap<String, Valu
             out.insert(format!("file {name}"), Value::String(hash_hint(bytes)));
             continue;
         }
-        let doc: Value =
-            serde_json::from_slice(bytes).map_err(|e| format!("{name}: not valid JSON: {e}"))?;
+        let unreadable = |message: String| SynthError::UnreadableModule {
+            file: name.clone(),
+            message,
+        };
+        let doc: Value = serde_json::from_slice(bytes)
+            .map_err(|e| unreadable(format!("not valid JSON: {e}")))?;
         let Value::Object(top) = doc else {
-            return Err(format!("{name}: top level is not an object"));
+            return Err(unreadable("top level is not an object".into()));
         };
         for (kind, body) in top {
             match kind.as_str() {
@@ -232,6 +237,7 @@ mod tests {
         f.insert("eks.tf.json".to_owned(), b"{".to_vec());
         assert!(blocks(&f)
             .unwrap_err()
+            .to_string()
             .starts_with("eks.tf.json: not valid JSON"));
     }
 }

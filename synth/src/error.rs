@@ -1,29 +1,23 @@
-//! Errors of the synth library: every problem names the block it is about.
+//! Errors of the synth library: every problem names what it is about.
 
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::expr::Address;
-
-/// One problem found while checking a module, attached to a block address.
+/// One problem found while checking, attached to what it is about: a block
+/// address (`aws_vpc.main`, `var.image_tag`, `provider.aws`, `output.vpc_id`)
+/// or, for programs that check their own inputs, a field path
+/// (`node_groups[0].min_size`). Checks, policies and programs' config
+/// validation all report in this one shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
-    /// `aws_vpc.main`, `var.image_tag`, `provider.aws`, `output.vpc_id`.
-    pub address: String,
+    pub at: String,
     pub message: String,
 }
 
 impl Diagnostic {
-    pub fn new(address: Address, message: impl Into<String>) -> Self {
+    pub fn new(at: impl ToString, message: impl Into<String>) -> Self {
         Self {
-            address: address.to_string(),
-            message: message.into(),
-        }
-    }
-
-    pub fn at(address: &str, message: impl Into<String>) -> Self {
-        Self {
-            address: address.to_owned(),
+            at: at.to_string(),
             message: message.into(),
         }
     }
@@ -31,8 +25,16 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.address, self.message)
+        write!(f, "{}: {}", self.at, self.message)
     }
+}
+
+/// Why a JSON path override (the escape hatch) could not be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("override path `{path}`: {problem}")]
+pub struct OverrideError {
+    pub path: String,
+    pub problem: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +55,10 @@ pub enum SynthError {
     },
     #[error("refusing to write `{0}`: terraform owns that file")]
     ProtectedPath(String),
+    #[error("{file}: {message}")]
+    UnreadableModule { file: String, message: String },
+    #[error("cannot turn a value into an expression: {0}")]
+    Value(String),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -61,7 +67,8 @@ pub enum SynthError {
     },
 }
 
-fn list(diags: &[Diagnostic]) -> String {
+/// Diagnostics as an indented list, one per line.
+pub fn list(diags: &[Diagnostic]) -> String {
     diags
         .iter()
         .map(|d| format!("  - {d}"))

@@ -4,7 +4,14 @@
 //! type: serde_json's `preserve_order` feature can be switched on by any
 //! crate in the dependency graph, and output must not depend on that.
 
+use serde::Serialize;
 use serde_json::Value;
+
+/// The JSON of one of this crate's block types. They have string keys and
+/// no fallible parts, so serializing them cannot fail.
+pub(crate) fn to_value(value: &impl Serialize) -> Value {
+    serde_json::to_value(value).expect("synth's block types serialize to JSON")
+}
 
 /// Pretty JSON with two-space indents, sorted keys and a trailing newline.
 pub fn to_canonical_string(value: &Value) -> String {

@@ -11,13 +11,16 @@
 mod app;
 mod asset;
 mod block;
+mod check;
 pub mod diff;
 mod error;
 mod expr;
 mod json;
 pub mod output;
 mod policy;
+mod render;
 mod schema;
+mod ser;
 mod stack;
 
 pub use app::{
@@ -28,9 +31,10 @@ pub use block::{
     Backend, Handle, Lifecycle, Mode, Output, Provider, ProviderRef, RequiredProvider, Resource,
     Variable,
 };
-pub use error::{Diagnostic, SynthError};
+pub use error::{list as list_diagnostics, Diagnostic, OverrideError, SynthError};
 pub use expr::{escape_template, Address, Expr, Step};
 pub use json::to_canonical_string;
-pub use policy::{ModuleView, Policy, ResourceView, Violation};
+pub use policy::{ModuleView, Policy, ResourceView};
 pub use schema::{BlockKind, Schemas};
+pub use ser::to_expr;
 pub use stack::{AssetInfo, Stack};

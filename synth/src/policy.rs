@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::block::Mode;
+use crate::error::Diagnostic;
 use crate::expr::Address;
 
 /// One rendered resource or data source, as a policy sees it.
@@ -34,24 +35,9 @@ impl ModuleView<'_> {
     }
 }
 
-/// A violation: which block, and what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
-    pub address: String,
-    pub message: String,
-}
-
-impl Violation {
-    pub fn new(address: impl ToString, message: impl Into<String>) -> Self {
-        Self {
-            address: address.to_string(),
-            message: message.into(),
-        }
-    }
-}
-
-/// A named rule over the module. Synthesis fails on any violation.
+/// A named rule over the module. Synthesis fails on any violation, each a
+/// [`Diagnostic`] at the address of the block at fault.
 pub trait Policy: std::fmt::Debug + Send + Sync {
     fn name(&self) -> &str;
-    fn check(&self, module: &ModuleView<'_>) -> Vec<Violation>;
+    fn check(&self, module: &ModuleView<'_>) -> Vec<Diagnostic>;
 }

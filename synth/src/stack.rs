@@ -78,6 +78,16 @@ impl Stack {
         self
     }
 
+    /// Declares an output of `value` and returns `value`, so a component
+    /// exports a value and hands it to the others in one step.
+    pub fn export(&mut self, name: &str, value: Expr, description: &str) -> Expr {
+        self.outputs.push((
+            name.to_owned(),
+            Output::new(value.clone()).description(description),
+        ));
+        value
+    }
+
     /// Declares a provider configuration. Declarations from all stacks are
     /// merged; a synthesized module keeps only those its blocks use.
     pub fn provider(&mut self, provider: Provider) -> &mut Self {

@@ -7,8 +7,8 @@ use std::path::Path;
 use serde_json::{json, Value};
 use synth::output::write_module;
 use synth::{
-    App, Backend, Expr, Lifecycle, ModuleView, Output, Policy, Provider, RequiredProvider, Schemas,
-    SynthError, SynthOptions, Variable, Violation,
+    App, Backend, Diagnostic, Expr, Lifecycle, ModuleView, Output, Policy, Provider,
+    RequiredProvider, Schemas, SynthError, SynthOptions, Variable,
 };
 
 fn all() -> SynthOptions {
@@ -324,11 +324,11 @@ impl Policy for RequireTags {
     fn name(&self) -> &str {
         "tags-required"
     }
-    fn check(&self, module: &ModuleView<'_>) -> Vec<Violation> {
+    fn check(&self, module: &ModuleView<'_>) -> Vec<Diagnostic> {
         module
             .of_type("aws_subnet")
             .filter(|r| r.body.get("tags").is_none())
-            .map(|r| Violation::new(&r.address, "has no tags"))
+            .map(|r| Diagnostic::new(&r.address, "has no tags"))
             .collect()
     }
 }

@@ -5,10 +5,13 @@
 
 use std::collections::BTreeMap;
 
+use contract::LogLevel;
 use serde::{Deserialize, Serialize};
 
-use crate::cidr::Ipv4Cidr;
-use crate::config::Problem;
+use super::check::{Scope, Section};
+use super::cidr::Ipv4Cidr;
+use super::quantity::{parse_quantity, QuantityUnit};
+use super::Config;
 
 /// The service's release in one environment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,26 +37,6 @@ pub struct AppConfig {
     /// `APP_*` configuration shown by `/configs`; secrets do not belong here.
     #[serde(default)]
     pub config: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogLevel {
-    Error,
-    Warn,
-    Info,
-    Debug,
-}
-
-impl LogLevel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Error => "error",
-            Self::Warn => "warn",
-            Self::Info => "info",
-            Self::Debug => "debug",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,20 +112,13 @@ impl LoadBalancerScheme {
     }
 }
 
-/// Name suffixes the service treats as secrets (shown only as set/not set).
-const SECRET_SUFFIXES: &[&str] = &["_SECRET", "_PASSWORD", "_TOKEN", "_KEY"];
+impl Section for AppConfig {
+    const KEY: &'static str = "app";
+    type Checked = ();
 
-impl AppConfig {
-    /// Every problem with this section; `region` is the environment's, which
-    /// the TLS certificate must live in for the NLB to use it.
-    pub fn problems(&self, region: &str) -> Vec<Problem> {
-        let mut problems = Vec::new();
-        let mut problem = |field: &str, message: String| {
-            problems.push(Problem {
-                field: format!("app.{field}"),
-                message,
-            });
-        };
+    /// The TLS certificate must live in the environment's region for the
+    /// load balancer to use it.
+    fn check(&self, config: &Config, at: &mut Scope<'_>) {
         for (field, value) in [
             ("max_connections", self.max_connections),
             ("request_timeout_seconds", self.request_timeout_seconds),
@@ -153,11 +129,11 @@ impl AppConfig {
             ("shutdown_timeout_seconds", self.shutdown_timeout_seconds),
         ] {
             if value == 0 {
-                problem(field, "must be at least 1".to_owned());
+                at.problem(field, "must be at least 1");
             }
         }
         if self.header_read_timeout_seconds > self.request_timeout_seconds {
-            problem(
+            at.problem(
                 "header_read_timeout_seconds",
                 format!(
                     "{} is longer than request_timeout_seconds ({}), which would cut it short",
@@ -165,136 +141,103 @@ impl AppConfig {
                 ),
             );
         }
+        self.autoscaling.check(at);
+        self.resources.check(at);
 
-        let scaling = &self.autoscaling;
-        if scaling.min_replicas == 0 {
-            problem("autoscaling.min_replicas", "must be at least 1".to_owned());
+        let lb = &self.load_balancer;
+        if !lb.http && lb.tls_certificate_arn.is_none() {
+            at.problem(
+                "load_balancer",
+                "has no listener: set http = true or a tls_certificate_arn",
+            );
         }
-        if scaling.max_replicas < scaling.min_replicas {
-            problem(
+        if let Some(arn) = &lb.tls_certificate_arn {
+            if let Err(message) = check_certificate_arn(arn, &config.region) {
+                at.problem("load_balancer.tls_certificate_arn", message);
+            }
+        }
+
+        for key in self.config.keys() {
+            if let Err(message) = check_config_key(key) {
+                at.problem(format!("config.{key}"), message);
+            }
+        }
+    }
+}
+
+impl AutoscalingConfig {
+    fn check(&self, at: &mut Scope<'_>) {
+        if self.min_replicas == 0 {
+            at.problem("autoscaling.min_replicas", "must be at least 1");
+        }
+        if self.max_replicas < self.min_replicas {
+            at.problem(
                 "autoscaling.max_replicas",
                 format!(
                     "{} is below min_replicas ({})",
-                    scaling.max_replicas, scaling.min_replicas
+                    self.max_replicas, self.min_replicas
                 ),
             );
         }
         for (field, value) in [
             (
                 "autoscaling.target_cpu_percent",
-                Some(scaling.target_cpu_percent),
+                Some(self.target_cpu_percent),
             ),
             (
                 "autoscaling.target_memory_percent",
-                scaling.target_memory_percent,
+                self.target_memory_percent,
             ),
         ] {
             if let Some(value) = value.filter(|v| !(1..=100).contains(v)) {
-                problem(
+                at.problem(
                     field,
                     format!("{value} is not a percentage between 1 and 100"),
                 );
             }
         }
+    }
+}
 
-        let res = &self.resources;
-        let cpu_request = parse_quantity("resources.cpu_request", &res.cpu_request, Unit::Cpu);
-        let cpu_limit = parse_quantity("resources.cpu_limit", &res.cpu_limit, Unit::Cpu);
-        let memory_request = parse_quantity(
-            "resources.memory_request",
-            &res.memory_request,
-            Unit::Memory,
+impl ResourcesConfig {
+    fn check(&self, at: &mut Scope<'_>) {
+        let parsed = |field: &'static str, text: &str, unit| {
+            parse_quantity(text, unit).map_err(|message| (field, message))
+        };
+        let cpu_request = parsed(
+            "resources.cpu_request",
+            &self.cpu_request,
+            QuantityUnit::Cpu,
         );
-        let memory_limit =
-            parse_quantity("resources.memory_limit", &res.memory_limit, Unit::Memory);
+        let cpu_limit = parsed("resources.cpu_limit", &self.cpu_limit, QuantityUnit::Cpu);
+        let memory_request = parsed(
+            "resources.memory_request",
+            &self.memory_request,
+            QuantityUnit::Bytes,
+        );
+        let memory_limit = parsed(
+            "resources.memory_limit",
+            &self.memory_limit,
+            QuantityUnit::Bytes,
+        );
         for (request, limit, limit_field) in [
             (&cpu_request, &cpu_limit, "resources.cpu_limit"),
             (&memory_request, &memory_limit, "resources.memory_limit"),
         ] {
             if let (Ok(request), Ok(limit)) = (request, limit) {
                 if limit < request {
-                    problem(
+                    at.problem(
                         limit_field,
-                        "is below the request: the pod could never be scheduled".to_owned(),
+                        "is below the request: the pod could never be scheduled",
                     );
                 }
             }
         }
         for parsed in [cpu_request, cpu_limit, memory_request, memory_limit] {
             if let Err((field, message)) = parsed {
-                problem(field, message);
+                at.problem(field, message);
             }
         }
-
-        let lb = &self.load_balancer;
-        if !lb.http && lb.tls_certificate_arn.is_none() {
-            problem(
-                "load_balancer",
-                "has no listener: set http = true or a tls_certificate_arn".to_owned(),
-            );
-        }
-        if let Some(arn) = &lb.tls_certificate_arn {
-            if let Err(message) = check_certificate_arn(arn, region) {
-                problem("load_balancer.tls_certificate_arn", message);
-            }
-        }
-
-        for key in self.config.keys() {
-            if let Err(message) = check_config_key(key) {
-                problem(&format!("config.{key}"), message);
-            }
-        }
-        problems
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Unit {
-    Cpu,
-    Memory,
-}
-
-/// A Kubernetes quantity in a comparable unit: millicores for CPU, bytes for memory.
-fn parse_quantity(
-    field: &'static str,
-    text: &str,
-    unit: Unit,
-) -> Result<u128, (&'static str, String)> {
-    let digits = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, suffix) = text.split_at(digits);
-    let multiplier: Option<u128> = match (unit, suffix) {
-        (Unit::Cpu, "") => Some(1000),
-        (Unit::Cpu, "m") => Some(1),
-        (Unit::Memory, "") => Some(1),
-        (Unit::Memory, suffix) => [
-            ("Ki", 1u128 << 10),
-            ("Mi", 1 << 20),
-            ("Gi", 1 << 30),
-            ("Ti", 1 << 40),
-        ]
-        .into_iter()
-        .chain([
-            ("k", 1000),
-            ("M", 1_000_000),
-            ("G", 1_000_000_000),
-            ("T", 1_000_000_000_000),
-        ])
-        .find(|(s, _)| *s == suffix)
-        .map(|(_, m)| m),
-        (Unit::Cpu, _) => None,
-    };
-    let expected = match unit {
-        Unit::Cpu => "a CPU quantity such as 250m or 1",
-        Unit::Memory => "a memory quantity such as 128Mi or 1Gi",
-    };
-    match (number.parse::<u128>(), multiplier) {
-        (Ok(value), Some(multiplier)) if value > 0 => Ok(value * multiplier),
-        _ => Err((
-            field,
-            format!("`{text}` is not {expected} (a whole number above zero)"),
-        )),
     }
 }
 
@@ -324,7 +267,7 @@ fn check_certificate_arn(arn: &str, region: &str) -> Result<(), String> {
 }
 
 fn check_config_key(key: &str) -> Result<(), String> {
-    let valid = key.strip_prefix("APP_").is_some_and(|rest| {
+    let valid = key.strip_prefix(contract::APP_PREFIX).is_some_and(|rest| {
         !rest.is_empty()
             && rest
                 .bytes()
@@ -336,7 +279,7 @@ fn check_config_key(key: &str) -> Result<(), String> {
             "must be APP_ followed by upper-case letters, digits and underscores".to_owned(),
         );
     }
-    if let Some(suffix) = SECRET_SUFFIXES.iter().find(|s| key.ends_with(*s)) {
+    if let Some(suffix) = contract::secret_suffix(key) {
         return Err(format!(
             "ends with {suffix}, so it is a secret: pass it through the app_secret variable, never in config"
         ));
@@ -377,11 +320,17 @@ mod tests {
         .expect("valid section")
     }
 
-    fn fields(config: &AppConfig) -> Vec<String> {
-        config
-            .problems("eu-west-1")
+    /// This section's problems inside the shipped staging config.
+    fn fields(app: &AppConfig) -> Vec<String> {
+        let mut config: Config =
+            toml::from_str(include_str!("../../config/staging.toml")).expect("staging.toml");
+        config.app = app.clone();
+        let mut problems = super::super::check::Problems::default();
+        problems.section(&config.app, &config);
+        problems
+            .into_vec()
             .into_iter()
-            .map(|p| format!("{}: {}", p.field, p.message))
+            .map(|p| p.to_string())
             .collect()
     }
 

@@ -3,17 +3,18 @@
 //! so plain terraform can apply, re-plan and destroy the stacks without an
 //! AWS account.
 //!
-//! It is applied only when [`crate::BuildOptions::emulator`] is set; the real
-//! environments' output never carries it. It changes provider configuration
-//! only, never a resource: the emulator's gaps are closed by the shim, not by
+//! It is applied only when [`crate::Options::emulator`] is set; the real
+//! environments' output never carries it. It changes the aws provider's and
+//! the S3 backend's configuration only, never a resource: the emulator's gaps are closed by the shim, not by
 //! disabling resources or ignoring attributes here, so the run exercises the
 //! same resource blocks as production. What the emulator cannot prove is
 //! printed on every synthesis (see [`not_covered`]).
 
 use std::collections::BTreeMap;
 
-use anyhow::bail;
-use synth::{App, Expr, Mode};
+use synth::{App, Backend, Expr, Mode};
+
+use crate::Error;
 
 /// Provider endpoint names of the AWS services the stacks call, each served by
 /// the emulator.
@@ -71,10 +72,11 @@ const ALWAYS_NOT_COVERED: &[&str] = &[
     "networking is not simulated: routes, NAT and flow logs exist only as records",
 ];
 
-/// Points every `aws` provider of `app` at `endpoint` and prints what the
-/// emulator does not cover. Fails, naming the block, when a resource type
-/// would be served by an AWS service the emulator is not configured for.
-pub fn apply(app: &mut App, endpoint: &str) -> anyhow::Result<()> {
+/// Points every `aws` provider of `app`, and an S3 backend, at `endpoint`;
+/// returns the lines saying what the emulator does not cover. Fails, naming
+/// the block, when a resource type would be served by an AWS service the
+/// emulator is not configured for.
+pub fn apply(app: &mut App, endpoint: &str) -> Result<Vec<String>, Error> {
     check_loopback(endpoint)?;
     let mut unknown = Vec::new();
     for stack in app.stacks() {
@@ -85,12 +87,12 @@ pub fn apply(app: &mut App, endpoint: &str) -> anyhow::Result<()> {
         }
     }
     if !unknown.is_empty() {
-        bail!(
-            "emulator overlay: no emulator endpoint is configured for the service of {} \
-             (add it to SERVICES and SERVICE_OF_TYPE in stacks/src/emulator.rs, and check \
+        return Err(Error::Emulator(format!(
+            "no emulator endpoint is configured for the service of {} \
+             (add it to SERVICES and SERVICE_OF_TYPE in stacks/src/aws/emulator.rs, and check \
              the emulator supports it)",
             unknown.join(", ")
-        );
+        )));
     }
     for stack in app.stacks_mut() {
         for provider in stack.providers_mut() {
@@ -99,15 +101,34 @@ pub fn apply(app: &mut App, endpoint: &str) -> anyhow::Result<()> {
             }
         }
     }
-    eprintln!(
+    if let Some(backend) = app.backend_config().filter(|b| b.kind() == "s3").cloned() {
+        app.backend(emulated_backend(backend, endpoint));
+    }
+    let mut notes = vec![format!(
         "emulator overlay: aws provider -> {endpoint} for {}, dummy credentials, \
          account/region/metadata checks skipped",
         SERVICES.join(", ")
+    )];
+    notes.extend(
+        not_covered(app)
+            .into_iter()
+            .map(|line| format!("NOT COVERED by the emulator: {line}")),
     );
-    for line in not_covered(app) {
-        eprintln!("NOT COVERED by the emulator: {line}");
-    }
-    Ok(())
+    Ok(notes)
+}
+
+/// The S3 backend's settings for the emulator, which accepts any credentials
+/// and has no account or region metadata to validate against.
+fn emulated_backend(backend: Backend, endpoint: &str) -> Backend {
+    backend
+        .set("endpoints", Expr::object([("s3", endpoint)]))
+        .set("use_path_style", true)
+        .set("access_key", "emulator")
+        .set("secret_key", "emulator")
+        .set("skip_credentials_validation", true)
+        .set("skip_requesting_account_id", true)
+        .set("skip_metadata_api_check", true)
+        .set("skip_region_validation", true)
 }
 
 /// The provider's own settings for an emulator: it accepts any credentials and
@@ -130,7 +151,7 @@ fn emulated(provider: synth::Provider, endpoint: &str) -> synth::Provider {
 
 /// The emulator listens on loopback only; anything else would send the dummy
 /// credentials and every request of the run elsewhere.
-fn check_loopback(endpoint: &str) -> anyhow::Result<()> {
+fn check_loopback(endpoint: &str) -> Result<(), Error> {
     let host_port = endpoint.strip_prefix("http://").unwrap_or_default();
     let (host, port) = host_port
         .trim_end_matches('/')
@@ -138,7 +159,9 @@ fn check_loopback(endpoint: &str) -> anyhow::Result<()> {
         .unwrap_or_default();
     let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]");
     if !loopback || port.parse::<u16>().map_or(true, |p| p == 0) {
-        bail!("emulator endpoint `{endpoint}` must be http://127.0.0.1:<port> (a loopback URL with a port)");
+        return Err(Error::Emulator(format!(
+            "endpoint `{endpoint}` must be http://127.0.0.1:<port> (a loopback URL with a port)"
+        )));
     }
     Ok(())
 }

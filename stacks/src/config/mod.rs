@@ -1,0 +1,301 @@
+//! Per-environment configuration (`stacks/config/<env>.toml`), in the spirit of
+//! Pulumi's stack config: one plain file per environment, so adding an
+//! environment is adding a file. Files are read with serde (unknown keys are
+//! rejected) and then checked as a whole, section by section; every problem is
+//! reported with the file, the field path (`node_groups[0].min_size`) and what
+//! is wrong, before any Terraform is written.
+//!
+//! Differences between environments live here; the stacks never branch on the
+//! environment's name.
+
+mod app;
+mod check;
+mod ci;
+mod cidr;
+mod cluster;
+mod network;
+mod node_groups;
+mod quantity;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use synth::Diagnostic;
+
+pub use app::{
+    AppConfig, AutoscalingConfig, LoadBalancerConfig, LoadBalancerScheme, ResourcesConfig,
+    ZoneSpread,
+};
+pub use ci::{is_s3_bucket_name, CiConfig};
+pub use cidr::{CidrError, Ipv4Cidr};
+pub use cluster::{
+    parse_kubernetes_version, ClusterConfig, ControlPlaneLogType, KUBERNETES_MINOR_VERSIONS,
+};
+pub use network::{AzSubnets, NatGatewayMode, NetworkConfig};
+pub use node_groups::{CapacityType, NodeGroupConfig};
+pub use quantity::{parse_quantity, QuantityUnit};
+
+use check::{Problems, Scope, Section};
+
+/// Retention periods CloudWatch Logs accepts (`retention_in_days`).
+pub const LOG_RETENTION_DAYS: &[u32] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+/// Tags the stacks set themselves on every resource; config may not override them.
+pub const RESERVED_TAGS: &[&str] = &["Project", "Environment", "ManagedBy"];
+
+/// One environment's configuration file, as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Project name, the `Project` tag.
+    pub project: String,
+    /// Prefix of every resource name (`<name_prefix>-vpc`, the cluster name, ...).
+    pub name_prefix: String,
+    /// AWS region, e.g. `eu-west-1`.
+    pub region: String,
+    pub network: NetworkConfig,
+    pub cluster: ClusterConfig,
+    pub node_groups: Vec<NodeGroupConfig>,
+    pub logs: LogsConfig,
+    pub ci: CiConfig,
+    pub service: ServiceConfig,
+    pub policy: PolicyConfig,
+    /// The service's release (the webapp component).
+    pub app: AppConfig,
+    /// Extra tags on every taggable resource, besides the reserved ones.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsConfig {
+    /// Retention of the VPC flow log and control-plane log groups.
+    pub retention_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Namespace the service is deployed into.
+    pub namespace: String,
+    /// Its Kubernetes service account, bound to its IRSA role.
+    pub service_account: String,
+}
+
+/// Rules this environment must satisfy, checked on the config and again by
+/// the synth-time policies on the generated resources.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Fewest availability zones allowed (at least 2, which EKS needs).
+    pub min_azs: usize,
+    /// Whether private subnets must have a NAT gateway in their own AZ.
+    pub require_nat_gateway_per_az: bool,
+}
+
+/// A checked configuration with its subnet layout worked out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Environment {
+    /// The environment's name: its config file's stem.
+    pub name: String,
+    pub config: Config,
+    /// The file the config was read from.
+    pub source: PathBuf,
+    /// Subnets per AZ, in `network.azs` order.
+    pub subnets: Vec<AzSubnets>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        cause: std::io::Error,
+    },
+    #[error("{}: {message}", path.display())]
+    Parse { path: PathBuf, message: String },
+    #[error("{}: invalid configuration:\n{}", path.display(), synth::list_diagnostics(problems))]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Diagnostic>,
+    },
+    #[error("unknown environment `{name}`; known environments (in {}): {}", dir.display(), known_list(known))]
+    UnknownEnvironment {
+        name: String,
+        dir: PathBuf,
+        known: Vec<String>,
+    },
+}
+
+fn known_list(known: &[String]) -> String {
+    if known.is_empty() {
+        "none".to_owned()
+    } else {
+        known.join(", ")
+    }
+}
+
+/// Names of the environments defined in `config_dir` (the `*.toml` stems), sorted.
+pub fn known_environments(config_dir: &Path) -> Result<Vec<String>, ConfigError> {
+    let read_err = |cause| ConfigError::Read {
+        path: config_dir.to_path_buf(),
+        cause,
+    };
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(config_dir).map_err(read_err)? {
+        let path = entry.map_err(read_err)?.path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+                names.push(stem.to_owned());
+            }
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Reads and checks `<config_dir>/<name>.toml`.
+pub fn load_environment(config_dir: &Path, name: &str) -> Result<Environment, ConfigError> {
+    let known = known_environments(config_dir)?;
+    if !known.iter().any(|k| k == name) {
+        return Err(ConfigError::UnknownEnvironment {
+            name: name.to_owned(),
+            dir: config_dir.to_path_buf(),
+            known,
+        });
+    }
+    let path = config_dir.join(format!("{name}.toml"));
+    let text = std::fs::read_to_string(&path).map_err(|cause| ConfigError::Read {
+        path: path.clone(),
+        cause,
+    })?;
+    parse_environment(name, &path, &text)
+}
+
+/// Parses and checks one environment's config text; `path` is only used in messages.
+pub fn parse_environment(name: &str, path: &Path, text: &str) -> Result<Environment, ConfigError> {
+    let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message: e.to_string().trim_end().to_owned(),
+    })?;
+    let mut problems = Problems::default();
+    check::top_level(name, &config, &mut problems);
+    let subnets = problems.section(&config.network, &config);
+    problems.section(&config.cluster, &config);
+    problems.section(&config.node_groups, &config);
+    problems.section(&config.logs, &config);
+    problems.section(&config.ci, &config);
+    problems.section(&config.service, &config);
+    problems.section(&config.policy, &config);
+    problems.section(&config.tags, &config);
+    problems.section(&config.app, &config);
+    if problems.is_empty() {
+        Ok(Environment {
+            name: name.to_owned(),
+            config,
+            source: path.to_path_buf(),
+            subnets,
+        })
+    } else {
+        Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            problems: problems.into_vec(),
+        })
+    }
+}
+
+impl Section for LogsConfig {
+    const KEY: &'static str = "logs";
+    type Checked = ();
+
+    fn check(&self, _: &Config, at: &mut Scope<'_>) {
+        if !LOG_RETENTION_DAYS.contains(&self.retention_days) {
+            at.problem(
+                "retention_days",
+                format!(
+                    "{} is not a retention CloudWatch Logs accepts; use one of {LOG_RETENTION_DAYS:?}",
+                    self.retention_days
+                ),
+            );
+        }
+    }
+}
+
+impl Section for ServiceConfig {
+    const KEY: &'static str = "service";
+    type Checked = ();
+
+    fn check(&self, _: &Config, at: &mut Scope<'_>) {
+        at.dns_label("namespace", &self.namespace, 63);
+        at.dns_label("service_account", &self.service_account, 63);
+    }
+}
+
+impl Section for PolicyConfig {
+    const KEY: &'static str = "policy";
+    type Checked = ();
+
+    fn check(&self, config: &Config, at: &mut Scope<'_>) {
+        if self.min_azs < 2 {
+            at.problem(
+                "min_azs",
+                format!(
+                    "{} is below 2; EKS needs subnets in at least two AZs",
+                    self.min_azs
+                ),
+            );
+        }
+        let needed = self.min_azs.max(2);
+        let azs = config.network.azs.len();
+        if azs < needed {
+            at.elsewhere(
+                "network.azs",
+                format!(
+                    "lists {azs} AZs; this environment needs at least {needed} (policy.min_azs = {})",
+                    self.min_azs
+                ),
+            );
+        }
+        if self.require_nat_gateway_per_az && config.network.nat_gateway != NatGatewayMode::OnePerAz
+        {
+            at.elsewhere(
+                "network.nat_gateway",
+                "is `single` but policy.require_nat_gateway_per_az is true; use `one_per_az`",
+            );
+        }
+    }
+}
+
+impl Section for BTreeMap<String, String> {
+    const KEY: &'static str = "tags";
+    type Checked = ();
+
+    fn check(&self, _: &Config, at: &mut Scope<'_>) {
+        for (key, value) in self {
+            if RESERVED_TAGS.contains(&key.as_str()) {
+                at.problem(
+                    key,
+                    "is set by the stacks themselves and cannot be overridden",
+                );
+            }
+            if key.is_empty() || key.len() > 128 || key.to_ascii_lowercase().starts_with("aws:") {
+                at.problem(
+                    key,
+                    "tag keys must be 1 to 128 characters and not start with `aws:`",
+                );
+            }
+            if value.len() > 256 {
+                at.problem(key, "tag values are at most 256 characters");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,114 @@
+//! The `[[node_groups]]` list: EKS managed node groups.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::check::{Scope, Section};
+use super::Config;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeGroupConfig {
+    pub name: String,
+    pub instance_types: Vec<String>,
+    pub capacity_type: CapacityType,
+    pub min_size: u32,
+    pub desired_size: u32,
+    pub max_size: u32,
+    /// Root volume size (encrypted gp3).
+    pub disk_size_gib: u32,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CapacityType {
+    OnDemand,
+    Spot,
+}
+
+impl CapacityType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OnDemand => "ON_DEMAND",
+            Self::Spot => "SPOT",
+        }
+    }
+}
+
+impl Section for Vec<NodeGroupConfig> {
+    const KEY: &'static str = "node_groups";
+    type Checked = ();
+
+    fn check(&self, _: &Config, at: &mut Scope<'_>) {
+        if self.is_empty() {
+            at.problem("", "at least one node group is needed to run pods");
+        }
+        let mut seen = BTreeSet::new();
+        for (i, group) in self.iter().enumerate() {
+            let field = |name: &str| format!("[{i}].{name}");
+            at.dns_label(&field("name"), &group.name, 32);
+            if !seen.insert(group.name.as_str()) {
+                at.problem(
+                    field("name"),
+                    format!("`{}` is used by an earlier node group", group.name),
+                );
+            }
+            if group.instance_types.is_empty() {
+                at.problem(field("instance_types"), "is empty");
+            }
+            for (k, instance_type) in group.instance_types.iter().enumerate() {
+                if !is_instance_type(instance_type) {
+                    at.problem(
+                        format!("[{i}].instance_types[{k}]"),
+                        format!("`{instance_type}` is not an EC2 instance type like t3.large"),
+                    );
+                }
+            }
+            if group.max_size == 0 {
+                at.problem(field("max_size"), "must be at least 1");
+            }
+            if group.min_size > group.desired_size {
+                at.problem(
+                    field("min_size"),
+                    format!(
+                        "{} is greater than desired_size ({})",
+                        group.min_size, group.desired_size
+                    ),
+                );
+            }
+            if group.desired_size > group.max_size {
+                at.problem(
+                    field("desired_size"),
+                    format!(
+                        "{} is greater than max_size ({})",
+                        group.desired_size, group.max_size
+                    ),
+                );
+            }
+            if !(20..=16384).contains(&group.disk_size_gib) {
+                at.problem(
+                    field("disk_size_gib"),
+                    format!(
+                        "{} is outside 20..=16384 GiB (EKS AMIs need 20 GiB)",
+                        group.disk_size_gib
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// `family.size`, e.g. `m6i.large`, `t3a.medium`.
+pub fn is_instance_type(name: &str) -> bool {
+    name.split_once('.').is_some_and(|(family, size)| {
+        !family.is_empty()
+            && !size.is_empty()
+            && family
+                .bytes()
+                .chain(size.bytes())
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    })
+}

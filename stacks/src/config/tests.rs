@@ -1,0 +1,428 @@
+//! The config loader and checker on the shipped environments and on bad input.
+
+use super::*;
+
+const STAGING: &str = include_str!("../../config/staging.toml");
+const PRODUCTION: &str = include_str!("../../config/production.toml");
+
+fn load(name: &str, text: &str) -> Result<Environment, ConfigError> {
+    parse_environment(name, Path::new(&format!("stacks/config/{name}.toml")), text)
+}
+
+/// The error for `text` with `from` replaced by `to` (which must occur in it).
+fn error_after(name: &str, text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "`{from}` is not in {name}.toml");
+    match load(name, &text.replacen(from, to, 1)) {
+        Ok(_) => panic!("{name}.toml with `{to}` was accepted"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn assert_error(error: &str, expected: &[&str]) {
+    for part in expected {
+        assert!(
+            error.contains(part),
+            "error does not mention `{part}`:\n{error}"
+        );
+    }
+}
+
+fn cidrs(list: &[&str]) -> Vec<Ipv4Cidr> {
+    list.iter().map(|s| s.parse().expect("test CIDR")).collect()
+}
+
+#[test]
+fn shipped_environments_load_with_their_subnet_layout() {
+    let staging = load("staging", STAGING).expect("staging.toml is valid");
+    let layout: Vec<_> = staging
+        .subnets
+        .iter()
+        .map(|s| (s.az.as_str(), s.suffix.as_str(), s.private, s.public))
+        .collect();
+    let [p0, p1, q0, q1] = [
+        "10.10.0.0/20",
+        "10.10.16.0/20",
+        "10.10.255.0/24",
+        "10.10.254.0/24",
+    ]
+    .map(|s| s.parse::<Ipv4Cidr>().expect("test CIDR"));
+    assert_eq!(
+        layout,
+        vec![("eu-west-1a", "a", p0, q0), ("eu-west-1b", "b", p1, q1)]
+    );
+
+    let production = load("production", PRODUCTION).expect("production.toml is valid");
+    assert_eq!(production.subnets.len(), 3);
+    assert_eq!(production.subnets[2].private, cidrs(&["10.20.32.0/20"])[0]);
+    assert_eq!(
+        production.config.network.nat_gateway,
+        NatGatewayMode::OnePerAz
+    );
+}
+
+#[test]
+fn explicit_subnets_are_used_as_given() {
+    let text = STAGING.replacen(
+        "nat_gateway = \"single\"",
+        "nat_gateway = \"single\"\nprivate_subnets = [\"10.10.64.0/19\", \"10.10.96.0/19\"]\npublic_subnets = [\"10.10.0.0/24\", \"10.10.1.0/24\"]",
+        1,
+    );
+    let env = load("staging", &text).expect("explicit subnets are valid");
+    assert_eq!(
+        env.subnets.iter().map(|s| s.private).collect::<Vec<_>>(),
+        cidrs(&["10.10.64.0/19", "10.10.96.0/19"])
+    );
+    assert_eq!(env.subnets[1].public, cidrs(&["10.10.1.0/24"])[0]);
+}
+
+#[test]
+fn unknown_keys_are_rejected_with_their_name() {
+    let e = error_after(
+        "staging",
+        STAGING,
+        "nat_gateway = \"single\"",
+        "nat_gateway = \"single\"\nnat_gateways = 2",
+    );
+    assert_error(
+        &e,
+        &[
+            "stacks/config/staging.toml",
+            "TOML parse error at line 15",
+            "unknown field `nat_gateways`, expected one of `vpc_cidr`",
+        ],
+    );
+}
+
+#[test]
+fn invalid_cidrs_name_the_field() {
+    let e = error_after("staging", STAGING, "\"10.10.0.0/16\"", "\"10.10.0.0/33\"");
+    assert_error(
+        &e,
+        &[
+            "stacks/config/staging.toml",
+            "vpc_cidr",
+            "prefix length must be a number from 0 to 32",
+        ],
+    );
+    let e = error_after("staging", STAGING, "\"10.10.0.0/16\"", "\"10.10.1.0/16\"");
+    assert_error(
+        &e,
+        &["vpc_cidr", "has host bits set; the network is 10.10.0.0/16"],
+    );
+    let e = error_after(
+        "staging",
+        STAGING,
+        "[\"203.0.113.0/24\"]",
+        "[\"203.0.113/24\"]",
+    );
+    assert_error(
+        &e,
+        &[
+            "endpoint_public_access_cidrs",
+            "`203.0.113` is not an IPv4 address",
+        ],
+    );
+    let e = error_after(
+        "staging",
+        STAGING,
+        "[\"203.0.113.0/24\"]",
+        "[\"0.0.0.0/0\"]",
+    );
+    assert_error(
+        &e,
+        &["cluster.endpoint_public_access_cidrs[0]: 0.0.0.0/0 opens the Kubernetes API"],
+    );
+    let e = error_after(
+        "staging",
+        STAGING,
+        "vpc_cidr = \"10.10.0.0/16\"",
+        "vpc_cidr = \"10.0.0.0/8\"",
+    );
+    assert_error(
+        &e,
+        &["network.vpc_cidr: 10.0.0.0/8: a VPC block must be between /16 and /28"],
+    );
+}
+
+#[test]
+fn overlapping_cidrs_are_rejected() {
+    let e = error_after(
+        "staging",
+        STAGING,
+        "service_ipv4_cidr = \"172.20.0.0/16\"",
+        "service_ipv4_cidr = \"10.10.0.0/20\"",
+    );
+    assert_error(
+        &e,
+        &["cluster.service_ipv4_cidr: 10.10.0.0/20 overlaps network.vpc_cidr (10.10.0.0/16)"],
+    );
+    let e = error_after(
+        "staging",
+        STAGING,
+        "nat_gateway = \"single\"",
+        "nat_gateway = \"single\"\nprivate_subnets = [\"10.10.0.0/20\", \"10.10.16.0/20\"]\npublic_subnets = [\"10.10.32.0/24\", \"10.10.15.0/24\"]",
+    );
+    assert_error(&e, &["network.public_subnets[1]: 10.10.15.0/24 overlaps network.private_subnets[0] (10.10.0.0/20)"]);
+    let e = error_after(
+        "staging",
+        STAGING,
+        "[\"203.0.113.0/24\"]",
+        "[\"203.0.113.0/24\", \"203.0.113.128/25\"]",
+    );
+    assert_error(&e, &["cluster.endpoint_public_access_cidrs[1]: 203.0.113.128/25 overlaps endpoint_public_access_cidrs[0]"]);
+}
+
+#[test]
+fn subnets_that_do_not_fit_the_vpc_are_rejected() {
+    let e = error_after(
+        "production",
+        PRODUCTION,
+        "nat_gateway = \"one_per_az\"",
+        "nat_gateway = \"one_per_az\"\nprivate_subnet_prefix = 17",
+    );
+    assert_error(&e, &[
+        "stacks/config/production.toml",
+        "network.private_subnet_prefix: 3 private /17 subnets do not fit in network.vpc_cidr (10.20.0.0/16), which holds 2",
+    ]);
+    let e = error_after(
+        "staging",
+        STAGING,
+        "nat_gateway = \"single\"",
+        "nat_gateway = \"single\"\nprivate_subnets = [\"10.10.0.0/20\", \"10.11.0.0/20\"]",
+    );
+    assert_error(&e, &["network.private_subnets[1]: 10.11.0.0/20 does not fit in network.vpc_cidr (10.10.0.0/16)"]);
+    let e = error_after(
+        "staging",
+        STAGING,
+        "nat_gateway = \"single\"",
+        "nat_gateway = \"single\"\nprivate_subnets = [\"10.10.0.0/20\"]",
+    );
+    assert_error(&e, &["network.private_subnets: has 1 subnets for 2 AZs"]);
+}
+
+#[test]
+fn too_few_azs_are_rejected_per_the_environments_policy() {
+    let e = error_after(
+        "staging",
+        STAGING,
+        "azs = [\"eu-west-1a\", \"eu-west-1b\"]",
+        "azs = [\"eu-west-1a\"]",
+    );
+    assert_error(
+        &e,
+        &["network.azs: lists 1 AZs; this environment needs at least 2"],
+    );
+    let e = error_after(
+        "production",
+        PRODUCTION,
+        "azs = [\"eu-west-1a\", \"eu-west-1b\", \"eu-west-1c\"]",
+        "azs = [\"eu-west-1a\", \"eu-west-1b\"]",
+    );
+    assert_error(
+        &e,
+        &[
+            "stacks/config/production.toml",
+            "network.azs: lists 2 AZs; this environment needs at least 3 (policy.min_azs = 3)",
+        ],
+    );
+    let e = error_after("staging", STAGING, "min_azs = 2", "min_azs = 1");
+    assert_error(&e, &["policy.min_azs: 1 is below 2"]);
+    let e = error_after("staging", STAGING, "\"eu-west-1b\"]", "\"us-east-1b\"]");
+    assert_error(
+        &e,
+        &["network.azs[1]: `us-east-1b` is not an availability zone of region eu-west-1"],
+    );
+    let e = error_after("staging", STAGING, "\"eu-west-1b\"]", "\"eu-west-1a\"]");
+    assert_error(&e, &["network.azs[1]: `eu-west-1a` is listed twice"]);
+}
+
+#[test]
+fn nat_mode_must_meet_the_policy() {
+    let e = error_after(
+        "production",
+        PRODUCTION,
+        "nat_gateway = \"one_per_az\"",
+        "nat_gateway = \"single\"",
+    );
+    assert_error(
+        &e,
+        &["network.nat_gateway: is `single` but policy.require_nat_gateway_per_az is true"],
+    );
+}
+
+#[test]
+fn node_group_size_inversions_are_rejected() {
+    let e = error_after("staging", STAGING, "min_size = 1", "min_size = 3");
+    assert_error(
+        &e,
+        &["node_groups[0].min_size: 3 is greater than desired_size (2)"],
+    );
+    let e = error_after("staging", STAGING, "desired_size = 2", "desired_size = 4");
+    assert_error(
+        &e,
+        &["node_groups[0].desired_size: 4 is greater than max_size (3)"],
+    );
+    let e = error_after("staging", STAGING, "max_size = 3", "max_size = 0");
+    assert_error(&e, &["node_groups[0].max_size: must be at least 1"]);
+    let e = error_after(
+        "staging",
+        STAGING,
+        "disk_size_gib = 30",
+        "disk_size_gib = 8",
+    );
+    assert_error(
+        &e,
+        &["node_groups[0].disk_size_gib: 8 is outside 20..=16384 GiB"],
+    );
+    let e = error_after(
+        "staging",
+        STAGING,
+        "[\"t3.medium\", \"t3a.medium\"]",
+        "[\"t3medium\"]",
+    );
+    assert_error(
+        &e,
+        &["node_groups[0].instance_types[0]: `t3medium` is not an EC2 instance type"],
+    );
+    let e = error_after(
+        "staging",
+        STAGING,
+        "capacity_type = \"SPOT\"",
+        "capacity_type = \"spot\"",
+    );
+    assert_error(&e, &["capacity_type", "unknown variant `spot`"]);
+}
+
+#[test]
+fn bad_kubernetes_versions_are_rejected() {
+    for (bad, message) in [
+        (
+            "v1.32",
+            "`v1.32` is not a Kubernetes minor version like \"1.32\"",
+        ),
+        ("1.32.1", "`1.32.1` is not a Kubernetes minor version"),
+        ("1.032", "`1.032` is not a Kubernetes minor version"),
+        ("1.", "`1.` is not a Kubernetes minor version"),
+        ("1.99", "`1.99` is not offered by EKS; use 1.28 to 1.33"),
+    ] {
+        let e = error_after(
+            "staging",
+            STAGING,
+            "kubernetes_version = \"1.32\"",
+            &format!("kubernetes_version = \"{bad}\""),
+        );
+        assert_error(
+            &e,
+            &[
+                "stacks/config/staging.toml",
+                &format!("cluster.kubernetes_version: {message}"),
+            ],
+        );
+    }
+}
+
+#[test]
+fn other_bad_inputs_name_field_and_problem() {
+    let e = error_after(
+        "staging",
+        STAGING,
+        "retention_days = 365",
+        "retention_days = 10",
+    );
+    assert_error(
+        &e,
+        &["logs.retention_days: 10 is not a retention CloudWatch Logs accepts"],
+    );
+    let e = error_after(
+        "staging",
+        STAGING,
+        "CostCenter = ",
+        "Environment = \"x\"\nCostCenter = ",
+    );
+    assert_error(&e, &["tags.Environment: is set by the stacks themselves"]);
+    let e = error_after(
+        "staging",
+        STAGING,
+        "name_prefix = \"webapp-staging\"",
+        "name_prefix = \"Webapp_Staging\"",
+    );
+    assert_error(
+        &e,
+        &["name_prefix: `Webapp_Staging` must be 1 to 32 lowercase letters"],
+    );
+    let e = error_after("staging", STAGING, "branch = \"main\"", "branch = \"*\"");
+    assert_error(
+        &e,
+        &["ci.branch: `*` must be one branch name, without wildcards"],
+    );
+    let e = error_after(
+        "staging",
+        STAGING,
+        "github_environment = \"staging\"",
+        "github_environment = \"staging:*\"",
+    );
+    assert_error(
+        &e,
+        &["ci.github_environment: `staging:*` must be one GitHub environment name"],
+    );
+    let e = error_after(
+        "staging",
+        STAGING,
+        "state_bucket = \"example-org-webapp-tfstate\"",
+        "state_bucket = \"Example_Bucket\"",
+    );
+    assert_error(
+        &e,
+        &["ci.state_bucket: `Example_Bucket` is not an S3 bucket name"],
+    );
+    let e = error_after(
+        "staging",
+        STAGING,
+        "region = \"eu-west-1\"",
+        "region = \"europe\"",
+    );
+    assert_error(&e, &["region: `europe` is not an AWS region name"]);
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let text = STAGING
+        .replacen("min_size = 1", "min_size = 3", 1)
+        .replacen("retention_days = 365", "retention_days = 10", 1);
+    let Err(ConfigError::Invalid { problems, .. }) = load("staging", &text) else {
+        panic!("expected an invalid-config error");
+    };
+    let fields: Vec<_> = problems.iter().map(|p| p.at.as_str()).collect();
+    assert_eq!(
+        fields,
+        vec!["node_groups[0].min_size", "logs.retention_days"]
+    );
+}
+
+#[test]
+fn unknown_environment_lists_the_known_ones() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for name in ["staging", "production"] {
+        std::fs::write(dir.path().join(format!("{name}.toml")), STAGING).expect("write config");
+    }
+    std::fs::write(dir.path().join("README.md"), "not a config").expect("write readme");
+    assert_eq!(
+        known_environments(dir.path()).expect("list"),
+        vec!["production", "staging"]
+    );
+    let e = load_environment(dir.path(), "prod")
+        .expect_err("prod is not defined")
+        .to_string();
+    assert_error(
+        &e,
+        &[
+            "unknown environment `prod`",
+            "known environments",
+            "production, staging",
+        ],
+    );
+    let e = load_environment(dir.path(), "../staging")
+        .expect_err("paths are not names")
+        .to_string();
+    assert_error(&e, &["unknown environment `../staging`"]);
+}

@@ -1,0 +1,46 @@
+//! The stacks crate's one error type: each variant names the file, flag or
+//! release at fault, and keeps its cause in the error chain (not repeated in
+//! its own message).
+
+use std::path::PathBuf;
+
+use synth::SynthError;
+
+use crate::config::ConfigError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("checking environment `{env}` ({})", path.display())]
+    Invalid {
+        env: String,
+        path: PathBuf,
+        #[source]
+        source: SynthError,
+    },
+    #[error(
+        "--state-bucket `{0}` is not an S3 bucket name (3 to 63 lowercase letters, digits, `-`, `.`)"
+    )]
+    StateBucket(String),
+    #[error("emulator overlay: {0}")]
+    Emulator(String),
+    #[error("copying the chart {} into the module", path.display())]
+    Chart {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("building the values of release `{release}`")]
+    Values {
+        release: String,
+        #[source]
+        source: SynthError,
+    },
+    #[error("stacks/schemas/{name}.json is not a provider schema")]
+    Schema {
+        name: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+}

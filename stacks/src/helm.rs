@@ -1,0 +1,146 @@
+//! What every component that runs on the cluster shares: the helm and
+//! kubernetes providers configured from the environment's own cluster, and
+//! releases of pinned upstream charts with typed values.
+//!
+//! The providers are configured from the EKS cluster of the same module.
+//! Their documentation warns against doing that in the apply that creates the
+//! cluster, so an environment is applied in two phases: the AWS stacks first,
+//! then everything (docs/app.md, `just apply <env>`).
+
+use serde::Serialize;
+use synth::{Address, Expr, Handle, Provider, RequiredProvider, Stack};
+
+use crate::eks::Eks;
+use crate::Error;
+
+/// Namespace of the cluster add-ons.
+pub const ADDON_NAMESPACE: &str = "kube-system";
+
+/// Seconds helm waits for a release's objects to become ready; the webapp's
+/// NLB takes a few minutes to be provisioned the first time.
+pub const RELEASE_TIMEOUT_SECONDS: u32 = 900;
+
+/// An upstream chart, pinned: a new version is a reviewed change, tried in
+/// staging first.
+#[derive(Debug, Clone, Copy)]
+pub struct Chart {
+    pub repository: &'static str,
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+/// Declares the helm and kubernetes providers, talking to the environment's
+/// cluster with a short-lived token from `aws eks get-token` (the AWS CLI must
+/// be on PATH).
+pub fn cluster_providers(stack: &mut Stack, region: &str, eks: &Eks) {
+    stack.require_provider("helm", RequiredProvider::new("hashicorp/helm", "~> 3.1"));
+    stack.require_provider(
+        "kubernetes",
+        RequiredProvider::new("hashicorp/kubernetes", "~> 2.38"),
+    );
+    let exec = Expr::object([
+        (
+            "api_version",
+            Expr::from("client.authentication.k8s.io/v1beta1"),
+        ),
+        ("command", Expr::from("aws")),
+        (
+            "args",
+            Expr::list([
+                Expr::from("eks"),
+                Expr::from("get-token"),
+                Expr::from("--cluster-name"),
+                eks.cluster_name.clone(),
+                Expr::from("--region"),
+                Expr::from(region),
+            ]),
+        ),
+    ]);
+    let host = eks.endpoint.clone();
+    let ca = Expr::call("base64decode", [eks.ca_data.clone()]);
+    stack.provider(
+        Provider::new("kubernetes")
+            .set("host", host.clone())
+            .set("cluster_ca_certificate", ca.clone())
+            .set("exec", Expr::list([exec.clone()])),
+    );
+    // helm 3.x: `kubernetes` is an object attribute, its `exec` an object too.
+    stack.provider(Provider::new("helm").set(
+        "kubernetes",
+        Expr::object([
+            ("host", host),
+            ("cluster_ca_certificate", ca),
+            ("exec", exec),
+        ]),
+    ));
+}
+
+/// A pinned chart from its repository into kube-system, after what the
+/// cluster needs to run pods. `values` is a typed struct; it may hold
+/// references, so it goes through `yamlencode` at plan time.
+pub fn addon_release(
+    stack: &mut Stack,
+    id: &str,
+    chart: Chart,
+    values: &impl Serialize,
+    cluster_ready: &[Address],
+) -> Result<Handle, Error> {
+    let values = synth::to_expr(values).map_err(|source| Error::Values {
+        release: id.to_owned(),
+        source,
+    })?;
+    let release = stack.resource("helm_release", id);
+    for block in cluster_ready {
+        release.depends_on(block.clone());
+    }
+    Ok(release
+        .set("name", chart.name)
+        .set("repository", chart.repository)
+        .set("chart", chart.name)
+        .set("version", chart.version)
+        .set("namespace", ADDON_NAMESPACE)
+        .set("atomic", true)
+        .set("wait", true)
+        .set("timeout", RELEASE_TIMEOUT_SECONDS)
+        .set("values", Expr::list([Expr::call("yamlencode", [values])]))
+        .handle())
+}
+
+/// A `set` entry forced to a string, so a tag like `1.10` is not read as a number.
+pub fn set_string(name: &str, value: Expr) -> Expr {
+    Expr::object([
+        ("name", Expr::from(name)),
+        ("value", value),
+        ("type", Expr::from("string")),
+    ])
+}
+
+/// `podDisruptionBudget` as several charts spell it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DisruptionBudget {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    pub max_unavailable: u32,
+}
+
+/// `serviceAccount` as several charts spell it; an IRSA role goes in as the
+/// `eks.amazonaws.com/role-arn` annotation.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceAccount {
+    pub create: bool,
+    pub name: String,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub annotations: std::collections::BTreeMap<String, Expr>,
+}
+
+impl ServiceAccount {
+    /// A service account the chart creates, bound to an IRSA role.
+    pub fn irsa(name: &str, role_arn: Expr) -> Self {
+        Self {
+            create: true,
+            name: name.to_owned(),
+            annotations: [("eks.amazonaws.com/role-arn".to_owned(), role_arn)].into(),
+        }
+    }
+}

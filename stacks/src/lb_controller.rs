@@ -1,0 +1,261 @@
+//! The AWS Load Balancer Controller: it turns the service's `LoadBalancer`
+//! Service into an NLB. Its IRSA role and IAM policy (in the iam stack, so
+//! they exist before the cluster's workloads) and its pinned chart (in the app
+//! stack) are built here, side by side.
+
+use serde::Serialize;
+use synth::{App, Expr, Handle};
+
+use crate::aws::{policy, Irsa, Names, Partition, Statement};
+use crate::config::Environment;
+use crate::eks::Eks;
+use crate::helm::{addon_release, Chart, DisruptionBudget, ServiceAccount, ADDON_NAMESPACE};
+use crate::network::Network;
+use crate::{Error, Layer};
+
+/// Kubernetes service account of the controller; its IRSA role trusts
+/// `system:serviceaccount:kube-system:<this>`.
+pub const SERVICE_ACCOUNT: &str = "aws-load-balancer-controller";
+
+/// Chart 1.13.x runs controller v2.13, whose permissions [`statements`] grants
+/// (the controller's docs/install/iam_policy.json of v2.13): upgrade both together.
+const CHART: Chart = Chart {
+    repository: "https://aws.github.io/eks-charts",
+    name: "aws-load-balancer-controller",
+    version: "1.13.0",
+};
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Values {
+    cluster_name: Expr,
+    /// Nodes require IMDSv2 with a hop limit of 1, so the controller cannot
+    /// discover its region and VPC from instance metadata.
+    region: String,
+    vpc_id: Expr,
+    replica_count: u32,
+    pod_disruption_budget: DisruptionBudget,
+    service_account: ServiceAccount,
+}
+
+/// The controller's IRSA role and policy, and its release; returns the
+/// release, which the service's release must follow (its Service needs the
+/// controller's webhook) and outlive on destroy (the controller deletes the NLB).
+pub fn lb_controller(
+    app: &mut App,
+    env: &Environment,
+    network: &Network,
+    irsa: &Irsa,
+    eks: &Eks,
+) -> Result<Handle, Error> {
+    let names = Names::new(env);
+    let partition = Partition::of(&env.config.region);
+    let iam = Layer::Iam.of(app);
+    let role = irsa.role(
+        iam,
+        "lb_controller",
+        &names.name("load-balancer-controller"),
+        ADDON_NAMESPACE,
+        SERVICE_ACCOUNT,
+    );
+    let permissions = iam
+        .resource("aws_iam_policy", "lb_controller")
+        .set("name", names.name("load-balancer-controller"))
+        .set(
+            "description",
+            "Permissions the AWS Load Balancer Controller documents (docs/install/iam_policy.json, v2.13)",
+        )
+        .set("policy", policy(statements(&partition)))
+        .set("tags", crate::aws::name_tags(&names.name("load-balancer-controller"), []))
+        .handle();
+    iam.resource("aws_iam_role_policy_attachment", "lb_controller")
+        .set("role", role.attr("name"))
+        .set("policy_arn", permissions.attr("arn"));
+
+    let values = Values {
+        cluster_name: eks.cluster_name.clone(),
+        region: env.config.region.clone(),
+        vpc_id: network.vpc_id.clone(),
+        replica_count: 2,
+        pod_disruption_budget: DisruptionBudget {
+            enabled: None,
+            max_unavailable: 1,
+        },
+        service_account: ServiceAccount::irsa(SERVICE_ACCOUNT, role.attr("arn")),
+    };
+    addon_release(
+        Layer::App.of(app),
+        "aws_load_balancer_controller",
+        CHART,
+        &values,
+        &eks.workloads_ready,
+    )
+}
+
+/// The AWS Load Balancer Controller's IAM policy, statement for statement as
+/// its documentation lists it (docs/install/iam_policy.json of v2.13, the
+/// version the app stack installs). Wildcard resources are the upstream
+/// policy's; its tag conditions confine writes to resources the controller
+/// created (tagged `elbv2.k8s.aws/cluster`).
+fn statements(partition: &Partition) -> Vec<Statement> {
+    let elb =
+        |resource: &str| format!("arn:{}:elasticloadbalancing:*:*:{resource}", partition.name);
+    let security_groups = format!("arn:{}:ec2:*:*:security-group/*", partition.name);
+    let cluster_tag = "elbv2.k8s.aws/cluster";
+    let request_tag = format!("aws:RequestTag/{cluster_tag}");
+    let resource_tag = format!("aws:ResourceTag/{cluster_tag}");
+    let balancers_and_groups = [
+        elb("targetgroup/*/*"),
+        elb("loadbalancer/net/*/*"),
+        elb("loadbalancer/app/*/*"),
+    ];
+    vec![
+        Statement::allow(["iam:CreateServiceLinkedRole"])
+            .on(["*"])
+            .condition(
+                "StringEquals",
+                "iam:AWSServiceName",
+                partition.service("elasticloadbalancing"),
+            ),
+        Statement::allow([
+            "ec2:DescribeAccountAttributes",
+            "ec2:DescribeAddresses",
+            "ec2:DescribeAvailabilityZones",
+            "ec2:DescribeInternetGateways",
+            "ec2:DescribeVpcs",
+            "ec2:DescribeVpcPeeringConnections",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeSecurityGroups",
+            "ec2:DescribeInstances",
+            "ec2:DescribeNetworkInterfaces",
+            "ec2:DescribeTags",
+            "ec2:GetCoipPoolUsage",
+            "ec2:DescribeCoipPools",
+            "ec2:GetSecurityGroupsForVpc",
+            "ec2:DescribeIpamPools",
+            "ec2:DescribeRouteTables",
+            "elasticloadbalancing:DescribeLoadBalancers",
+            "elasticloadbalancing:DescribeLoadBalancerAttributes",
+            "elasticloadbalancing:DescribeListeners",
+            "elasticloadbalancing:DescribeListenerCertificates",
+            "elasticloadbalancing:DescribeSSLPolicies",
+            "elasticloadbalancing:DescribeRules",
+            "elasticloadbalancing:DescribeTargetGroups",
+            "elasticloadbalancing:DescribeTargetGroupAttributes",
+            "elasticloadbalancing:DescribeTargetHealth",
+            "elasticloadbalancing:DescribeTags",
+            "elasticloadbalancing:DescribeTrustStores",
+            "elasticloadbalancing:DescribeListenerAttributes",
+            "elasticloadbalancing:DescribeCapacityReservation",
+        ])
+        .on(["*"]),
+        Statement::allow([
+            "cognito-idp:DescribeUserPoolClient",
+            "acm:ListCertificates",
+            "acm:DescribeCertificate",
+            "iam:ListServerCertificates",
+            "iam:GetServerCertificate",
+            "waf-regional:GetWebACL",
+            "waf-regional:GetWebACLForResource",
+            "waf-regional:AssociateWebACL",
+            "waf-regional:DisassociateWebACL",
+            "wafv2:GetWebACL",
+            "wafv2:GetWebACLForResource",
+            "wafv2:AssociateWebACL",
+            "wafv2:DisassociateWebACL",
+            "shield:GetSubscriptionState",
+            "shield:DescribeProtection",
+            "shield:CreateProtection",
+            "shield:DeleteProtection",
+        ])
+        .on(["*"]),
+        Statement::allow([
+            "ec2:AuthorizeSecurityGroupIngress",
+            "ec2:RevokeSecurityGroupIngress",
+        ])
+        .on(["*"]),
+        Statement::allow(["ec2:CreateSecurityGroup"]).on(["*"]),
+        Statement::allow(["ec2:CreateTags"])
+            .on([security_groups.clone()])
+            .condition("StringEquals", "ec2:CreateAction", "CreateSecurityGroup")
+            .condition("Null", &request_tag, "false"),
+        Statement::allow(["ec2:CreateTags", "ec2:DeleteTags"])
+            .on([security_groups])
+            .condition("Null", &request_tag, "true")
+            .condition("Null", &resource_tag, "false"),
+        Statement::allow([
+            "ec2:AuthorizeSecurityGroupIngress",
+            "ec2:RevokeSecurityGroupIngress",
+            "ec2:DeleteSecurityGroup",
+        ])
+        .on(["*"])
+        .condition("Null", &resource_tag, "false"),
+        Statement::allow([
+            "elasticloadbalancing:CreateLoadBalancer",
+            "elasticloadbalancing:CreateTargetGroup",
+        ])
+        .on(["*"])
+        .condition("Null", &request_tag, "false"),
+        Statement::allow([
+            "elasticloadbalancing:CreateListener",
+            "elasticloadbalancing:DeleteListener",
+            "elasticloadbalancing:CreateRule",
+            "elasticloadbalancing:DeleteRule",
+        ])
+        .on(["*"]),
+        Statement::allow([
+            "elasticloadbalancing:AddTags",
+            "elasticloadbalancing:RemoveTags",
+        ])
+        .on(balancers_and_groups.clone())
+        .condition("Null", &request_tag, "true")
+        .condition("Null", &resource_tag, "false"),
+        Statement::allow([
+            "elasticloadbalancing:AddTags",
+            "elasticloadbalancing:RemoveTags",
+        ])
+        .on([
+            elb("listener/net/*/*/*"),
+            elb("listener/app/*/*/*"),
+            elb("listener-rule/net/*/*/*"),
+            elb("listener-rule/app/*/*/*"),
+        ]),
+        Statement::allow([
+            "elasticloadbalancing:ModifyLoadBalancerAttributes",
+            "elasticloadbalancing:SetIpAddressType",
+            "elasticloadbalancing:SetSecurityGroups",
+            "elasticloadbalancing:SetSubnets",
+            "elasticloadbalancing:DeleteLoadBalancer",
+            "elasticloadbalancing:ModifyTargetGroup",
+            "elasticloadbalancing:ModifyTargetGroupAttributes",
+            "elasticloadbalancing:DeleteTargetGroup",
+            "elasticloadbalancing:ModifyListenerAttributes",
+            "elasticloadbalancing:ModifyCapacityReservation",
+            "elasticloadbalancing:ModifyIpPools",
+        ])
+        .on(["*"])
+        .condition("Null", &resource_tag, "false"),
+        Statement::allow(["elasticloadbalancing:AddTags"])
+            .on(balancers_and_groups)
+            .condition(
+                "StringEquals",
+                "elasticloadbalancing:CreateAction",
+                Expr::list(["CreateTargetGroup", "CreateLoadBalancer"]),
+            )
+            .condition("Null", &request_tag, "false"),
+        Statement::allow([
+            "elasticloadbalancing:RegisterTargets",
+            "elasticloadbalancing:DeregisterTargets",
+        ])
+        .on([elb("targetgroup/*/*")]),
+        Statement::allow([
+            "elasticloadbalancing:SetWebAcl",
+            "elasticloadbalancing:ModifyListener",
+            "elasticloadbalancing:AddListenerCertificates",
+            "elasticloadbalancing:RemoveListenerCertificates",
+            "elasticloadbalancing:ModifyRule",
+            "elasticloadbalancing:SetRulePriorities",
+        ])
+        .on(["*"]),
+    ]
+}

@@ -1,0 +1,329 @@
+//! The webapp component in the whole program of each shipped environment.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+use synth::{App, Expr, Provider, RequiredProvider, SynthOptions};
+
+use super::*;
+use crate::config::load_environment;
+
+fn crate_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn environment(name: &str) -> Environment {
+    load_environment(&crate_dir().join("config"), name).expect("the committed config is valid")
+}
+
+/// The whole program of an environment, with `chart_dir` as the service's chart.
+fn program(env: &Environment, chart_dir: &Path) -> App {
+    crate::build(env, chart_dir).unwrap_or_else(|e| panic!("{}: {e}", env.name))
+}
+
+fn synth_json(env: &Environment) -> (BTreeMap<String, Value>, synth::Module) {
+    let module = program(env, &crate_dir().join("../helm-chart"))
+        .synth(&SynthOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let files = module
+        .files
+        .iter()
+        .filter(|(name, _)| name.ends_with(".json"))
+        .map(|(name, bytes)| {
+            (
+                name.clone(),
+                serde_json::from_slice(bytes).expect("JSON output"),
+            )
+        })
+        .collect();
+    (files, module)
+}
+
+#[test]
+fn every_block_passes_the_provider_schemas() {
+    // synth checks every resource, data source and provider block against
+    // the loaded aws, helm and kubernetes schemas.
+    for env in ["staging", "production"] {
+        let (files, _) = synth_json(&environment(env));
+        let app = &files["app.tf.json"];
+        let releases: Vec<&String> = app["resource"]["helm_release"]
+            .as_object()
+            .expect("releases")
+            .keys()
+            .collect();
+        assert_eq!(
+            releases,
+            ["aws_load_balancer_controller", "metrics_server", "webapp"]
+        );
+        assert!(app["data"]["kubernetes_service_v1"]["webapp"].is_object());
+    }
+}
+
+#[test]
+fn the_schemas_reject_helm_2_provider_syntax() {
+    let mut app = App::new("staging");
+    app.set_schemas(crate::schemas().expect("schemas"));
+    let stack = app.stack("app", "helm 2 style");
+    stack.require_provider("helm", RequiredProvider::new("hashicorp/helm", "~> 3.1"));
+    stack.provider(
+        Provider::new("helm").set("kubernetes", Expr::list([Expr::object([("host", "h")])])),
+    );
+    stack
+        .resource("helm_release", "x")
+        .set("name", "x")
+        .set("chart", "x")
+        .set("set", Expr::object([("name", "a"), ("vaule", "b")]));
+    let err = app
+        .synth(&SynthOptions::default())
+        .expect_err("helm 2 syntax")
+        .to_string();
+    assert!(
+        err.contains("provider.helm: `kubernetes` must be a block (a JSON object), found a list"),
+        "{err}"
+    );
+    assert!(
+        err.contains("helm_release.x: `set` must be a list of objects, found an object"),
+        "{err}"
+    );
+}
+
+#[test]
+fn providers_use_the_cluster_and_pinned_versions() {
+    let (files, _) = synth_json(&environment("staging"));
+    let exec = json!({
+        "api_version": "client.authentication.k8s.io/v1beta1",
+        "command": "aws",
+        "args": ["eks", "get-token", "--cluster-name", "${aws_eks_cluster.main.name}", "--region", "eu-west-1"],
+    });
+    let providers = &files["providers.tf.json"]["provider"];
+    let helm = providers["helm"]
+        .as_array()
+        .map_or(&providers["helm"], |a| &a[0]);
+    assert_eq!(
+        helm["kubernetes"],
+        json!({
+            "host": "${aws_eks_cluster.main.endpoint}",
+            "cluster_ca_certificate": "${base64decode(aws_eks_cluster.main.certificate_authority[0].data)}",
+            "exec": exec,
+        })
+    );
+    let k8s = providers["kubernetes"]
+        .as_array()
+        .map_or(&providers["kubernetes"], |a| &a[0]);
+    assert_eq!(k8s["exec"], json!([exec]));
+    let required = &files["terraform.tf.json"]["terraform"]["required_providers"];
+    assert_eq!(required["helm"]["version"], "~> 3.1");
+    assert_eq!(required["kubernetes"]["version"], "~> 2.38");
+}
+
+#[test]
+fn the_image_comes_from_ecr_and_the_deploy_variables() {
+    let (files, _) = synth_json(&environment("staging"));
+    let variables = &files["variables.tf.json"]["variable"];
+    assert!(
+        variables["image_tag"].get("default").is_none(),
+        "a deploy names its tag"
+    );
+    assert_eq!(variables["image_digest"]["default"], "");
+    let set = &files["app.tf.json"]["resource"]["helm_release"]["webapp"]["set"];
+    let entries: Vec<(&str, &str)> = set
+        .as_array()
+        .expect("set list")
+        .iter()
+        .filter(|e| e["name"].as_str().is_some_and(|n| n.starts_with("image.")))
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap_or(""),
+                e["value"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            (
+                "image.repository",
+                "${aws_ecr_repository.service.repository_url}"
+            ),
+            ("image.tag", "${var.image_tag}"),
+            ("image.digest", "${var.image_digest}"),
+        ]
+    );
+}
+
+#[test]
+fn the_secret_comes_only_from_a_sensitive_variable() {
+    let (files, module) = synth_json(&environment("production"));
+    let variable = &files["variables.tf.json"]["variable"]["app_secret"];
+    assert_eq!(variable["sensitive"], true);
+    assert!(
+        variable.get("default").is_none(),
+        "a default would put a secret in the repository"
+    );
+    let secret = &files["app.tf.json"]["resource"]["kubernetes_secret_v1"]["app"];
+    assert_eq!(secret["data"], json!({"APP_SECRET": "${var.app_secret}"}));
+    let release = &files["app.tf.json"]["resource"]["helm_release"]["webapp"];
+    let set = release["set"].as_array().expect("set list");
+    assert!(set.contains(&json!({
+        "name": "secret.existingSecret", "type": "string",
+        "value": "${kubernetes_secret_v1.app.metadata[0].name}"
+    })));
+    // Nothing secret-looking travels in the values or anywhere else.
+    for (name, bytes) in &module.files {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(
+            !text.contains("APP_SECRET:"),
+            "{name} carries a secret value"
+        );
+    }
+}
+
+#[test]
+fn the_chart_travels_in_the_module_and_its_hash_is_in_the_release() {
+    let env = environment("staging");
+    let chart = tempfile_chart();
+    let synth_description = |dir: &Path| {
+        let module = program(&env, dir)
+            .synth(&SynthOptions::default())
+            .expect("synth");
+        assert!(
+            module.files.contains_key("chart/Chart.yaml"),
+            "chart copied into the module"
+        );
+        let app_json: Value = serde_json::from_slice(&module.files["app.tf.json"]).expect("json");
+        let release = &app_json["resource"]["helm_release"]["webapp"];
+        assert_eq!(release["chart"], "${path.module}/chart");
+        release["description"]
+            .as_str()
+            .expect("description")
+            .to_owned()
+    };
+    let before = synth_description(chart.path());
+    assert!(before.starts_with("chart sha256:") && before.len() == "chart sha256:".len() + 64);
+    std::fs::write(chart.path().join("templates/extra.yaml"), "# changed\n").expect("write");
+    assert_ne!(
+        before,
+        synth_description(chart.path()),
+        "a chart change must change the plan"
+    );
+}
+
+/// A copy of the real chart in a temporary directory, safe to modify.
+fn tempfile_chart() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_dir(&crate_dir().join("../helm-chart"), dir.path());
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read chart") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn outputs_name_the_load_balancer_and_the_urls() {
+    let (files, _) = synth_json(&environment("staging"));
+    let outputs = &files["app.tf.json"]["output"];
+    let host = "data.kubernetes_service_v1.webapp.status[0].load_balancer[0].ingress[0].hostname";
+    assert_eq!(
+        outputs["load_balancer_hostname"]["value"],
+        format!("${{{host}}}")
+    );
+    assert_eq!(
+        outputs["service_url"]["value"],
+        format!("http://${{{host}}}/")
+    );
+    assert_eq!(
+        outputs["configs_url"]["value"],
+        format!("http://${{{host}}}/configs")
+    );
+    // Production listens on HTTPS only.
+    let (files, _) = synth_json(&environment("production"));
+    assert_eq!(
+        files["app.tf.json"]["output"]["service_url"]["value"],
+        format!("https://${{{host}}}/")
+    );
+}
+
+#[test]
+fn destroy_order_keeps_the_controller_until_the_service_is_gone() {
+    let (files, _) = synth_json(&environment("staging"));
+    let release = &files["app.tf.json"]["resource"]["helm_release"]["webapp"];
+    assert_eq!(
+        release["depends_on"],
+        json!([
+            "helm_release.aws_load_balancer_controller",
+            "helm_release.metrics_server"
+        ])
+    );
+    let namespace = &files["app.tf.json"]["resource"]["kubernetes_namespace_v1"]["app"];
+    assert_eq!(
+        namespace["metadata"]["labels"]["elbv2.k8s.aws/pod-readiness-gate-inject"],
+        "enabled"
+    );
+}
+
+#[test]
+fn values_follow_each_environments_config() {
+    let values =
+        |env: &str| serde_json::to_value(webapp_values(&environment(env))).expect("values as JSON");
+    let (staging, production) = (values("staging"), values("production"));
+    assert_eq!(staging["environment"], "staging");
+    assert_eq!(staging["autoscaling"]["minReplicas"], 2);
+    assert_eq!(
+        staging["autoscaling"]["targetMemoryUtilizationPercentage"],
+        Value::Null
+    );
+    assert_eq!(staging["settings"]["logLevel"], "debug");
+    assert_eq!(staging["service"]["httpPort"], 80);
+    assert_eq!(
+        staging["service"]["tls"],
+        json!({"enabled": false, "certificateArn": ""})
+    );
+    assert_eq!(
+        staging["networkPolicy"]["ingressCidrs"],
+        json!(["10.10.0.0/16"])
+    );
+    assert_eq!(staging["config"]["APP_GREETING"], "Hello from staging");
+
+    assert_eq!(production["autoscaling"]["maxReplicas"], 12);
+    assert_eq!(
+        production["autoscaling"]["targetMemoryUtilizationPercentage"],
+        80
+    );
+    assert_eq!(
+        production["resources"]["limits"]["cpu"], "1",
+        "quantities stay strings"
+    );
+    assert_eq!(production["service"]["httpPort"], 0);
+    assert_eq!(production["service"]["tls"]["enabled"], true);
+    assert_eq!(
+        production["topologySpread"]["zone"]["whenUnsatisfiable"],
+        "DoNotSchedule"
+    );
+    assert_eq!(production["serviceAccount"]["name"], "webapp");
+}
+
+#[test]
+fn the_release_reads_its_values_from_a_structured_local() {
+    let env = environment("production");
+    let (files, _) = synth_json(&env);
+    let app_json = &files["app.tf.json"];
+    assert_eq!(
+        app_json["resource"]["helm_release"]["webapp"]["values"],
+        json!(["${yamlencode(local.webapp_values)}"])
+    );
+    assert_eq!(
+        app_json["locals"]["webapp_values"],
+        serde_json::to_value(webapp_values(&env)).expect("values as JSON")
+    );
+}
