@@ -142,11 +142,13 @@ pub fn diff_out(
             println!("note: {} holds environment `{prev_env}`", out.display());
         }
     }
-    let names = if previous.files.is_empty() {
+    let mut names = if previous.files.is_empty() {
         tf_files(out)?
     } else {
         previous.files
     };
+    // The manifest carries the floors the module was checked against.
+    names.push(synth::MANIFEST_FILE.to_owned());
     let mut old_files = BTreeMap::new();
     for name in names {
         let path = out.join(&name);

@@ -63,6 +63,10 @@ fn scratch_root() -> tempfile::TempDir {
         &repo().join("stacks/config"),
         &root.path().join("stacks/config"),
     );
+    copy_dir(
+        &repo().join("stacks/policy"),
+        &root.path().join("stacks/policy"),
+    );
     copy_dir(&repo().join("helm-chart"), &root.path().join("helm-chart"));
     root
 }
@@ -462,4 +466,29 @@ fn help_is_useful_at_every_level() {
     }
     assert!(stdout(&infra(&["diff", "--help"]))
         .contains("Exit status: 0 no differences, 1 differences, 2 error"));
+}
+
+#[test]
+fn diff_shows_a_changed_floor_on_its_own_line() {
+    let root = scratch_root();
+    let root_arg = root.path().to_str().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let out_arg = out.path().to_str().unwrap();
+    let o = infra(&["synth", "staging", "--out", out_arg, "--root", root_arg]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let floors = root.path().join("stacks/policy/staging.toml");
+    let text = fs::read_to_string(&floors).unwrap();
+    fs::write(
+        &floors,
+        text.replacen("max_addresses = 4096", "max_addresses = 8192", 1),
+    )
+    .unwrap();
+    let o = infra(&["diff", "staging", "--out", out_arg, "--root", root_arg]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("~ policy\n    public_api.max_addresses: 4096 -> 8192\n"),
+        "{text}"
+    );
+    assert!(text.contains("0 added, 0 removed, 1 changed"), "{text}");
 }

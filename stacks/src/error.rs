@@ -37,6 +37,11 @@ pub enum Error {
         #[source]
         source: SynthError,
     },
+    #[error("recording the environment's floors in the manifest")]
+    Metadata {
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("stacks/schemas/{name}.json is not a provider schema")]
     Schema {
         name: &'static str,

@@ -115,6 +115,11 @@ pub fn config_dir(root: &Path) -> PathBuf {
     root.join("stacks/config")
 }
 
+/// Where the environments' floors live in a checkout.
+pub fn policy_dir(root: &Path) -> PathBuf {
+    root.join("stacks/policy")
+}
+
 /// The service's chart in a checkout, copied into every module.
 pub fn chart_dir(root: &Path) -> PathBuf {
     root.join("helm-chart")
@@ -123,7 +128,7 @@ pub fn chart_dir(root: &Path) -> PathBuf {
 /// Loads, builds, checks and renders environment `env` of the checkout at
 /// `root`. Nothing is written.
 pub fn synthesize(root: &Path, env: &str, options: &Options) -> Result<Synthesis, Error> {
-    let environment = load_environment(&config_dir(root), env)?;
+    let environment = load_environment(root, env)?;
     let mut notes = Vec::new();
     let mut app = build(&environment, &chart_dir(root))?;
     if let Some(bucket) = &options.state_bucket {
@@ -184,6 +189,11 @@ pub fn schemas() -> Result<Schemas, Error> {
 pub fn build(env: &Environment, chart_dir: &Path) -> Result<App, Error> {
     let mut app = App::new(&env.name);
     app.required_version(">= 1.9, < 2.0");
+    // Recorded with the module, so `diff` shows a changed floor on its own line.
+    app.metadata(
+        "policy",
+        serde_json::to_value(&env.policy).map_err(|source| Error::Metadata { source })?,
+    );
     let schemas = schemas()?;
     for policy in policy::policies(env, &schemas) {
         app.add_policy(policy);

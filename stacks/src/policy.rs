@@ -4,7 +4,7 @@
 //! fails `synth` and `validate` with the policy's name and the resource's
 //! address.
 //!
-//! Thresholds come from the environment's `[policy]` config; the rules never
+//! Thresholds come from the environment's floors (`stacks/policy/<env>.toml`); the rules never
 //! look at the environment's name.
 
 use std::collections::BTreeSet;
@@ -30,8 +30,8 @@ pub fn policies(env: &Environment, schemas: &Schemas) -> Vec<Box<dyn Policy>> {
         Box::new(NoPublicIngress),
         Box::new(EncryptionAtRest),
         Box::new(ZoneRedundancy {
-            min_azs: env.config.policy.min_azs,
-            nat_gateway_per_az: env.config.policy.require_nat_gateway_per_az,
+            min_azs: env.policy.min_azs,
+            nat_gateway_per_az: env.policy.require_nat_gateway_per_az,
         }),
         Box::new(PrivateNodeGroups),
     ]

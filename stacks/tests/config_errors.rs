@@ -43,19 +43,19 @@ const CASES: &[Case] = &[
         env: "staging",
         from: "azs = [\"eu-west-1a\", \"eu-west-1b\"]",
         to: "azs = [\"eu-west-1a\"]",
-        expected: "network.azs: lists 1 AZs; this environment needs at least 2",
+        expected: "network.azs: lists 1 AZ; this environment needs at least 2",
     },
     Case {
         env: "production",
         from: "azs = [\"eu-west-1a\", \"eu-west-1b\", \"eu-west-1c\"]",
         to: "azs = [\"eu-west-1a\", \"eu-west-1b\"]",
-        expected: "network.azs: lists 2 AZs; this environment needs at least 3 (policy.min_azs = 3)",
+        expected: "network.azs: lists 2 AZs; this environment needs at least 3 (policy min_azs = 3)",
     },
     Case {
         env: "production",
         from: "nat_gateway = \"one_per_az\"",
         to: "nat_gateway = \"single\"",
-        expected: "network.nat_gateway: is `single` but policy.require_nat_gateway_per_az is true",
+        expected: "network.nat_gateway: is `single` but policy require_nat_gateway_per_az is true",
     },
     Case {
         env: "staging",
@@ -132,6 +132,10 @@ fn chain(error: &dyn std::error::Error) -> String {
 fn scratch_root() -> tempfile::TempDir {
     let root = tempfile::tempdir().expect("scratch root");
     fs::create_dir_all(stacks::config_dir(root.path())).expect("config dir");
+    copy_dir(
+        &stacks::policy_dir(&repo_root()),
+        &stacks::policy_dir(root.path()),
+    );
     copy_dir(
         &stacks::chart_dir(&repo_root()),
         &stacks::chart_dir(root.path()),

@@ -28,6 +28,7 @@ pub struct App {
     stacks: Vec<Stack>,
     schemas: Schemas,
     policies: Vec<Box<dyn Policy>>,
+    metadata: BTreeMap<String, serde_json::Value>,
 }
 
 /// What to synthesize.
@@ -86,6 +87,14 @@ impl App {
     /// Schemas every provider, resource and data block is checked against.
     pub fn set_schemas(&mut self, schemas: Schemas) -> &mut Self {
         self.schemas = schemas;
+        self
+    }
+
+    /// Records a fact about the module that terraform does not read (the
+    /// floors an environment was checked against, say): it goes into the
+    /// manifest, and `diff` shows a change of it like a block's.
+    pub fn metadata(&mut self, key: &str, value: serde_json::Value) -> &mut Self {
+        self.metadata.insert(key.to_owned(), value);
         self
     }
 
@@ -158,6 +167,7 @@ impl App {
             variables,
             chosen: &chosen,
             rendered: &rendered,
+            metadata: &self.metadata,
         });
         Ok(Module {
             environment: self.environment.clone(),

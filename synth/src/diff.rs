@@ -30,11 +30,18 @@ pub struct AttrChange {
 
 /// Flattens module files into `address → body`: `aws_vpc.main`,
 /// `data.aws_region.current`, `provider.aws`, `var.x`, `output.y`,
-/// `local.z`, `terraform`; other files become `file <name>`.
+/// `local.z`, `terraform`, each entry of the manifest's metadata under its
+/// key; other files become `file <name>`.
 pub fn blocks(files: &BTreeMap<String, Vec<u8>>) -> Result<BTreeMap<String, Value>, SynthError> {
     let mut out = BTreeMap::new();
     for (name, bytes) in files {
         if name == MANIFEST_FILE {
+            // A manifest too damaged to read holds no metadata to compare.
+            if let Ok(Value::Object(manifest)) = serde_json::from_slice::<Value>(bytes) {
+                for (key, value) in as_object(manifest.get("metadata").unwrap_or(&Value::Null)) {
+                    out.insert(key.clone(), value.clone());
+                }
+            }
             continue;
         }
         if !name.ends_with(".tf.json") || name.contains('/') {

@@ -28,6 +28,7 @@ pub(crate) struct Parts<'a> {
     pub(crate) variables: Vec<&'a (String, Variable)>,
     pub(crate) chosen: &'a [&'a Stack],
     pub(crate) rendered: &'a [Rendered<'a>],
+    pub(crate) metadata: &'a BTreeMap<String, Value>,
 }
 
 /// The module's files by relative name, and a summary per stack.
@@ -70,7 +71,7 @@ pub(crate) fn files(parts: &Parts<'_>) -> (BTreeMap<String, Vec<u8>>, Vec<StackS
             outputs: stack.outputs.iter().map(|(n, _)| n.clone()).collect(),
         });
     }
-    let manifest = manifest(parts.environment, parts.tool, &summary, &files);
+    let manifest = manifest(parts, &summary, &files);
     files.insert(MANIFEST_FILE.to_owned(), manifest);
     (files, summary)
 }
@@ -163,8 +164,7 @@ fn render_stack(stack: &Stack, rendered: &[(&Resource, &Value)]) -> Vec<u8> {
 }
 
 fn manifest(
-    environment: &str,
-    tool: &str,
+    parts: &Parts<'_>,
     summary: &[StackSummary],
     files: &BTreeMap<String, Vec<u8>>,
 ) -> Vec<u8> {
@@ -181,12 +181,15 @@ fn manifest(
             })
         })
         .collect();
-    let doc = json!({
-        "environment": environment,
-        "tool": tool,
+    let mut doc = json!({
+        "environment": parts.environment,
+        "tool": parts.tool,
         "stacks": stacks,
         "files": files.keys().collect::<Vec<_>>(),
         "content_sha256": hash_files(files.iter().map(|(n, b)| (n.as_str(), b.as_slice()))),
     });
+    if !parts.metadata.is_empty() {
+        doc["metadata"] = to_value(parts.metadata);
+    }
     to_canonical_string(&doc).into_bytes()
 }

@@ -83,6 +83,25 @@ impl Ipv4Cidr {
         }
     }
 
+    /// How many addresses the blocks cover together, overlaps counted once.
+    pub fn union_size(blocks: &[Ipv4Cidr]) -> u64 {
+        let mut ranges: Vec<(u64, u64)> = blocks.iter().map(|b| (b.first(), b.last())).collect();
+        ranges.sort_unstable();
+        let mut total = 0;
+        let mut current: Option<(u64, u64)> = None;
+        for (first, last) in ranges {
+            match current {
+                Some((start, end)) if first <= end + 1 => current = Some((start, end.max(last))),
+                Some((start, end)) => {
+                    total += end - start + 1;
+                    current = Some((first, last));
+                }
+                None => current = Some((first, last)),
+            }
+        }
+        total + current.map_or(0, |(start, end)| end - start + 1)
+    }
+
     /// Whether the block lies in one of the RFC 1918 private ranges.
     pub fn is_rfc1918(&self) -> bool {
         ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
@@ -216,5 +235,25 @@ mod tests {
         assert!(cidr("172.20.0.0/16").is_rfc1918());
         assert!(!cidr("172.32.0.0/16").is_rfc1918());
         assert!(!cidr("100.64.0.0/16").is_rfc1918());
+    }
+
+    #[test]
+    fn unions_count_each_address_once() {
+        let blocks = |list: &[&str]| -> Vec<Ipv4Cidr> {
+            list.iter().map(|s| s.parse().expect("test CIDR")).collect()
+        };
+        assert_eq!(Ipv4Cidr::union_size(&[]), 0);
+        assert_eq!(
+            Ipv4Cidr::union_size(&blocks(&["0.0.0.0/1", "128.0.0.0/1"])),
+            1 << 32
+        );
+        assert_eq!(
+            Ipv4Cidr::union_size(&blocks(&["10.0.0.0/24", "10.0.0.128/25", "10.0.1.0/24"])),
+            512
+        );
+        assert_eq!(
+            Ipv4Cidr::union_size(&blocks(&["203.0.113.0/24", "198.51.100.7/32"])),
+            257
+        );
     }
 }

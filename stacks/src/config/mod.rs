@@ -15,6 +15,7 @@ mod cidr;
 mod cluster;
 mod network;
 mod node_groups;
+mod policy;
 mod quantity;
 
 use std::collections::BTreeMap;
@@ -34,6 +35,7 @@ pub use cluster::{
 };
 pub use network::{AzSubnets, NatGatewayMode, NetworkConfig};
 pub use node_groups::{CapacityType, NodeGroupConfig};
+pub use policy::{PolicyConfig, PublicApiPolicy};
 pub use quantity::{parse_quantity, QuantityUnit};
 
 use check::{Problems, Scope, Section};
@@ -63,7 +65,6 @@ pub struct Config {
     pub logs: LogsConfig,
     pub ci: CiConfig,
     pub service: ServiceConfig,
-    pub policy: PolicyConfig,
     /// The service's release (the webapp component).
     pub app: AppConfig,
     /// Extra tags on every taggable resource, besides the reserved ones.
@@ -87,18 +88,7 @@ pub struct ServiceConfig {
     pub service_account: String,
 }
 
-/// Rules this environment must satisfy, checked on the config and again by
-/// the synth-time policies on the generated resources.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyConfig {
-    /// Fewest availability zones allowed (at least 2, which EKS needs).
-    pub min_azs: usize,
-    /// Whether private subnets must have a NAT gateway in their own AZ.
-    pub require_nat_gateway_per_az: bool,
-}
-
-/// A checked configuration with its subnet layout worked out.
+/// A checked configuration, with its floors and its subnet layout worked out.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Environment {
     /// The environment's name: its config file's stem.
@@ -106,8 +96,19 @@ pub struct Environment {
     pub config: Config,
     /// The file the config was read from.
     pub source: PathBuf,
+    /// The floors the config meets, from `stacks/policy/<name>.toml`.
+    pub policy: PolicyConfig,
+    /// The file the floors were read from.
+    pub policy_source: PathBuf,
     /// Subnets per AZ, in `network.azs` order.
     pub subnets: Vec<AzSubnets>,
+}
+
+/// A file's path (for messages) and its text.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    pub path: &'a Path,
+    pub text: &'a str,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -160,30 +161,75 @@ pub fn known_environments(config_dir: &Path) -> Result<Vec<String>, ConfigError>
     Ok(names)
 }
 
-/// Reads and checks `<config_dir>/<name>.toml`.
-pub fn load_environment(config_dir: &Path, name: &str) -> Result<Environment, ConfigError> {
-    let known = known_environments(config_dir)?;
+/// The environment's config file in a checkout.
+pub fn config_file(root: &Path, name: &str) -> PathBuf {
+    crate::config_dir(root).join(format!("{name}.toml"))
+}
+
+/// The environment's floors in a checkout.
+pub fn policy_file(root: &Path, name: &str) -> PathBuf {
+    crate::policy_dir(root).join(format!("{name}.toml"))
+}
+
+/// Reads and checks environment `name` of the checkout at `root`: its
+/// config (`stacks/config/<name>.toml`) against its floors
+/// (`stacks/policy/<name>.toml`).
+pub fn load_environment(root: &Path, name: &str) -> Result<Environment, ConfigError> {
+    let config_dir = crate::config_dir(root);
+    let known = known_environments(&config_dir)?;
     if !known.iter().any(|k| k == name) {
         return Err(ConfigError::UnknownEnvironment {
             name: name.to_owned(),
-            dir: config_dir.to_path_buf(),
+            dir: config_dir,
             known,
         });
     }
-    let path = config_dir.join(format!("{name}.toml"));
-    let text = std::fs::read_to_string(&path).map_err(|cause| ConfigError::Read {
-        path: path.clone(),
-        cause,
-    })?;
-    parse_environment(name, &path, &text)
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
+            path: path.to_owned(),
+            cause,
+        })
+    };
+    let (config_path, policy_path) = (config_file(root, name), policy_file(root, name));
+    let config_text = read(&config_path)?;
+    let policy_text = read(&policy_path)?;
+    parse_environment(
+        name,
+        Source {
+            path: &config_path,
+            text: &config_text,
+        },
+        Source {
+            path: &policy_path,
+            text: &policy_text,
+        },
+    )
 }
 
-/// Parses and checks one environment's config text; `path` is only used in messages.
-pub fn parse_environment(name: &str, path: &Path, text: &str) -> Result<Environment, ConfigError> {
-    let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
-        path: path.to_path_buf(),
+fn parse<T: serde::de::DeserializeOwned>(source: Source<'_>) -> Result<T, ConfigError> {
+    toml::from_str(source.text).map_err(|e| ConfigError::Parse {
+        path: source.path.to_path_buf(),
         message: e.to_string().trim_end().to_owned(),
-    })?;
+    })
+}
+
+/// Parses and checks one environment's config against its floors; the
+/// paths are only used in messages.
+pub fn parse_environment(
+    name: &str,
+    config: Source<'_>,
+    policy: Source<'_>,
+) -> Result<Environment, ConfigError> {
+    let floors: PolicyConfig = parse(policy)?;
+    let problems = floors.problems();
+    if !problems.is_empty() {
+        return Err(ConfigError::Invalid {
+            path: policy.path.to_path_buf(),
+            problems: problems.into_vec(),
+        });
+    }
+    let source = config;
+    let config: Config = parse(source)?;
     let mut problems = Problems::default();
     check::top_level(name, &config, &mut problems);
     let subnets = problems.section(&config.network, &config);
@@ -192,19 +238,21 @@ pub fn parse_environment(name: &str, path: &Path, text: &str) -> Result<Environm
     problems.section(&config.logs, &config);
     problems.section(&config.ci, &config);
     problems.section(&config.service, &config);
-    problems.section(&config.policy, &config);
+    problems.section(&floors, &config);
     problems.section(&config.tags, &config);
     problems.section(&config.app, &config);
     if problems.is_empty() {
         Ok(Environment {
             name: name.to_owned(),
             config,
-            source: path.to_path_buf(),
+            source: source.path.to_path_buf(),
+            policy: floors,
+            policy_source: policy.path.to_path_buf(),
             subnets,
         })
     } else {
         Err(ConfigError::Invalid {
-            path: path.to_path_buf(),
+            path: source.path.to_path_buf(),
             problems: problems.into_vec(),
         })
     }
@@ -234,41 +282,6 @@ impl Section for ServiceConfig {
     fn check(&self, _: &Config, at: &mut Scope<'_>) {
         at.dns_label("namespace", &self.namespace, 63);
         at.dns_label("service_account", &self.service_account, 63);
-    }
-}
-
-impl Section for PolicyConfig {
-    const KEY: &'static str = "policy";
-    type Checked = ();
-
-    fn check(&self, config: &Config, at: &mut Scope<'_>) {
-        if self.min_azs < 2 {
-            at.problem(
-                "min_azs",
-                format!(
-                    "{} is below 2; EKS needs subnets in at least two AZs",
-                    self.min_azs
-                ),
-            );
-        }
-        let needed = self.min_azs.max(2);
-        let azs = config.network.azs.len();
-        if azs < needed {
-            at.elsewhere(
-                "network.azs",
-                format!(
-                    "lists {azs} AZs; this environment needs at least {needed} (policy.min_azs = {})",
-                    self.min_azs
-                ),
-            );
-        }
-        if self.require_nat_gateway_per_az && config.network.nat_gateway != NatGatewayMode::OnePerAz
-        {
-            at.elsewhere(
-                "network.nat_gateway",
-                "is `single` but policy.require_nat_gateway_per_az is true; use `one_per_az`",
-            );
-        }
     }
 }
 

@@ -4,9 +4,34 @@ use super::*;
 
 const STAGING: &str = include_str!("../../config/staging.toml");
 const PRODUCTION: &str = include_str!("../../config/production.toml");
+const STAGING_POLICY: &str = include_str!("../../policy/staging.toml");
+const PRODUCTION_POLICY: &str = include_str!("../../policy/production.toml");
+
+/// The shipped floors of an environment.
+fn floors(name: &str) -> &'static str {
+    match name {
+        "staging" => STAGING_POLICY,
+        "production" => PRODUCTION_POLICY,
+        other => panic!("no shipped floors for {other}"),
+    }
+}
 
 fn load(name: &str, text: &str) -> Result<Environment, ConfigError> {
-    parse_environment(name, Path::new(&format!("stacks/config/{name}.toml")), text)
+    load_with_floors(name, text, floors(name))
+}
+
+fn load_with_floors(name: &str, text: &str, policy: &str) -> Result<Environment, ConfigError> {
+    parse_environment(
+        name,
+        Source {
+            path: Path::new(&format!("stacks/config/{name}.toml")),
+            text,
+        },
+        Source {
+            path: Path::new(&format!("stacks/policy/{name}.toml")),
+            text: policy,
+        },
+    )
 }
 
 /// The error for `text` with `from` replaced by `to` (which must occur in it).
@@ -210,7 +235,7 @@ fn too_few_azs_are_rejected_per_the_environments_policy() {
     );
     assert_error(
         &e,
-        &["network.azs: lists 1 AZs; this environment needs at least 2"],
+        &["network.azs: lists 1 AZ; this environment needs at least 2"],
     );
     let e = error_after(
         "production",
@@ -222,11 +247,17 @@ fn too_few_azs_are_rejected_per_the_environments_policy() {
         &e,
         &[
             "stacks/config/production.toml",
-            "network.azs: lists 2 AZs; this environment needs at least 3 (policy.min_azs = 3)",
+            "network.azs: lists 2 AZs; this environment needs at least 3 (policy min_azs = 3)",
         ],
     );
-    let e = error_after("staging", STAGING, "min_azs = 2", "min_azs = 1");
-    assert_error(&e, &["policy.min_azs: 1 is below 2"]);
+    let e = load_with_floors(
+        "staging",
+        STAGING,
+        &STAGING_POLICY.replacen("min_azs = 2", "min_azs = 1", 1),
+    )
+    .expect_err("min_azs = 1")
+    .to_string();
+    assert_error(&e, &["stacks/policy/staging.toml", "min_azs: 1 is below 2"]);
     let e = error_after("staging", STAGING, "\"eu-west-1b\"]", "\"us-east-1b\"]");
     assert_error(
         &e,
@@ -246,7 +277,7 @@ fn nat_mode_must_meet_the_policy() {
     );
     assert_error(
         &e,
-        &["network.nat_gateway: is `single` but policy.require_nat_gateway_per_az is true"],
+        &["network.nat_gateway: is `single` but policy require_nat_gateway_per_az is true"],
     );
 }
 
@@ -401,16 +432,18 @@ fn every_problem_is_reported_at_once() {
 
 #[test]
 fn unknown_environment_lists_the_known_ones() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let root = tempfile::tempdir().expect("temp dir");
+    let dir = crate::config_dir(root.path());
+    std::fs::create_dir_all(&dir).expect("config dir");
     for name in ["staging", "production"] {
-        std::fs::write(dir.path().join(format!("{name}.toml")), STAGING).expect("write config");
+        std::fs::write(dir.join(format!("{name}.toml")), STAGING).expect("write config");
     }
-    std::fs::write(dir.path().join("README.md"), "not a config").expect("write readme");
+    std::fs::write(dir.join("README.md"), "not a config").expect("write readme");
     assert_eq!(
-        known_environments(dir.path()).expect("list"),
+        known_environments(&dir).expect("list"),
         vec!["production", "staging"]
     );
-    let e = load_environment(dir.path(), "prod")
+    let e = load_environment(root.path(), "prod")
         .expect_err("prod is not defined")
         .to_string();
     assert_error(
@@ -421,8 +454,63 @@ fn unknown_environment_lists_the_known_ones() {
             "production, staging",
         ],
     );
-    let e = load_environment(dir.path(), "../staging")
+    let e = load_environment(root.path(), "../staging")
         .expect_err("paths are not names")
         .to_string();
     assert_error(&e, &["unknown environment `../staging`"]);
+}
+
+#[test]
+fn the_public_api_floor_judges_what_the_cidrs_cover_not_their_spelling() {
+    let e = error_after(
+        "production",
+        PRODUCTION,
+        "[\"203.0.113.0/24\"]",
+        "[\"0.0.0.0/1\", \"128.0.0.0/1\"]",
+    );
+    assert_error(
+        &e,
+        &[
+            "cluster.endpoint_public_access_cidrs[0]: 0.0.0.0/1 is wider than /24",
+            "cluster.endpoint_public_access_cidrs[1]: 128.0.0.0/1 is wider than /24",
+            "cluster.endpoint_public_access_cidrs: together cover 4294967296 addresses; this environment lets at most 1024",
+        ],
+    );
+    // Blocks each narrow enough, but too many addresses together.
+    let five: Vec<String> = (1..=5).map(|i| format!("\"198.51.{i}.0/24\"")).collect();
+    let e = error_after(
+        "production",
+        PRODUCTION,
+        "[\"203.0.113.0/24\"]",
+        &format!("[{}]", five.join(", ")),
+    );
+    assert_error(
+        &e,
+        &["cluster.endpoint_public_access_cidrs: together cover 1280 addresses; this environment lets at most 1024"],
+    );
+    // Staging's floor is wider: a /20 passes there.
+    let text = STAGING.replacen("[\"203.0.113.0/24\"]", "[\"198.51.96.0/20\"]", 1);
+    load("staging", &text).expect("a /20 meets staging's floor");
+}
+
+#[test]
+fn floors_live_in_their_own_file_only() {
+    let e = error_after(
+        "staging",
+        STAGING,
+        "[tags]",
+        "[policy]\nmin_azs = 1\n\n[tags]",
+    );
+    assert_error(
+        &e,
+        &["stacks/config/staging.toml", "unknown field `policy`"],
+    );
+    let root = tempfile::tempdir().expect("temp dir");
+    let dir = crate::config_dir(root.path());
+    std::fs::create_dir_all(&dir).expect("config dir");
+    std::fs::write(dir.join("staging.toml"), STAGING).expect("write config");
+    let e = load_environment(root.path(), "staging")
+        .expect_err("no floors")
+        .to_string();
+    assert_error(&e, &["cannot read", "stacks/policy/staging.toml"]);
 }

@@ -14,7 +14,7 @@ fn crate_dir() -> PathBuf {
 }
 
 fn environment(name: &str) -> Environment {
-    load_environment(&crate_dir().join("config"), name).expect("the committed config is valid")
+    load_environment(&crate_dir().join(".."), name).expect("the committed config is valid")
 }
 
 /// The whole program of an environment, with `chart_dir` as the service's chart.

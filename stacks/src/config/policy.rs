@@ -1,0 +1,125 @@
+//! An environment's floors: the rules its config must meet, in a file of
+//! their own (`stacks/policy/<env>.toml`), apart from the values they guard.
+//! One edit to `production.toml` cannot lower a floor and break it at once:
+//! the floors have another owner (`.github/CODEOWNERS`), and `infra diff`
+//! shows a change of a floor as its own line.
+
+use serde::{Deserialize, Serialize};
+
+use super::check::{Problems, Scope, Section};
+use super::cidr::Ipv4Cidr;
+use super::{Config, NatGatewayMode};
+
+/// The floors of one environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Fewest availability zones allowed (at least 2, which EKS needs).
+    pub min_azs: usize,
+    /// Whether private subnets must have a NAT gateway in their own AZ.
+    pub require_nat_gateway_per_az: bool,
+    /// Who may be let in to the Kubernetes API's public endpoint.
+    pub public_api: PublicApiPolicy,
+}
+
+/// Limits on `cluster.endpoint_public_access_cidrs`, judged by the addresses
+/// they cover, not by how they are spelt: `0.0.0.0/1` plus `128.0.0.0/1`
+/// opens the API as widely as `0.0.0.0/0`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicApiPolicy {
+    /// The widest block allowed: every CIDR's prefix is at least this long.
+    pub min_prefix: u8,
+    /// How many addresses all the CIDRs together may cover, overlaps counted once.
+    pub max_addresses: u64,
+}
+
+impl PolicyConfig {
+    /// Problems with the floors themselves, in their own file.
+    pub(crate) fn problems(&self) -> Problems {
+        let mut problems = Problems::default();
+        if self.min_azs < 2 {
+            problems.add(
+                "min_azs",
+                format!(
+                    "{} is below 2; EKS needs subnets in at least two AZs",
+                    self.min_azs
+                ),
+            );
+        }
+        if self.public_api.min_prefix > 32 {
+            problems.add(
+                "public_api.min_prefix",
+                format!(
+                    "{} is not an IPv4 prefix length (0 to 32)",
+                    self.public_api.min_prefix
+                ),
+            );
+        }
+        problems
+    }
+}
+
+impl Section for PolicyConfig {
+    const KEY: &'static str = "policy";
+    type Checked = ();
+
+    /// The environment's config against its floors: problems are reported at
+    /// the config field that breaks a floor.
+    fn check(&self, config: &Config, at: &mut Scope<'_>) {
+        let needed = self.min_azs.max(2);
+        let azs = config.network.azs.len();
+        if azs < needed {
+            at.elsewhere(
+                "network.azs",
+                format!(
+                    "lists {azs} {}; this environment needs at least {needed} (policy min_azs = {})",
+                    if azs == 1 { "AZ" } else { "AZs" },
+                    self.min_azs
+                ),
+            );
+        }
+        if self.require_nat_gateway_per_az && config.network.nat_gateway != NatGatewayMode::OnePerAz
+        {
+            at.elsewhere(
+                "network.nat_gateway",
+                "is `single` but policy require_nat_gateway_per_az is true; use `one_per_az`",
+            );
+        }
+        let cluster = &config.cluster;
+        if cluster.endpoint_public_access {
+            self.public_api
+                .check(&cluster.endpoint_public_access_cidrs, at);
+        }
+    }
+}
+
+impl PublicApiPolicy {
+    fn check(&self, cidrs: &[Ipv4Cidr], at: &mut Scope<'_>) {
+        let field = "cluster.endpoint_public_access_cidrs";
+        for (i, cidr) in cidrs.iter().enumerate() {
+            // A /0 is refused by the cluster section whatever the floor says.
+            if cidr.prefix() > 0 && cidr.prefix() < self.min_prefix {
+                at.elsewhere(
+                    &format!("{field}[{i}]"),
+                    format!(
+                        "{cidr} is wider than /{}, the widest block this environment lets reach \
+                         the Kubernetes API (policy public_api.min_prefix)",
+                        self.min_prefix
+                    ),
+                );
+            }
+        }
+        let covered = Ipv4Cidr::union_size(cidrs);
+        if covered > self.max_addresses {
+            at.elsewhere(
+                field,
+                format!(
+                    "together cover {covered} addresses; this environment lets at most {} reach \
+                     the Kubernetes API (policy public_api.max_addresses)",
+                    self.max_addresses
+                ),
+            );
+        }
+    }
+}
