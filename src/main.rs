@@ -14,10 +14,12 @@ use clap::{Args, Parser, Subcommand};
 /// Synthesize an environment, then apply it with plain terraform, in two
 /// phases (the helm and kubernetes providers need an existing cluster):
 ///
-///   cargo run -- synth staging --stacks network,iam,eks
+///   infra synth staging --stacks network,iam,eks
 ///   terraform -chdir=cdktf.out init && terraform -chdir=cdktf.out apply
-///   cargo run -- synth staging
+///   infra synth staging
 ///   terraform -chdir=cdktf.out init && terraform -chdir=cdktf.out apply
+///
+/// From a checkout, `cargo run --` stands for `infra`.
 #[derive(Debug, Parser)]
 #[command(name = "infra", version, verbatim_doc_comment)]
 struct Cli {

@@ -492,3 +492,15 @@ fn diff_shows_a_changed_floor_on_its_own_line() {
     );
     assert!(text.contains("0 added, 0 removed, 1 changed"), "{text}");
 }
+
+#[test]
+fn an_os_error_is_told_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plain-file");
+    fs::write(&file, "not a directory").unwrap();
+    let out = file.join("out");
+    let o = synth_into("staging", &out, &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let text = stderr(&o);
+    assert_eq!(text.matches("(os error").count(), 1, "{text}");
+}

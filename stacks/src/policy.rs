@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 use synth::{BlockKind, Diagnostic, ModuleView, Policy, ResourceView, Schemas};
 
-use crate::config::{Environment, RESERVED_TAGS};
+use crate::config::{Environment, Ipv4Cidr, RESERVED_TAGS};
 
 /// Tag that exempts a security group from `no-public-ingress`: only a
 /// group in front of an internet-facing load balancer may carry it.
@@ -110,8 +110,10 @@ impl Policy for NoPublicIngress {
     fn check(&self, module: &ModuleView<'_>) -> Vec<Diagnostic> {
         let mut violations = Vec::new();
         let open = |v: Option<&Value>| match v {
-            Some(Value::String(s)) => is_anywhere(s),
-            Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).any(is_anywhere),
+            Some(Value::String(s)) => admits_internet(&[s.as_str()]),
+            Some(Value::Array(items)) => {
+                admits_internet(&items.iter().filter_map(Value::as_str).collect::<Vec<_>>())
+            }
             _ => false,
         };
         let exempt = |group: Option<&ResourceView<'_>>| {
@@ -146,7 +148,7 @@ impl Policy for NoPublicIngress {
                 violations.push(Diagnostic::new(
                     &r.address,
                     format!(
-                        "admits ingress from anywhere (0.0.0.0/0 or ::/0); only a security group tagged {}={} may",
+                        "admits ingress from the internet at large (0.0.0.0/0, ::/0 or blocks as wide together); only a security group tagged {}={} may",
                         PUBLIC_LOAD_BALANCER_TAG.0, PUBLIC_LOAD_BALANCER_TAG.1
                     ),
                 ));
@@ -156,8 +158,30 @@ impl Policy for NoPublicIngress {
     }
 }
 
-fn is_anywhere(cidr: &str) -> bool {
-    cidr.ends_with("/0")
+/// IPv4 blocks covering this many addresses together (a /8's worth) let in
+/// the internet at large, however they are spelt.
+const INTERNET_AT_LARGE: u64 = 1 << 24;
+
+/// Whether one rule's CIDRs let in the internet at large: IPv4 blocks that
+/// together cover a /8's worth of addresses (so `0.0.0.0/1` plus
+/// `128.0.0.0/1` counts like `0.0.0.0/0`), or an IPv6 block shorter than /16.
+fn admits_internet(cidrs: &[&str]) -> bool {
+    let mut v4 = Vec::new();
+    for cidr in cidrs {
+        if let Ok(block) = cidr.parse::<Ipv4Cidr>() {
+            v4.push(block);
+        } else if let Some((address, prefix)) = cidr.split_once('/') {
+            // Host bits may be set here (terraform accepts them); judge the prefix.
+            let wide = prefix.parse::<u8>().is_ok_and(|p| p < 16);
+            if address.contains(':') && wide {
+                return true;
+            }
+            if let (Ok(address), Ok(prefix)) = (address.parse(), prefix.parse()) {
+                v4.extend(Ipv4Cidr::containing(address, prefix));
+            }
+        }
+    }
+    Ipv4Cidr::union_size(&v4) >= INTERNET_AT_LARGE
 }
 
 /// Logs, Kubernetes secrets and volumes are encrypted.

@@ -271,6 +271,34 @@ fn ingress_from_anywhere_violates_no_public_ingress() {
 }
 
 #[test]
+fn ingress_from_the_whole_internet_spelt_otherwise_violates_no_public_ingress() {
+    for blocks in [
+        vec!["0.0.0.0/1", "128.0.0.0/1"],
+        vec!["1.0.0.0/8", "2.0.0.0/8"],
+        vec!["0.0.0.1/0"],
+    ] {
+        let mut app = build(&environment("staging"));
+        let errors = violations_after(&mut app, "aws_default_security_group", "default", |sg| {
+            sg.set(
+                "ingress",
+                synth::Expr::list([synth::Expr::object([
+                    ("protocol", synth::Expr::from("tcp")),
+                    ("from_port", synth::Expr::from(22)),
+                    ("to_port", synth::Expr::from(22)),
+                    ("cidr_blocks", synth::Expr::list(blocks.clone())),
+                ])]),
+            );
+        });
+        assert!(
+            errors.contains(
+                "aws_default_security_group.default: policy `no-public-ingress` violated"
+            ),
+            "{blocks:?}: {errors}"
+        );
+    }
+}
+
+#[test]
 fn unencrypted_logs_secrets_and_volumes_violate_encryption_at_rest() {
     let cases: [(&str, &str, &str); 3] = [
         ("aws_cloudwatch_log_group", "flow_logs", "kms_key_id"),

@@ -193,6 +193,7 @@ impl App {
             diags,
             vars: BTreeSet::new(),
             missing_stacks: BTreeSet::new(),
+            reported: BTreeSet::new(),
         };
         for stack in chosen {
             for r in &stack.resources {

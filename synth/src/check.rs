@@ -178,9 +178,18 @@ pub(crate) struct RefCheck<'a> {
     pub(crate) diags: &'a mut Vec<Diagnostic>,
     pub(crate) vars: BTreeSet<String>,
     pub(crate) missing_stacks: BTreeSet<String>,
+    /// (owner, message) pairs already reported: a block that names the same
+    /// missing thing twice is told once.
+    pub(crate) reported: BTreeSet<(String, String)>,
 }
 
 impl<'a> RefCheck<'a> {
+    fn report(&mut self, owner: &str, message: String) {
+        if self.reported.insert((owner.to_owned(), message.clone())) {
+            self.diags.push(Diagnostic::new(owner, message));
+        }
+    }
+
     /// References inside these expressions, reported against `owner`.
     pub(crate) fn check(&mut self, owner: &str, exprs: impl Iterator<Item = &'a Expr>) {
         for expr in exprs {
@@ -191,7 +200,7 @@ impl<'a> RefCheck<'a> {
                     self.vars.insert(name.clone());
                 }
                 if let Some(message) = self.problem(address, attr) {
-                    self.diags.push(Diagnostic::new(owner, message));
+                    self.report(owner, message);
                 }
             }
         }
@@ -200,15 +209,8 @@ impl<'a> RefCheck<'a> {
     /// `depends_on` targets; one also referenced in an attribute is reported once.
     pub(crate) fn check_depends_on(&mut self, owner: &str, targets: &[Address]) {
         for target in targets {
-            let Some(message) = self.problem(target, None) else {
-                continue;
-            };
-            if !self
-                .diags
-                .iter()
-                .any(|d| d.at == owner && d.message == message)
-            {
-                self.diags.push(Diagnostic::new(owner, message));
+            if let Some(message) = self.problem(target, None) {
+                self.report(owner, message);
             }
         }
     }

@@ -59,7 +59,8 @@ pub enum SynthError {
     UnreadableModule { file: String, message: String },
     #[error("cannot turn a value into an expression: {0}")]
     Value(String),
-    #[error("{path}: {source}")]
+    /// The cause is in the error chain, not repeated in the message.
+    #[error("{}", path.display())]
     Io {
         path: PathBuf,
         #[source]

@@ -154,6 +154,25 @@ fn a_subset_missing_a_dependency_names_it() {
 }
 
 #[test]
+fn a_block_naming_one_missing_thing_twice_is_told_once() {
+    let mut app = sample();
+    let vpc = synth::Address::resource("aws_vpc", "main");
+    let web = app
+        .stacks_mut()
+        .iter_mut()
+        .find_map(|s| s.find_mut(&synth::Address::resource("helm_release", "web")))
+        .unwrap();
+    web.set("description", Expr::reference(vpc.clone()).attr("arn"))
+        .set("namespace", Expr::reference(vpc).attr("id"));
+    let errors = diagnostics(app.synth(&only(&["app"])).unwrap_err());
+    let about_web: Vec<&String> = errors
+        .iter()
+        .filter(|e| e.starts_with("helm_release.web:"))
+        .collect();
+    assert_eq!(about_web.len(), 1, "{errors:#?}");
+}
+
+#[test]
 fn unknown_stack_lists_the_known_ones() {
     let err = sample().synth(&only(&["netwrk"])).unwrap_err();
     assert_eq!(

@@ -27,6 +27,14 @@ impl Ipv4Cidr {
         (prefix <= 32 && network & !mask(prefix) == 0).then_some(Self { network, prefix })
     }
 
+    /// The block of length `prefix` that contains `addr` (host bits dropped).
+    pub fn containing(addr: Ipv4Addr, prefix: u8) -> Option<Self> {
+        (prefix <= 32).then(|| Self {
+            network: u32::from(addr) & mask(prefix),
+            prefix,
+        })
+    }
+
     pub fn prefix(&self) -> u8 {
         self.prefix
     }

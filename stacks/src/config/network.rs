@@ -74,6 +74,10 @@ impl Section for NetworkConfig {
             return Vec::new();
         }
         let azs = self.azs(&config.region, at);
+        if let Some(message) = self.too_small_for_default_subnets(azs.len()) {
+            at.problem("vpc_cidr", message);
+            return Vec::new();
+        }
         let private = self.tier(Tier::Private, azs.len(), at);
         let public = self.tier(Tier::Public, azs.len(), at);
         let (Some(private), Some(public)) = (private, public) else {
@@ -125,6 +129,34 @@ enum Tier {
 }
 
 impl NetworkConfig {
+    /// When the file sets no subnets or sizes, a VPC too small for the
+    /// default layout is the VPC's problem, not that of a prefix field the
+    /// file never sets: says so, and what size would fit.
+    fn too_small_for_default_subnets(&self, count: usize) -> Option<String> {
+        let sets_subnets = self.private_subnets.is_some()
+            || self.public_subnets.is_some()
+            || self.private_subnet_prefix.is_some()
+            || self.public_subnet_prefix.is_some();
+        if sets_subnets {
+            return None;
+        }
+        let (private, public) = (DEFAULT_PRIVATE_SUBNET_PREFIX, DEFAULT_PUBLIC_SUBNET_PREFIX);
+        let block = |prefix: u8| 1u64 << (32 - u32::from(prefix));
+        // Private blocks are carved from the start, public ones from the end:
+        // they fit side by side exactly when their sizes add up.
+        let needed = count as u64 * (block(private) + block(public));
+        let vpc = self.vpc_cidr;
+        if needed <= vpc.size() && private >= vpc.prefix() && public >= vpc.prefix() {
+            return None;
+        }
+        let fit = 32 - needed.next_power_of_two().trailing_zeros();
+        Some(format!(
+            "{vpc} is too small for {count} private /{private} and {count} public /{public} \
+             subnets (one of each per AZ); it needs to be a /{fit} or larger, or set smaller \
+             subnets with network.private_subnet_prefix and network.public_subnet_prefix"
+        ))
+    }
+
     /// Each AZ with its letter; AZs of another region or listed twice are problems.
     fn azs(&self, region: &str, at: &mut Scope<'_>) -> Vec<(String, String)> {
         let mut result = Vec::new();

@@ -514,3 +514,25 @@ fn floors_live_in_their_own_file_only() {
         .to_string();
     assert_error(&e, &["cannot read", "stacks/policy/staging.toml"]);
 }
+
+#[test]
+fn a_vpc_too_small_for_the_default_subnets_is_blamed_on_itself() {
+    let e = error_after(
+        "staging",
+        STAGING,
+        "vpc_cidr = \"10.10.0.0/16\"",
+        "vpc_cidr = \"10.10.0.0/24\"",
+    );
+    assert_error(
+        &e,
+        &["network.vpc_cidr: 10.10.0.0/24 is too small for 2 private /20 and 2 public /24 subnets (one of each per AZ); it needs to be a /18 or larger"],
+    );
+    assert!(!e.contains("subnet_prefix:"), "{e}");
+    // A VPC that holds the default layout exactly is fine.
+    let text = STAGING.replacen(
+        "vpc_cidr = \"10.10.0.0/16\"",
+        "vpc_cidr = \"10.10.0.0/18\"",
+        1,
+    );
+    load("staging", &text).expect("2 x (/20 + /24) fit in a /18");
+}
