@@ -33,3 +33,25 @@ pub(crate) fn type_provider(ty: &str) -> &str {
 fn is_false(b: &bool) -> bool {
     !*b
 }
+
+/// The `description` and `sensitive` setters that variables and outputs
+/// share, for a type with fields of those names.
+macro_rules! described {
+    ($ty:ty) => {
+        impl $ty {
+            #[must_use]
+            pub fn description(mut self, text: &str) -> Self {
+                self.description = Some(text.to_owned());
+                self
+            }
+
+            /// Terraform hides the value in plans and output.
+            #[must_use]
+            pub fn sensitive(mut self) -> Self {
+                self.sensitive = true;
+                self
+            }
+        }
+    };
+}
+use described;

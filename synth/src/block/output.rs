@@ -23,19 +23,9 @@ impl Output {
         }
     }
 
-    #[must_use]
-    pub fn description(mut self, text: &str) -> Self {
-        self.description = Some(text.to_owned());
-        self
-    }
-
-    #[must_use]
-    pub fn sensitive(mut self) -> Self {
-        self.sensitive = true;
-        self
-    }
-
     pub fn value(&self) -> &Expr {
         &self.value
     }
 }
+
+super::described!(Output);

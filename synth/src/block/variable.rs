@@ -48,18 +48,6 @@ impl Variable {
     }
 
     #[must_use]
-    pub fn description(mut self, text: &str) -> Self {
-        self.description = Some(text.to_owned());
-        self
-    }
-
-    #[must_use]
-    pub fn sensitive(mut self) -> Self {
-        self.sensitive = true;
-        self
-    }
-
-    #[must_use]
     pub fn nullable(mut self, nullable: bool) -> Self {
         self.nullable = Some(nullable);
         self
@@ -75,6 +63,8 @@ impl Variable {
         self
     }
 }
+
+super::described!(Variable);
 
 /// Conditions are expressions: even a literal is wrapped, so it is never
 /// read as a template.
