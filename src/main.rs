@@ -67,6 +67,21 @@ enum Command {
         #[command(flatten)]
         project: Project,
     },
+    /// Print the values each helm release hands its chart, as JSON.
+    ///
+    /// Values documents merged in order and `set` entries on top, as helm
+    /// does; what only terraform knows at apply time (a role ARN, the
+    /// cluster's name) stands for itself: "${aws_iam_role.service.arn}".
+    /// The chart checks render every chart with these.
+    Values {
+        /// Environment name: a file stacks/config/<ENV>.toml.
+        env: String,
+        /// Only this release (its helm_release name, e.g. webapp).
+        #[arg(long)]
+        release: Option<String>,
+        #[command(flatten)]
+        project: Project,
+    },
     /// Compare an environment with what is in the output directory, or two
     /// environments with each other.
     ///
@@ -160,6 +175,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::List { env, project } => {
             let p = ops::Project::locate(project.root)?;
             ops::list(&p, env.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Values {
+            env,
+            release,
+            project,
+        } => {
+            let p = ops::Project::locate(project.root)?;
+            ops::values(&p, &env, release.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Diff {

@@ -112,6 +112,20 @@ pub fn list(project: &Project, env: Option<&str>) -> anyhow::Result<()> {
     emit(&text)
 }
 
+/// Prints the values of the environment's releases (or of one) as JSON.
+pub fn values(project: &Project, env: &str, release: Option<&str>) -> anyhow::Result<()> {
+    let synthesis = synthesize(project, env, &Options::default())?;
+    let releases: Vec<_> = stacks::releases::release_values(&synthesis.app)
+        .into_iter()
+        .filter(|r| release.is_none_or(|name| r.name == name))
+        .collect();
+    if let (Some(name), true) = (release, releases.is_empty()) {
+        bail!("environment `{env}` has no helm release named `{name}`");
+    }
+    let doc = serde_json::json!({"environment": env, "releases": releases});
+    emit(&(serde_json::to_string_pretty(&doc)? + "\n"))
+}
+
 /// Compares the environment with the module in `out`; true when they differ.
 pub fn diff_out(
     project: &Project,

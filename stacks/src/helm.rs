@@ -144,3 +144,75 @@ impl ServiceAccount {
         }
     }
 }
+
+/// Where charts of ours (custom resources) land inside the module.
+pub const LOCAL_CHARTS: &str = "charts";
+
+/// The one template of a custom-resources chart: each object of its values,
+/// as given.
+const OBJECTS_TEMPLATE: &str = "{{- range .Values.objects }}\n---\n{{ toYaml . }}\n{{- end }}\n";
+
+/// Custom resources (a NodePool, a ServiceMonitor, an ExternalSecret...)
+/// delivered by a `helm_release` of a small chart carried in the module
+/// (`charts/<name>/`), never by `kubernetes_manifest`: that needs the CRD at
+/// plan time and fails before the add-on that owns it is installed. The
+/// release follows `after` (the owner's release), so on destroy the objects
+/// go before their CRDs. `objects` are typed serde structs; their
+/// references to other blocks are resolved by terraform.
+pub fn custom_resources(
+    stack: &mut Stack,
+    id: &str,
+    name: &str,
+    namespace: &str,
+    objects: &[impl Serialize],
+    after: &[Handle],
+) -> Result<Handle, Error> {
+    let chart_yaml = format!(
+        "apiVersion: v2\nname: {name}\ndescription: Custom resources synthesized by infra\ntype: application\nversion: 0.1.0\n"
+    );
+    let chart = stack.asset_files(
+        &format!("{LOCAL_CHARTS}/{name}"),
+        vec![
+            ("Chart.yaml".to_owned(), chart_yaml.into_bytes()),
+            (
+                "templates/objects.yaml".to_owned(),
+                OBJECTS_TEMPLATE.as_bytes().to_vec(),
+            ),
+        ],
+    );
+    let objects = synth::to_expr(objects).map_err(|source| Error::Values {
+        release: id.to_owned(),
+        source,
+    })?;
+    let release = stack.resource("helm_release", id);
+    for owner in after {
+        release.depends_on(owner);
+    }
+    Ok(release
+        .set("name", name)
+        .set("chart", local_chart_path(&chart.path))
+        // The chart's content is fixed, but its hash in the plan would show
+        // a change to the template, which helm alone would not notice.
+        .set("description", format!("chart sha256:{}", chart.hash))
+        .set("namespace", namespace)
+        .set("atomic", true)
+        .set("wait", true)
+        .set("timeout", RELEASE_TIMEOUT_SECONDS)
+        .set("max_history", 10)
+        .set(
+            "values",
+            Expr::list([Expr::call(
+                "yamlencode",
+                [Expr::object([("objects", objects)])],
+            )]),
+        )
+        .handle())
+}
+
+/// `${path.module}/<path>`: a chart carried inside the module.
+pub fn local_chart_path(path: &std::path::Path) -> Expr {
+    Expr::template([
+        Expr::raw("path.module"),
+        Expr::from(format!("/{}", path.display())),
+    ])
+}

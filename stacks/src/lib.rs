@@ -13,6 +13,8 @@ pub mod config;
 mod error;
 pub mod helm;
 pub mod policy;
+pub mod releases;
+pub mod upstream;
 
 pub mod eks;
 pub mod iam;
@@ -104,6 +106,8 @@ pub struct Options {
 #[derive(Debug)]
 pub struct Synthesis {
     pub environment: Environment,
+    /// The construct tree the module was rendered from.
+    pub app: App,
     pub module: Module,
     /// Lines for the user that are not errors: what the emulator cannot
     /// cover, settings that differ from the environment's config.
@@ -168,6 +172,7 @@ pub fn synthesize(root: &Path, env: &str, options: &Options) -> Result<Synthesis
         })?;
     Ok(Synthesis {
         environment,
+        app,
         module,
         notes,
     })

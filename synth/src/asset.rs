@@ -26,13 +26,18 @@ impl Asset {
                 format!("reading asset directory {}: {e}", source.display()),
             )
         })?;
+        Ok(Self::from_files(dest, files))
+    }
+
+    /// An asset made by the program itself (a generated chart, say).
+    pub(crate) fn from_files(dest: &str, mut files: Vec<(String, Vec<u8>)>) -> Self {
         files.sort();
         let hash = hash_files(files.iter().map(|(n, b)| (n.as_str(), b.as_slice())));
-        Ok(Self {
+        Self {
             dest: dest.trim_end_matches('/').to_owned(),
             files,
             hash,
-        })
+        }
     }
 }
 

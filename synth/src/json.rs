@@ -13,6 +13,32 @@ pub(crate) fn to_value(value: &impl Serialize) -> Value {
     serde_json::to_value(value).expect("synth's block types serialize to JSON")
 }
 
+/// Compact JSON with sorted keys, as terraform's `jsonencode` writes it.
+pub(crate) fn to_compact_sorted(value: &Value) -> String {
+    match value {
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(to_compact_sorted).collect();
+            format!("[{}]", items.join(","))
+        }
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let entries: Vec<String> = keys
+                .iter()
+                .map(|k| {
+                    format!(
+                        "{}:{}",
+                        Value::String((*k).clone()),
+                        to_compact_sorted(&map[*k])
+                    )
+                })
+                .collect();
+            format!("{{{}}}", entries.join(","))
+        }
+        scalar => scalar.to_string(),
+    }
+}
+
 /// Pretty JSON with two-space indents, sorted keys and a trailing newline.
 pub fn to_canonical_string(value: &Value) -> String {
     let mut out = String::new();

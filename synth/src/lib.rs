@@ -14,6 +14,7 @@ mod block;
 mod check;
 pub mod diff;
 mod error;
+mod eval;
 mod expr;
 mod json;
 pub mod output;
@@ -35,6 +36,6 @@ pub use error::{list as list_diagnostics, Diagnostic, OverrideError, SynthError}
 pub use expr::{escape_template, Address, Expr, Step};
 pub use json::to_canonical_string;
 pub use policy::{ModuleView, Policy, ResourceView};
-pub use schema::{BlockKind, Schemas};
+pub use schema::{did_you_mean, BlockKind, Schemas};
 pub use ser::to_expr;
 pub use stack::{AssetInfo, Stack};

@@ -453,7 +453,7 @@ fn kind_of(value: &Value) -> &'static str {
 }
 
 /// ` (did you mean `x`?)` for the closest candidate within a small edit distance.
-pub(crate) fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> String {
+pub fn did_you_mean<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> String {
     let limit = (name.len() / 3).max(2);
     candidates
         .map(|c| (edit_distance(name, c), c))

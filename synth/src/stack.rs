@@ -113,6 +113,18 @@ impl Stack {
         Ok(info)
     }
 
+    /// Puts files the program made into the output (`<out>/<dest>/<name>`),
+    /// with the same location and hash as [`Stack::asset_dir`] returns.
+    pub fn asset_files(&mut self, dest: &str, files: Vec<(String, Vec<u8>)>) -> AssetInfo {
+        let asset = Asset::from_files(dest, files);
+        let info = AssetInfo {
+            path: PathBuf::from(dest),
+            hash: asset.hash.clone(),
+        };
+        self.assets.push(asset);
+        info
+    }
+
     pub fn resources(&self) -> &[Resource] {
         &self.resources
     }
@@ -139,6 +151,10 @@ impl Stack {
             .iter()
             .position(|r| &r.address() == address)?;
         Some(self.resources.remove(i))
+    }
+
+    pub fn locals(&self) -> impl Iterator<Item = (&str, &Expr)> {
+        self.locals.iter().map(|(n, v)| (n.as_str(), v))
     }
 
     pub fn outputs(&self) -> impl Iterator<Item = (&str, &Output)> {

@@ -12,7 +12,7 @@ use synth::{App, Expr, Handle, Stack, Variable};
 use crate::aws::{inline_policy, Irsa, Names, Partition, Statement};
 use crate::config::Environment;
 use crate::eks::Eks;
-use crate::helm::{set_string, RELEASE_TIMEOUT_SECONDS};
+use crate::helm::{local_chart_path, set_string, RELEASE_TIMEOUT_SECONDS};
 use crate::network::Network;
 use crate::{Error, Layer};
 
@@ -83,13 +83,7 @@ pub fn webapp(
     let webapp = stack
         .resource("helm_release", "webapp")
         .set("name", RELEASE_NAME)
-        .set(
-            "chart",
-            Expr::template([
-                Expr::raw("path.module"),
-                Expr::from(format!("/{}", chart.path.display())),
-            ]),
-        )
+        .set("chart", local_chart_path(&chart.path))
         // helm only notices a local chart's change when its version moves; a
         // new description on every content change makes terraform upgrade it.
         .set("description", format!("chart sha256:{}", chart.hash))

@@ -1,0 +1,59 @@
+"""The CRD check itself: a valid object passes, a misspelt field, a wrong
+type and a bad name fail, each named by its path."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import crds  # noqa: E402
+
+
+def node_pool(**spec_overrides):
+    spec = {
+        "template": {
+            "spec": {
+                "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "default"},
+                "requirements": [
+                    {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["on-demand"]}
+                ],
+            }
+        },
+        "limits": {"cpu": "100", "memory": "400Gi"},
+    }
+    spec.update(spec_overrides)
+    return {
+        "apiVersion": "karpenter.sh/v1",
+        "kind": "NodePool",
+        "metadata": {"name": "general"},
+        "spec": spec,
+    }
+
+
+def test_a_valid_object_passes():
+    assert crds.validate(node_pool()) == []
+
+
+def test_a_misspelt_field_is_named():
+    problems = crds.validate(node_pool(limitz={"cpu": "1"}))
+    assert any("limitz" in p and "Additional properties" in p for p in problems), problems
+
+
+def test_a_wrong_type_is_named_by_path():
+    obj = node_pool()
+    obj["spec"]["template"]["spec"]["requirements"][0]["values"] = "on-demand"
+    problems = crds.validate(obj)
+    assert any(p.startswith("spec.template.spec.requirements.0.values:") for p in problems), problems
+
+
+def test_int_or_string_accepts_both():
+    assert crds.validate(node_pool(limits={"cpu": 100})) == []
+
+
+def test_a_bad_name_and_an_unknown_kind_fail():
+    obj = node_pool()
+    obj["metadata"]["name"] = "General_Pool"
+    assert any(p.startswith("metadata.name:") for p in crds.validate(obj))
+    assert crds.validate({"apiVersion": "example.com/v1", "kind": "Nope", "metadata": {"name": "x"}})
