@@ -7,13 +7,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
 
-use crate::asset::hash_files;
 use crate::block::{
     type_provider, Backend, Mode, Provider, ProviderRef, RequiredProvider, Resource,
 };
 use crate::error::{Diagnostic, SynthError};
 use crate::expr::{Address, Expr};
 use crate::json::to_canonical_string;
+use crate::manifest::Manifest;
 use crate::policy::{ModuleView, Policy, ResourceView};
 use crate::schema::{did_you_mean, BlockKind, Schemas};
 use crate::stack::Stack;
@@ -329,8 +329,14 @@ impl App {
                 outputs: stack.outputs.iter().map(|(n, _)| n.clone()).collect(),
             });
         }
-        let manifest = manifest(&self.environment, &options.tool, &summary, &files);
-        files.insert(MANIFEST_FILE.to_owned(), manifest);
+        let manifest = Manifest::build(
+            &self.environment,
+            &options.tool,
+            self.backend.as_ref(),
+            &summary,
+            &files,
+        );
+        files.insert(MANIFEST_FILE.to_owned(), manifest.to_bytes());
         Ok(Module {
             environment: self.environment.clone(),
             files,
@@ -689,33 +695,4 @@ fn render_stack(stack: &Stack, rendered: &[(&Resource, &Value)]) -> Vec<u8> {
         root.insert("output".into(), Value::Object(outputs));
     }
     to_canonical_string(&Value::Object(root)).into_bytes()
-}
-
-fn manifest(
-    environment: &str,
-    tool: &str,
-    summary: &[StackSummary],
-    files: &BTreeMap<String, Vec<u8>>,
-) -> Vec<u8> {
-    let stacks: Vec<Value> = summary
-        .iter()
-        .map(|s| {
-            json!({
-                "name": s.name,
-                "description": s.description,
-                "file": format!("{}.tf.json", s.name),
-                "resources": s.resources.len(),
-                "data_sources": s.data_sources.len(),
-                "outputs": s.outputs.len(),
-            })
-        })
-        .collect();
-    let doc = json!({
-        "environment": environment,
-        "tool": tool,
-        "stacks": stacks,
-        "files": files.keys().collect::<Vec<_>>(),
-        "content_sha256": hash_files(files.iter().map(|(n, b)| (n.as_str(), b.as_slice()))),
-    });
-    to_canonical_string(&doc).into_bytes()
 }

@@ -15,6 +15,7 @@ pub mod diff;
 mod error;
 mod expr;
 mod json;
+pub mod manifest;
 pub mod output;
 mod policy;
 mod schema;
@@ -31,6 +32,7 @@ pub use block::{
 pub use error::{Diagnostic, SynthError};
 pub use expr::{escape_template, Address, Expr, Step};
 pub use json::to_canonical_string;
+pub use manifest::Manifest;
 pub use policy::{ModuleView, Policy, ResourceView, Violation};
 pub use schema::{BlockKind, Schemas};
 pub use stack::{AssetInfo, Stack};

@@ -11,10 +11,9 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
 use crate::app::{Module, MANIFEST_FILE};
 use crate::error::SynthError;
+use crate::manifest::Manifest;
 
 /// What a write did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -39,30 +38,16 @@ pub struct PreviousManifest {
 }
 
 pub fn read_manifest(dir: &Path) -> PreviousManifest {
-    let Ok(text) = fs::read_to_string(dir.join(MANIFEST_FILE)) else {
+    let Ok(bytes) = fs::read(dir.join(MANIFEST_FILE)) else {
         return PreviousManifest::default();
     };
-    let Ok(doc) = serde_json::from_str::<Value>(&text) else {
+    let Ok(manifest) = Manifest::parse(&bytes) else {
         return PreviousManifest::default();
     };
     PreviousManifest {
-        environment: doc["environment"].as_str().map(str::to_owned),
-        stacks: doc["stacks"]
-            .as_array()
-            .map(|s| {
-                s.iter()
-                    .filter_map(|v| v["name"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        files: doc["files"]
-            .as_array()
-            .map(|f| {
-                f.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        stacks: manifest.stack_names(),
+        environment: Some(manifest.environment),
+        files: manifest.files,
     }
 }
 
