@@ -123,9 +123,21 @@ impl Manifest {
         to_canonical_string(&value).into_bytes()
     }
 
-    /// Parses a manifest; `Err` says why it is not one.
-    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        serde_json::from_slice(bytes).map_err(|e| e.to_string())
+    /// Parses a manifest and checks that every file it lists is a plain
+    /// relative path inside the output directory. `Err` says what is wrong,
+    /// naming the entry.
+    pub fn parse(bytes: &[u8]) -> Result<Self, ManifestError> {
+        let manifest: Self =
+            serde_json::from_slice(bytes).map_err(|e| ManifestError::Unreadable(e.to_string()))?;
+        for entry in &manifest.files {
+            if let Some(reason) = entry_problem(entry) {
+                return Err(ManifestError::Entry {
+                    entry: entry.clone(),
+                    reason,
+                });
+            }
+        }
+        Ok(manifest)
     }
 
     /// The stack names, in the order they were synthesized.
@@ -134,17 +146,124 @@ impl Manifest {
     }
 }
 
+/// Why a manifest cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestError {
+    /// Not JSON, or not shaped like a manifest.
+    Unreadable(String),
+    /// A listed file that is not a plain relative path inside the directory.
+    Entry { entry: String, reason: &'static str },
+}
+
+/// Name of synth's own bookkeeping directory inside the output directory.
+pub(crate) const SYNTH_DIR: &str = ".synth";
+
+/// Whether a relative path belongs to terraform and must never be touched.
+pub fn is_terraform_owned(path: &str) -> bool {
+    let first = path.split('/').next().unwrap_or(path);
+    first.starts_with(".terraform") || first.contains(".tfstate")
+}
+
+/// Why `entry` is not a plain relative path naming a file synth may own
+/// inside the output directory, if it is not.
+pub fn entry_problem(entry: &str) -> Option<&'static str> {
+    if entry.is_empty() {
+        return Some("is empty");
+    }
+    if entry.starts_with('/') {
+        return Some("is an absolute path");
+    }
+    if entry.contains('\\') || entry.contains('\0') {
+        return Some("contains a backslash or NUL byte");
+    }
+    for part in entry.split('/') {
+        match part {
+            "" => return Some("has an empty path component (`//` or a trailing `/`)"),
+            "." => return Some("has a `.` component"),
+            ".." => return Some("leads out of the directory (`..`)"),
+            _ => {}
+        }
+    }
+    if is_terraform_owned(entry) {
+        return Some("belongs to terraform");
+    }
+    let first = entry.split('/').next().unwrap_or(entry);
+    if first == SYNTH_DIR || first.starts_with(".synth-tmp-") {
+        return Some("is synth's own bookkeeping");
+    }
+    None
+}
+
+/// The first component of a relative path: the name in the output directory
+/// that a file lives under.
+pub(crate) fn top_name(entry: &str) -> &str {
+    entry.split('/').next().unwrap_or(entry)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn older_manifests_without_a_backend_parse() {
-        let doc = r#"{"environment":"e","tool":"t","stacks":[],"files":["a.tf.json"],"content_sha256":"x"}"#;
-        let manifest = Manifest::parse(doc.as_bytes()).unwrap();
-        assert_eq!(manifest.backend, None);
-        assert_eq!(manifest.files, ["a.tf.json"]);
-        assert!(Manifest::parse(b"{\"environment\": 1}").is_err());
+    fn terraform_files_are_recognised() {
+        for owned in [
+            ".terraform",
+            ".terraform/providers/x",
+            ".terraform.lock.hcl",
+            "terraform.tfstate",
+            "terraform.staging.tfstate.backup",
+            "terraform.tfstate.d/ws/terraform.tfstate",
+        ] {
+            assert!(is_terraform_owned(owned), "{owned}");
+        }
+        for ours in ["network.tf.json", "manifest.json", "chart/Chart.yaml"] {
+            assert!(!is_terraform_owned(ours), "{ours}");
+        }
+    }
+
+    #[test]
+    fn only_plain_relative_paths_are_entries() {
+        for good in ["network.tf.json", "chart/templates/a.yaml", "a..b/c"] {
+            assert_eq!(entry_problem(good), None, "{good}");
+        }
+        for (bad, why) in [
+            ("", "empty"),
+            ("/etc/passwd", "absolute"),
+            ("../x", "leads out"),
+            ("chart/../../x", "leads out"),
+            ("chart//x", "empty path component"),
+            ("chart/", "empty path component"),
+            ("./x", "`.`"),
+            ("a\\b", "backslash"),
+            (".terraform/terraform.tfstate", "terraform"),
+            ("terraform.production.tfstate", "terraform"),
+            (".synth/current/x", "bookkeeping"),
+        ] {
+            let problem = entry_problem(bad).unwrap_or_else(|| panic!("{bad:?} accepted"));
+            assert!(problem.contains(why), "{bad:?}: {problem}");
+        }
+    }
+
+    #[test]
+    fn parse_names_the_bad_entry() {
+        let doc = |files: &str| {
+            format!(
+                r#"{{"environment":"e","tool":"t","stacks":[],"files":{files},"content_sha256":"x"}}"#
+            )
+        };
+        let ok = Manifest::parse(doc(r#"["a.tf.json"]"#).as_bytes()).unwrap();
+        assert_eq!(ok.backend, None, "older manifests have no backend");
+        assert_eq!(
+            Manifest::parse(doc(r#"["a.tf.json", "/tmp/victim"]"#).as_bytes()),
+            Err(ManifestError::Entry {
+                entry: "/tmp/victim".into(),
+                reason: "is an absolute path"
+            })
+        );
+        assert!(matches!(
+            Manifest::parse(b"{\"environment\": 1}"),
+            Err(ManifestError::Unreadable(_))
+        ));
     }
 
     #[test]
