@@ -1,6 +1,7 @@
 //! The output directory under attack, through the real `infra` binary: SIGKILL
 //! at random points of a synth's write, a rename that fails on an immutable
-//! file, manifests that point outside the directory, symlinks planted in it.
+//! file, manifests that point outside the directory, symlinks planted in it,
+//! terraform state of another environment.
 #![allow(clippy::unwrap_used)] // a panic in a test helper is a failed test with its location
 
 #[path = "../synth/tests/common/mod.rs"]
@@ -407,5 +408,115 @@ fn a_symlinked_file_is_never_written_through_or_removed() {
             "network.tf.json is a symlink to {}",
             theirs.display()
         )],
+    );
+}
+
+/// `.terraform/terraform.tfstate` as `terraform init` writes it.
+fn initialised(dir: &Path, kind: &str, config: serde_json::Value) {
+    fs::create_dir_all(dir.join(".terraform")).unwrap();
+    let record = serde_json::json!({
+        "version": 3,
+        "terraform_version": "1.11.4",
+        "backend": {"type": kind, "config": config, "hash": 1}
+    });
+    fs::write(dir.join(".terraform/terraform.tfstate"), record.to_string()).unwrap();
+}
+
+/// The issue's third finding: production's state in a directory with no
+/// manifest, or a corrupt one, is overwritten by `synth staging`. Every trace
+/// terraform leaves must stop it, named in the error.
+#[test]
+fn production_state_is_never_overwritten_whatever_the_manifest_says() {
+    let work = tempfile::tempdir().unwrap();
+    let bucket = "example-org-tfstate";
+    type Setup = fn(&Path);
+    let cases: [(&str, Setup, &[&str], &[&str]); 5] = [
+        (
+            "a production state file, no manifest",
+            |d| fs::write(d.join("terraform.production.tfstate"), "{\"serial\": 3}").unwrap(),
+            &[],
+            &["terraform.production.tfstate: a local state file", "no manifest.json"],
+        ),
+        (
+            "initialised for production's local state, no manifest",
+            |d| initialised(d, "local", serde_json::json!({"path": "terraform.production.tfstate", "workspace_dir": null})),
+            &[],
+            &[".terraform/terraform.tfstate: initialised for the local state file terraform.production.tfstate, not terraform.staging.tfstate"],
+        ),
+        (
+            "initialised for production's S3 key, no manifest",
+            |d| initialised(d, "s3", serde_json::json!({"bucket": "example-org-tfstate", "key": "production/terraform.tfstate", "region": "eu-west-1", "encrypt": true, "use_lockfile": true, "access_key": null})),
+            &["--state-bucket", bucket],
+            &[r#"initialised for backend "s3" with key = "production/terraform.tfstate", not "staging/terraform.tfstate""#],
+        ),
+        (
+            "initialised for production's S3 key, synthesizing local state",
+            |d| initialised(d, "s3", serde_json::json!({"bucket": "example-org-tfstate", "key": "production/terraform.tfstate", "region": "eu-west-1"})),
+            &[],
+            &[r#"initialised for backend "s3" (bucket = "example-org-tfstate", key = "production/terraform.tfstate", region = "eu-west-1")"#],
+        ),
+        (
+            "production's module and state, its manifest corrupt",
+            |d| {
+                ok(&synth("production", d, &[]));
+                fs::write(d.join("terraform.production.tfstate"), "{\"serial\": 3}").unwrap();
+                fs::write(d.join("manifest.json"), "{ not json").unwrap();
+            },
+            &[],
+            &["terraform.production.tfstate: a local state file", "manifest.json is unreadable"],
+        ),
+    ];
+    for (what, setup, extra, needles) in cases {
+        let dir = work.path().join("out");
+        fs::create_dir(&dir).unwrap();
+        setup(&dir);
+        let before = tree(&dir);
+        let o = synth("staging", &dir, extra);
+        let mut all = vec!["refusing to write `staging`", "Use another --out directory"];
+        all.extend_from_slice(needles);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{what}: not refused: {err}");
+        for needle in all {
+            assert!(
+                err.contains(needle),
+                "{what}: error does not mention `{needle}`:\n{err}"
+            );
+        }
+        assert_eq!(tree(&dir), before, "{what}: the directory changed");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn an_environments_own_state_is_no_reason_to_refuse() {
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("out");
+    fs::create_dir(&dir).unwrap();
+    // State of staging, and terraform initialised for it, before any synth.
+    fs::write(dir.join("terraform.staging.tfstate"), "{\"serial\": 3}").unwrap();
+    initialised(
+        &dir,
+        "local",
+        serde_json::json!({"path": "terraform.staging.tfstate", "workspace_dir": null}),
+    );
+    ok(&synth("staging", &dir, &[]));
+    // Moving staging's state to S3: the manifest vouches for the local state,
+    // which `terraform init -migrate-state` then carries over.
+    ok(&synth(
+        "staging",
+        &dir,
+        &["--state-bucket", "example-org-tfstate"],
+    ));
+    assert_eq!(
+        fs::read_to_string(dir.join("terraform.staging.tfstate")).unwrap(),
+        "{\"serial\": 3}"
+    );
+    // Another environment's module is still refused there.
+    refused(
+        &synth("production", &dir, &[]),
+        &[
+            "initialised for environment `staging`; refusing to write `production`",
+            "terraform.staging.tfstate",
+        ],
     );
 }

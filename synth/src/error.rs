@@ -55,6 +55,20 @@ pub enum SynthError {
         /// Terraform's traces in `dir`, each with its path.
         evidence: Vec<String>,
     },
+    #[error(
+        "refusing to write `{requested}` into {dir}: it holds terraform state that is not this \
+         module's (which keeps its state in {own}), and {manifest}:\n{}\nUse another --out \
+         directory; or, after checking that this state is not needed here, move it (and \
+         {dir}/.terraform) out of {dir}",
+        list_lines(.evidence)
+    )]
+    ForeignState {
+        dir: PathBuf,
+        requested: String,
+        own: String,
+        manifest: String,
+        evidence: Vec<String>,
+    },
     #[error("refusing to write `{name}`: it {reason}")]
     ModulePath { name: String, reason: String },
     #[error(

@@ -1,4 +1,5 @@
-//! What the writer refuses, and that a refusal changes nothing: manifest
+//! What the writer refuses, and that a refusal changes nothing: terraform
+//! state that is not the module's (whatever the manifest says), manifest
 //! entries outside the directory, symlinks it did not make, names taken by
 //! someone else's files, and broken bookkeeping.
 #![allow(clippy::unwrap_used)] // a panic in a test helper is a failed test with its location
@@ -9,11 +10,15 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 
-use common::{assert_settled, chart_source, module, scratch, tree, view, write_flat, Version, A};
+use common::{
+    assert_settled, chart_source, module, module_with, scratch, tree, view, write_flat, Version, A,
+};
 use synth::output::{read_output, write_module};
-use synth::Module;
+use synth::{Backend, Module};
 
+/// Blue and green differ only in their environment.
 const BLUE: Version = A;
+const GREEN: Version = Version { env: "green", ..A };
 
 /// Writing `module` into `dir` fails with an error mentioning every needle,
 /// and nothing in `dir` changes.
@@ -30,6 +35,190 @@ fn refused(dir: &Path, module: &Module, needles: &[&str]) {
         tree(dir) == before,
         "refused, but the directory changed:\n{err}"
     );
+}
+
+fn terraform_init(dir: &Path, backend: &str) {
+    fs::create_dir_all(dir.join(".terraform")).unwrap();
+    fs::write(
+        dir.join(".terraform/terraform.tfstate"),
+        format!(r#"{{"version": 3, "backend": {backend}}}"#),
+    )
+    .unwrap();
+}
+
+fn remote(key: &str) -> Backend {
+    Backend::new("remote-store")
+        .set("key", key)
+        .set("encrypt", true)
+}
+
+#[test]
+fn state_traces_of_another_module_are_refused_without_a_manifest() {
+    let chart = chart_source();
+    let blue = module(&BLUE, chart.path());
+    let cases: [(&str, &str, &str); 5] = [
+        (
+            "terraform.green.tfstate",
+            "{}",
+            "terraform.green.tfstate: a local state file",
+        ),
+        (
+            "terraform.green.tfstate.backup",
+            "{}",
+            "belongs to the local state terraform.green.tfstate",
+        ),
+        (
+            ".terraform.green.tfstate.lock.info",
+            "{}",
+            "belongs to the local state terraform.green.tfstate",
+        ),
+        (
+            "terraform.tfstate",
+            "{}",
+            "terraform.tfstate: a local state file",
+        ),
+        (
+            "terraform.tfstate.d/ws/terraform.tfstate",
+            "{}",
+            "state of other terraform workspaces",
+        ),
+    ];
+    for (file, content, needle) in cases {
+        let dir = scratch();
+        let path = dir.path().join(file);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, content).unwrap();
+        refused(
+            dir.path(),
+            &blue,
+            &[
+                "refusing to write `blue`",
+                "not this module's (which keeps its state in the local state file terraform.blue.tfstate)",
+                "there is no manifest.json",
+                needle,
+            ],
+        );
+    }
+    let dir = scratch();
+    terraform_init(
+        dir.path(),
+        r#"{"type": "local", "config": {"path": "terraform.green.tfstate"}}"#,
+    );
+    refused(
+        dir.path(),
+        &blue,
+        &["initialised for the local state file terraform.green.tfstate, not terraform.blue.tfstate"],
+    );
+    fs::write(dir.path().join(".terraform/terraform.tfstate"), "{ half").unwrap();
+    refused(
+        dir.path(),
+        &blue,
+        &[
+            "terraform.tfstate: unreadable",
+            "initialised for is unknown",
+        ],
+    );
+}
+
+#[test]
+fn a_backend_matches_on_every_setting_the_module_gives_it() {
+    let chart = chart_source();
+    let dir = scratch();
+    // terraform records every attribute of the backend, unset ones as null.
+    terraform_init(
+        dir.path(),
+        r#"{"type": "remote-store", "config": {"key": "green/state", "encrypt": true, "token": "s3cret", "extra": null}}"#,
+    );
+    let blue = module_with(&BLUE, chart.path(), remote("blue/state"));
+    refused(
+        dir.path(),
+        &blue,
+        &[r#"initialised for backend "remote-store" with key = "green/state", not "blue/state""#],
+    );
+    let err = write_module(dir.path(), &blue).unwrap_err().to_string();
+    assert!(
+        !err.contains("s3cret"),
+        "a credential in an error message: {err}"
+    );
+    let local = module(&BLUE, chart.path());
+    refused(
+        dir.path(),
+        &local,
+        &[
+            r#"initialised for backend "remote-store" (encrypt = true, key = "green/state", token = (hidden))"#,
+        ],
+    );
+    let green = module_with(&GREEN, chart.path(), remote("green/state"));
+    write_module(dir.path(), &green).unwrap();
+}
+
+#[test]
+fn the_modules_own_state_and_a_vouched_backend_change_are_accepted() {
+    let chart = chart_source();
+    let dir = scratch();
+    for own in [
+        "terraform.blue.tfstate",
+        "terraform.blue.tfstate.backup",
+        ".terraform.blue.tfstate.lock.info",
+        ".terraform.lock.hcl",
+    ] {
+        fs::write(dir.path().join(own), "{}").unwrap();
+    }
+    terraform_init(
+        dir.path(),
+        r#"{"type": "local", "config": {"path": "terraform.blue.tfstate", "workspace_dir": null}}"#,
+    );
+    write_module(dir.path(), &module(&BLUE, chart.path())).unwrap();
+    // The manifest records blue's local state: moving it to another backend
+    // is allowed (terraform init -migrate-state does the rest)...
+    write_module(
+        dir.path(),
+        &module_with(&BLUE, chart.path(), remote("blue/state")),
+    )
+    .unwrap();
+    // ...but once the manifest records the new backend, the local state file
+    // left behind is no longer vouched for.
+    refused(
+        dir.path(),
+        &module_with(&BLUE, chart.path(), remote("blue/state")),
+        &[
+            "terraform.blue.tfstate: a local state file",
+            r#"records `blue` with state in backend "remote-store""#,
+        ],
+    );
+    // Another environment is refused on the manifest's word alone.
+    refused(
+        dir.path(),
+        &module(&GREEN, chart.path()),
+        &[
+            "initialised for environment `blue`; refusing to write `green`",
+            ".terraform.lock.hcl",
+        ],
+    );
+}
+
+#[test]
+fn a_manifest_older_than_recorded_backends_vouches_for_nothing() {
+    let chart = chart_source();
+    let dir = scratch();
+    let blue = module(&BLUE, chart.path());
+    write_flat(dir.path(), &blue);
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.path().join("manifest.json")).unwrap()).unwrap();
+    doc.as_object_mut().unwrap().remove("backend");
+    fs::write(dir.path().join("manifest.json"), doc.to_string()).unwrap();
+    fs::write(dir.path().join("terraform.old.tfstate"), "{}").unwrap();
+    refused(
+        dir.path(),
+        &blue,
+        &[
+            "records `blue` but not where its state is",
+            "terraform.old.tfstate",
+        ],
+    );
+    fs::remove_file(dir.path().join("terraform.old.tfstate")).unwrap();
+    fs::write(dir.path().join("terraform.blue.tfstate"), "{}").unwrap();
+    write_module(dir.path(), &blue).unwrap();
 }
 
 /// A flat directory (as synths before generations wrote it) whose manifest
