@@ -199,7 +199,8 @@ pub fn diff_out(
     let Some(previous) = read_output(out).with_context(|| format!("reading {}", out.display()))?
     else {
         bail!(
-            "{} is not a directory; synthesize into it first, or pass --out",
+            "there is no synthesized output in {} yet; make one with `infra synth {env} --out {}`",
+            out.display(),
             out.display()
         );
     };

@@ -399,7 +399,10 @@ fn diff_of_an_unknown_environment_or_directory_exits_2() {
     let o = infra(&["diff", "staging", "--out", "/nonexistent/cdktf.out"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("/nonexistent/cdktf.out is not a directory"),
+        stderr(&o).contains(
+            "there is no synthesized output in /nonexistent/cdktf.out yet; make one with \
+             `infra synth staging --out /nonexistent/cdktf.out`"
+        ),
         "{}",
         stderr(&o)
     );

@@ -1,7 +1,7 @@
 //! The output directory under attack, through the real `infra` binary: SIGKILL
 //! at random points of a synth's write, a rename that fails on an immutable
 //! file, manifests that point outside the directory, symlinks planted in it,
-//! terraform state of another environment.
+//! terraform state of another environment, and `--out` mistakes.
 #![allow(clippy::unwrap_used)] // a panic in a test helper is a failed test with its location
 
 #[path = "../synth/tests/common/mod.rs"]
@@ -519,4 +519,32 @@ fn an_environments_own_state_is_no_reason_to_refuse() {
             "terraform.staging.tfstate",
         ],
     );
+}
+
+#[test]
+fn out_naming_a_regular_file_says_it_is_not_a_directory() {
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("cdktf.out");
+    fs::write(&file, "mine").unwrap();
+    let o = synth("staging", &file, &[]);
+    refused(&o, &[&format!("{} is not a directory", file.display())]);
+    assert!(!stderr(&o).contains("File exists"), "{}", stderr(&o));
+    let o = infra(&["diff", "staging", "--out", file.to_str().unwrap()]);
+    refused(&o, &[&format!("{} is not a directory", file.display())]);
+    assert_eq!(fs::read_to_string(&file).unwrap(), "mine");
+}
+
+#[test]
+fn diff_without_output_says_how_to_make_some() {
+    let work = tempfile::tempdir().unwrap();
+    for dir in [work.path().join("missing"), work.path().to_owned()] {
+        let d = dir.to_str().unwrap();
+        let o = infra(&["diff", "staging", "--out", d]);
+        refused(
+            &o,
+            &[&format!(
+                "there is no synthesized output in {d} yet; make one with `infra synth staging --out {d}`"
+            )],
+        );
+    }
 }
