@@ -69,8 +69,19 @@ enum Stop {
     AfterCleanUp,
 }
 
-fn current(dir: &Path) -> PathBuf {
-    fs::read_link(dir.join(".synth/current")).unwrap()
+/// Where `.synth/current` points, if anywhere.
+fn current(dir: &Path) -> Option<PathBuf> {
+    fs::read_link(dir.join(".synth/current")).ok()
+}
+
+/// Top-level `.synth-tmp-*` directories: what synths before generations
+/// left behind when they were killed.
+fn old_temporaries(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".synth-tmp-"))
+        .collect()
 }
 
 /// A simple deterministic generator, seeded per run (the seed is printed).
@@ -188,6 +199,11 @@ fn synth_killed_at_random_points_of_its_write_leaves_a_whole_module() {
             view(&dir) == new_view,
             "run {i}: not recovered to production"
         );
+        assert_eq!(
+            old_temporaries(&dir),
+            Vec::<String>::new(),
+            "run {i}: temporaries left"
+        );
         assert_settled(&dir);
         assert_eq!(
             others(&dir),
@@ -223,6 +239,15 @@ fn flat_copy(from: &Path, dir: &Path) {
         let path = dir.join(name);
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(path, bytes).unwrap();
+    }
+}
+
+/// Removes a file, a link or a directory tree.
+fn remove_entry(path: &Path) {
+    if fs::symlink_metadata(path).unwrap().is_dir() {
+        fs::remove_dir_all(path).unwrap();
+    } else {
+        fs::remove_file(path).unwrap();
     }
 }
 
@@ -265,6 +290,7 @@ fn a_rename_that_fails_on_an_immutable_file_leaves_the_old_module_whole() {
         view(&dir) == old_view,
         "terraform would no longer read the staging module"
     );
+    assert_eq!(old_temporaries(&dir), Vec::<String>::new());
     let synth_dir = dir.join(".synth");
     let inside: Vec<String> = fs::read_dir(&synth_dir)
         .unwrap()
@@ -340,7 +366,7 @@ fn a_symlinked_chart_folder_is_never_written_through() {
     let elsewhere = work.path().join("elsewhere");
     fs::create_dir(&elsewhere).unwrap();
     fs::write(elsewhere.join("Chart.yaml"), "theirs").unwrap();
-    fs::remove_file(dir.join("chart")).unwrap();
+    remove_entry(&dir.join("chart"));
     std::os::unix::fs::symlink(&elsewhere, dir.join("chart")).unwrap();
     let o = synth("staging", &dir, &[]);
     refused(
@@ -359,16 +385,10 @@ fn a_symlinked_chart_folder_is_never_written_through() {
 
     // The same in a directory older synths wrote: the manifest lists the
     // chart's files, but the folder is a link.
+    let reference = work.path().join("reference");
+    ok(&synth("staging", &reference, &[]));
     let flat = work.path().join("flat");
-    flat_copy(
-        &dir.join(".synth/current")
-            .canonicalize()
-            .unwrap()
-            .parent()
-            .unwrap()
-            .join(current(&dir)),
-        &flat,
-    );
+    flat_copy(&reference, &flat);
     fs::remove_dir_all(flat.join("chart")).unwrap();
     std::os::unix::fs::symlink(&elsewhere, flat.join("chart")).unwrap();
     let o = synth("staging", &flat, &[]);
