@@ -7,14 +7,14 @@
 //! - a module is written as a complete *generation* under `.synth/`, and the
 //!   top-level names terraform reads are links into `.synth/current`, which
 //!   one rename switches: at every instant terraform reads the whole old
-//!   module or the whole new one ([`layout`] has the picture, docs/output.md
+//!   module or the whole new one (`layout.rs` has the picture, docs/output.md
 //!   every step);
 //! - the next synth, or `read_output`, finishes or undoes an interrupted one;
 //! - synth only creates, replaces or removes its own entries: `.synth/` and
 //!   the links into it; a manifest entry that is not a plain relative path,
 //!   or a name taken by anything else, is an error naming it;
 //! - terraform's files are never touched, and a directory whose state
-//!   belongs to another module is refused ([`guard`]).
+//!   belongs to another module is refused (`guard.rs`).
 
 mod flat;
 mod fsops;
