@@ -7,8 +7,10 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::fsops::{kind, names, unique_name, Fs, Kind};
-use super::layout::{replace_with_link, switch, Generation, Recorded, EMPTY_PREFIX, GEN_PREFIX};
+use super::fsops::{kind, names, Fs, Kind};
+use super::layout::{
+    new_generation, replace_with_link, switch, Generation, Recorded, EMPTY_PREFIX, GEN_PREFIX,
+};
 use crate::app::MANIFEST_FILE;
 use crate::error::SynthError;
 use crate::manifest::{top_name, SYNTH_DIR};
@@ -142,9 +144,7 @@ pub(crate) fn migrate(
     plan: FlatPlan,
 ) -> Result<Generation, SynthError> {
     let synth_dir = dir.join(SYNTH_DIR);
-    let name = unique_name(GEN_PREFIX);
-    let path = synth_dir.join(&name);
-    fs_.create_dir(&path)?;
+    let (name, path) = new_generation(fs_, dir, GEN_PREFIX)?;
     let mut made: BTreeSet<PathBuf> = BTreeSet::new();
     let manifest = [MANIFEST_FILE.to_owned()];
     for entry in plan.entries.iter().chain(&manifest) {
@@ -166,11 +166,8 @@ pub(crate) fn migrate(
 /// generation to switch away from, so links for the new module can exist
 /// (resolving to empty stubs) before the module itself becomes current.
 pub(crate) fn empty_generation(fs_: &mut Fs<'_>, dir: &Path) -> Result<Generation, SynthError> {
-    let synth_dir = dir.join(SYNTH_DIR);
-    let name = unique_name(EMPTY_PREFIX);
-    let path = synth_dir.join(&name);
-    fs_.create_dir(&path)?;
-    switch(fs_, &synth_dir, &name)?;
+    let (name, path) = new_generation(fs_, dir, EMPTY_PREFIX)?;
+    switch(fs_, &dir.join(SYNTH_DIR), &name)?;
     Ok(Generation {
         path,
         recorded: Recorded::Missing,

@@ -18,7 +18,7 @@ use std::fs;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Component, Path, PathBuf};
 
-use super::fsops::{io_error, kind, names, Fs, Kind};
+use super::fsops::{io_error, kind, names, unique_name, Fs, Kind};
 use crate::app::MANIFEST_FILE;
 use crate::error::SynthError;
 use crate::manifest::{top_name, Manifest, ManifestError, SYNTH_DIR};
@@ -299,6 +299,18 @@ pub(crate) fn our_links(dir: &Path) -> Result<BTreeSet<String>, SynthError> {
 
 pub(crate) fn is_our_link(dir: &Path, name: &str) -> Result<bool, SynthError> {
     Ok(matches!(kind(&dir.join(name))?, Kind::Symlink(t) if t == link_text(name)))
+}
+
+/// Makes a new, empty generation directory; returns its name and path.
+pub(crate) fn new_generation(
+    fs_: &mut Fs<'_>,
+    dir: &Path,
+    prefix: &str,
+) -> Result<(String, PathBuf), SynthError> {
+    let name = unique_name(prefix);
+    let path = dir.join(SYNTH_DIR).join(&name);
+    fs_.create_dir(&path)?;
+    Ok((name, path))
 }
 
 /// Points `.synth/current` at the generation `name`: one rename, the moment

@@ -4,9 +4,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::flat;
-use super::fsops::{io_error, kind, lock, unique_name, Fs, Kind};
+use super::fsops::{io_error, kind, lock, Fs, Kind};
 use super::guard;
-use super::layout::{is_our_link, link_text, recover, switch, Generation, State, GEN_PREFIX};
+use super::layout::{
+    is_our_link, link_text, new_generation, recover, switch, Generation, State, GEN_PREFIX,
+};
 use super::WriteReport;
 use crate::app::{Module, MANIFEST_FILE};
 use crate::error::SynthError;
@@ -203,10 +205,7 @@ fn write_generation(
     wanted: &BTreeMap<String, bool>,
     old: &BTreeMap<String, Vec<u8>>,
 ) -> Result<PathBuf, SynthError> {
-    let synth_dir = dir.join(SYNTH_DIR);
-    let name = unique_name(GEN_PREFIX);
-    let next = synth_dir.join(&name);
-    fs_.create_dir(&next)?;
+    let (name, next) = new_generation(fs_, dir, GEN_PREFIX)?;
     let mut made: BTreeSet<PathBuf> = BTreeSet::new();
     for (file, bytes) in &module.files {
         fs_.create_parents(&next, file, &mut made)?;
@@ -236,7 +235,7 @@ fn write_generation(
         stub(fs_, &current.path.join(name), *is_dir)?;
         fs_.symlink(&link_text(name), &dir.join(name))?;
     }
-    switch(fs_, &synth_dir, &name)?;
+    switch(fs_, &dir.join(SYNTH_DIR), &name)?;
     Ok(next)
 }
 
