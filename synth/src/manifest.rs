@@ -236,7 +236,7 @@ mod tests {
             ("./x", "`.`"),
             ("a\\b", "backslash"),
             (".terraform/terraform.tfstate", "terraform"),
-            ("terraform.production.tfstate", "terraform"),
+            ("terraform.blue.tfstate", "terraform"),
             (".synth/current/x", "bookkeeping"),
         ] {
             let problem = entry_problem(bad).unwrap_or_else(|| panic!("{bad:?} accepted"));

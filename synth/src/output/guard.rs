@@ -195,7 +195,7 @@ fn describe(dir: &Path, trace: &Trace, own: &StateBackend) -> String {
     }
 }
 
-/// `local state in terraform.x.tfstate`, `backend "s3" (bucket = "b", ...)`.
+/// `the local state file terraform.x.tfstate`, `backend "remote" (key = "a/b", ...)`.
 pub(crate) fn describe_backend(backend: &StateBackend) -> String {
     if let Some(path) = backend.local_path() {
         return format!("the local state file {path}");
