@@ -3,7 +3,6 @@
 //! print the result.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -11,7 +10,7 @@ use std::time::Instant;
 use anyhow::{bail, Context as _};
 use stacks::{Options, Synthesis};
 use synth::diff::{blocks, diff, Change};
-use synth::output::{read_manifest, write_module};
+use synth::output::{read_output, write_module};
 use synth::Module;
 
 const TOOL: &str = concat!("infra ", env!("CARGO_PKG_VERSION"));
@@ -65,6 +64,9 @@ pub fn synth(project: &Project, env: &str, options: &Options, out: &Path) -> any
     let module = synthesize(project, env, options)?.module;
     let report =
         write_module(out, &module).with_context(|| format!("writing {}", out.display()))?;
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
     let (resources, data) = count(&module);
     let stacks: Vec<&str> = module.summary.iter().map(|s| s.name.as_str()).collect();
     println!(
@@ -133,61 +135,37 @@ pub fn diff_out(
     options: &Options,
     out: &Path,
 ) -> anyhow::Result<bool> {
-    if !out.is_dir() {
+    let Some(previous) = read_output(out).with_context(|| format!("reading {}", out.display()))?
+    else {
         bail!(
-            "{} is not a directory; synthesize into it first, or pass --out",
+            "there is no synthesized output in {} yet; make one with `infra synth {env} --out {}`",
+            out.display(),
             out.display()
         );
-    }
-    let previous = read_manifest(out);
+    };
     // Compare like with like: without --stacks, the stacks the directory holds.
     let mut options = options.clone();
-    if options.stacks.is_none() && !previous.stacks.is_empty() {
+    let held = previous.stacks();
+    if options.stacks.is_none() && !held.is_empty() {
         println!(
             "comparing stacks {} (as held in {}; pass --stacks to choose)",
-            previous.stacks.join(", "),
+            held.join(", "),
             out.display()
         );
-        options.stacks = Some(previous.stacks.clone());
+        options.stacks = Some(held);
     }
     let new = synthesize(project, env, &options)?.module;
-    if let Some(prev_env) = &previous.environment {
+    if let Some(prev_env) = previous.environment() {
         if prev_env != env {
             println!("note: {} holds environment `{prev_env}`", out.display());
         }
     }
-    let mut names = if previous.files.is_empty() {
-        tf_files(out)?
-    } else {
-        previous.files
-    };
-    // The manifest carries the floors the module was checked against.
-    names.push(synth::MANIFEST_FILE.to_owned());
-    let mut old_files = BTreeMap::new();
-    for name in names {
-        let path = out.join(&name);
-        // A file the manifest lists but that is gone shows up as added.
-        if !path.exists() {
-            continue;
-        }
-        let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        old_files.insert(name, bytes);
-    }
-    report(&old_files, &new.files, &out.display().to_string(), env)
-}
-
-fn tf_files(dir: &Path) -> anyhow::Result<Vec<String>> {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return Ok(Vec::new());
-    };
-    let mut names = Vec::new();
-    for entry in entries {
-        let name = entry?.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".tf.json") {
-            names.push(name);
-        }
-    }
-    Ok(names)
+    report(
+        &previous.module_files(),
+        &new.files,
+        &out.display().to_string(),
+        env,
+    )
 }
 
 /// Compares two environments; true when they differ.

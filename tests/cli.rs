@@ -124,7 +124,16 @@ fn synth_is_byte_for_byte_deterministic() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     assert!(synth_into("production", a.path(), &[]).status.success());
     assert!(synth_into("production", b.path(), &[]).status.success());
-    assert_eq!(snapshot(a.path()), snapshot(b.path()));
+    // What terraform reads, through the links; generation directories are
+    // named per run.
+    let module = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+        snapshot(dir)
+            .into_iter()
+            .filter(|(path, _)| !path.starts_with(".synth/"))
+            .collect()
+    };
+    assert_eq!(module(a.path()), module(b.path()));
+    assert!(!module(a.path()).is_empty());
 }
 
 #[test]
@@ -394,7 +403,10 @@ fn diff_of_an_unknown_environment_or_directory_exits_2() {
     let o = infra(&["diff", "staging", "--out", "/nonexistent/cdktf.out"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("/nonexistent/cdktf.out is not a directory"),
+        stderr(&o).contains(
+            "there is no synthesized output in /nonexistent/cdktf.out yet; make one with \
+             `infra synth staging --out /nonexistent/cdktf.out`"
+        ),
         "{}",
         stderr(&o)
     );

@@ -29,7 +29,8 @@ fn read_dir(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut files = BTreeMap::new();
     for entry in fs::read_dir(dir).unwrap() {
         let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_file() {
+        // Synthesized files are links into .synth/current: follow them.
+        if fs::metadata(entry.path()).unwrap().is_file() {
             files.insert(
                 entry.file_name().to_string_lossy().into_owned(),
                 fs::read(entry.path()).unwrap(),

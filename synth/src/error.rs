@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// One problem found while checking, attached to what it is about: a block
 /// address (`aws_vpc.main`, `var.image_tag`, `provider.aws`, `output.vpc_id`)
@@ -45,16 +46,68 @@ pub enum SynthError {
     UnknownStack { name: String, known: String },
     #[error(
         "{dir} holds terraform state initialised for environment `{previous}`; refusing to write \
-         `{requested}` over it. Use another --out directory, or remove {dir}/.terraform and the \
-         state files after checking them"
+         `{requested}` over it:\n{}\nUse another --out directory, or remove {dir}/.terraform and \
+         the state files after checking them",
+        list_lines(.evidence)
     )]
     EnvironmentMismatch {
         dir: PathBuf,
         previous: String,
         requested: String,
+        /// Terraform's traces in `dir`, each with its path.
+        evidence: Vec<String>,
     },
-    #[error("refusing to write `{0}`: terraform owns that file")]
-    ProtectedPath(String),
+    #[error(
+        "refusing to write `{requested}` into {dir}: it holds terraform state that is not this \
+         module's (which keeps its state in {own}), and {manifest}:\n{}\nUse another --out \
+         directory; or, after checking that this state is not needed here, move it (and \
+         {dir}/.terraform) out of {dir}",
+        list_lines(.evidence)
+    )]
+    ForeignState {
+        dir: PathBuf,
+        requested: String,
+        own: String,
+        manifest: String,
+        evidence: Vec<String>,
+    },
+    #[error("refusing to write `{name}`: it {reason}")]
+    ModulePath { name: String, reason: String },
+    #[error(
+        "{manifest} lists `{entry}`, which {reason}. Synth only creates, replaces or removes \
+         plain files inside the output directory; correct or remove that entry"
+    )]
+    ManifestEntry {
+        manifest: PathBuf,
+        entry: String,
+        reason: String,
+    },
+    #[error(
+        "{path} is {what}. Synth leaves it alone; move it out of the way (or use another --out \
+         directory) and synthesize again"
+    )]
+    Foreign { path: PathBuf, what: String },
+    #[error(
+        "{path} is synth's bookkeeping, but {problem}. Terraform's files are not in .synth/; \
+         remove the .synth directory and the links to it, then synthesize again"
+    )]
+    Broken { path: PathBuf, problem: String },
+    #[error("{0} is not a directory; the output must be a directory (it is created if missing)")]
+    NotADirectory(PathBuf),
+    #[error(
+        "another synth is writing {dir} (it has held the lock on {dir} for {}s); try again when \
+         it has finished",
+        .waited.as_secs()
+    )]
+    Busy { dir: PathBuf, waited: Duration },
+    /// A change to the output directory that failed; everything before it
+    /// was undone, so terraform reads there what it read before.
+    #[error("could not {action} {path} ({error}); what terraform reads there is unchanged")]
+    Change {
+        action: &'static str,
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error("{file}: {message}")]
     UnreadableModule { file: String, message: String },
     #[error("cannot turn a value into an expression: {0}")]
@@ -73,6 +126,14 @@ pub fn list(diags: &[Diagnostic]) -> String {
     diags
         .iter()
         .map(|d| format!("  - {d}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn list_lines(lines: &[String]) -> String {
+    lines
+        .iter()
+        .map(|l| format!("  - {l}"))
         .collect::<Vec<_>>()
         .join("\n")
 }

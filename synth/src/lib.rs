@@ -17,6 +17,7 @@ mod error;
 mod eval;
 mod expr;
 mod json;
+pub mod manifest;
 pub mod output;
 mod policy;
 mod render;
@@ -35,6 +36,7 @@ pub use block::{
 pub use error::{list as list_diagnostics, Diagnostic, OverrideError, SynthError};
 pub use expr::{escape_template, Address, Expr, Step};
 pub use json::to_canonical_string;
+pub use manifest::Manifest;
 pub use policy::{ModuleView, Policy, ResourceView};
 pub use schema::{did_you_mean, BlockKind, Schemas};
 pub use ser::to_expr;

@@ -8,9 +8,9 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::app::{StackSummary, MANIFEST_FILE, PROVIDERS_FILE, TERRAFORM_FILE, VARIABLES_FILE};
-use crate::asset::hash_files;
 use crate::block::{Backend, Mode, Provider, RequiredProvider, Resource, Variable};
 use crate::json::{to_canonical_string, to_value};
+use crate::manifest::Manifest;
 use crate::stack::Stack;
 
 /// A resource with the stack it belongs to and its rendered body.
@@ -168,28 +168,8 @@ fn manifest(
     summary: &[StackSummary],
     files: &BTreeMap<String, Vec<u8>>,
 ) -> Vec<u8> {
-    let stacks: Vec<Value> = summary
-        .iter()
-        .map(|s| {
-            json!({
-                "name": s.name,
-                "description": s.description,
-                "file": format!("{}.tf.json", s.name),
-                "resources": s.resources.len(),
-                "data_sources": s.data_sources.len(),
-                "outputs": s.outputs.len(),
-            })
-        })
-        .collect();
-    let mut doc = json!({
-        "environment": parts.environment,
-        "tool": parts.tool,
-        "stacks": stacks,
-        "files": files.keys().collect::<Vec<_>>(),
-        "content_sha256": hash_files(files.iter().map(|(n, b)| (n.as_str(), b.as_slice()))),
-    });
-    if !parts.metadata.is_empty() {
-        doc["metadata"] = to_value(parts.metadata);
-    }
-    to_canonical_string(&doc).into_bytes()
+    let mut manifest =
+        Manifest::build(parts.environment, parts.tool, parts.backend, summary, files);
+    manifest.metadata = parts.metadata.clone();
+    manifest.to_bytes()
 }

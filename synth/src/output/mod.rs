@@ -1,0 +1,62 @@
+//! Writing a synthesized module into its output directory, and reading it
+//! back, safely.
+//!
+//! The output directory is shared with terraform, whose `.terraform/`, lock
+//! file and state files live beside ours. So:
+//!
+//! - a module is written as a complete *generation* under `.synth/`, and the
+//!   top-level names terraform reads are links into `.synth/current`, which
+//!   one rename switches: at every instant terraform reads the whole old
+//!   module or the whole new one (`layout.rs` has the picture, docs/output.md
+//!   every step);
+//! - the next synth, or `read_output`, finishes or undoes an interrupted one;
+//! - synth only creates, replaces or removes its own entries: `.synth/` and
+//!   the links into it; a manifest entry that is not a plain relative path,
+//!   or a name taken by anything else, is an error naming it;
+//! - terraform's files are never touched, and a directory whose state
+//!   belongs to another module is refused (`guard.rs`).
+
+mod flat;
+mod fsops;
+mod guard;
+mod layout;
+mod read;
+mod write;
+
+use std::path::Path;
+
+pub use crate::manifest::is_terraform_owned;
+pub use fsops::{Change, Observer};
+pub use read::{read_output, read_output_observed, Previous};
+
+use crate::app::Module;
+use crate::error::SynthError;
+
+/// What a write did, file by file (the manifest aside).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteReport {
+    pub written: Vec<String>,
+    pub unchanged: Vec<String>,
+    pub removed: Vec<String>,
+    /// Clean-up that failed after the new module took effect (an old
+    /// generation that could not be removed, say); the next synth retries.
+    pub warnings: Vec<String>,
+}
+
+/// Writes `module` into `dir` (created if missing). On error, what terraform
+/// reads in `dir` is the previous module, unchanged.
+pub fn write_module(dir: &Path, module: &Module) -> Result<WriteReport, SynthError> {
+    write_module_observed(dir, module, &mut |_| Ok(()))
+}
+
+/// [`write_module`], calling `observe` before each change to the directory;
+/// an error from it fails that change. Fault-injection tests use it to stop
+/// a synth at every step and check what is left.
+#[doc(hidden)]
+pub fn write_module_observed(
+    dir: &Path,
+    module: &Module,
+    observe: Observer<'_>,
+) -> Result<WriteReport, SynthError> {
+    write::write(&mut fsops::Fs::new(observe), dir, module)
+}
