@@ -12,12 +12,14 @@ use crate::config::ConfigError;
 pub enum Error {
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// Boxed, as is every synth error here: they are large, and errors
+    /// travel through every component's return value.
     #[error("checking environment `{env}` ({})", path.display())]
     Invalid {
         env: String,
         path: PathBuf,
         #[source]
-        source: SynthError,
+        source: Box<SynthError>,
     },
     #[error(
         "--state-bucket `{0}` is not an S3 bucket name (3 to 63 lowercase letters, digits, `-`, `.`)"
@@ -35,7 +37,7 @@ pub enum Error {
     Values {
         release: String,
         #[source]
-        source: SynthError,
+        source: Box<SynthError>,
     },
     #[error("recording the environment's floors in the manifest")]
     Metadata {

@@ -87,7 +87,7 @@ pub fn addon_release(
 ) -> Result<Handle, Error> {
     let values = synth::to_expr(values).map_err(|source| Error::Values {
         release: id.to_owned(),
-        source,
+        source: Box::new(source),
     })?;
     let release = stack.resource("helm_release", id);
     for block in cluster_ready {
@@ -182,7 +182,7 @@ pub fn custom_resources(
     );
     let objects = synth::to_expr(objects).map_err(|source| Error::Values {
         release: id.to_owned(),
-        source,
+        source: Box::new(source),
     })?;
     let release = stack.resource("helm_release", id);
     for owner in after {

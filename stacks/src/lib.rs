@@ -168,7 +168,7 @@ pub fn synthesize(root: &Path, env: &str, options: &Options) -> Result<Synthesis
         .map_err(|source| Error::Invalid {
             env: environment.name.clone(),
             path: environment.source.clone(),
-            source,
+            source: Box::new(source),
         })?;
     Ok(Synthesis {
         environment,

@@ -74,7 +74,7 @@ pub fn webapp(
         })?;
     let values = synth::to_expr(&webapp_values(env)).map_err(|source| Error::Values {
         release: "webapp".into(),
-        source,
+        source: Box::new(source),
     })?;
     // A structured local rather than a YAML string: diffs between environments
     // and revisions then show each value that changes.
