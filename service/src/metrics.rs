@@ -40,7 +40,7 @@ impl Route {
 }
 
 /// Every status the handlers answer with.
-const STATUSES: [u16; 4] = [200, 404, 405, 503];
+const STATUSES: [u16; 5] = [200, 400, 404, 405, 503];
 
 /// Upper bounds of the latency histogram buckets, in nanoseconds.
 const BUCKETS_NS: [u64; 12] = [
