@@ -122,36 +122,6 @@ fn idle_keep_alive_outlives_the_header_timeout_until_the_keepalive_timeout() {
 }
 
 #[test]
-fn connections_beyond_the_limit_wait_until_a_slot_frees() {
-    let service = Service::start(&[("SERVICE_MAX_CONNECTIONS", "2")]);
-    let first = TcpStream::connect(service.addr).expect("connect");
-    let second = TcpStream::connect(service.addr).expect("connect");
-    std::thread::sleep(Duration::from_millis(200));
-
-    let mut third = TcpStream::connect(service.addr).expect("queued by the kernel");
-    third
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-        .expect("request");
-    third
-        .set_read_timeout(Some(Duration::from_millis(500)))
-        .expect("timeout");
-    assert!(
-        read_response(&mut third, false).is_err(),
-        "a third connection was served past a limit of 2"
-    );
-
-    drop(first);
-    third
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
-    assert_eq!(
-        read_response(&mut third, false).expect("served").status,
-        200
-    );
-    drop(second);
-}
-
-#[test]
 fn a_client_that_stops_reading_is_disconnected_after_the_request_timeout() {
     let service = Service::start(&[("SERVICE_REQUEST_TIMEOUT_SECONDS", "1")]);
     let mut greedy = TcpStream::connect(service.addr).expect("connect");
