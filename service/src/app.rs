@@ -247,12 +247,22 @@ impl App {
 /// a Host header, to any request with more than one, and to one whose value
 /// is not `uri-host [":" port]`. HTTP/1.0 predates Host and may omit it.
 fn has_valid_host<B>(request: &Request<B>) -> bool {
-    let mut hosts = request.headers().get_all(header::HOST).iter();
-    match (hosts.next(), hosts.next()) {
-        (None, _) => request.version() < Version::HTTP_11,
-        (Some(host), None) => is_host_value(host.as_bytes()),
-        (Some(_), Some(_)) => false,
-    }
+    let headers = request.headers();
+    // RFC 9112 asks clients to send Host as the first field, and when no
+    // field name is repeated it is the only one: the usual request needs
+    // no lookup (which costs about 70 instructions).
+    let host = match headers.iter().next() {
+        Some((name, value)) if name == header::HOST && headers.len() == headers.keys_len() => value,
+        _ => {
+            let mut hosts = headers.get_all(header::HOST).iter();
+            match (hosts.next(), hosts.next()) {
+                (None, _) => return request.version() < Version::HTTP_11,
+                (Some(host), None) => host,
+                (Some(_), Some(_)) => return false,
+            }
+        }
+    };
+    is_host_value(host.as_bytes())
 }
 
 /// Bytes of a `reg-name` (RFC 3986: unreserved, sub-delims and the `%` of
