@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request, Response, StatusCode, Version};
 use serde_json::{json, Map, Value};
 
 use crate::config::{Config, Shown};
@@ -78,6 +78,8 @@ const DOCUMENT_HEADERS: [(HeaderName, HeaderValue); 5] = [
 const HEALTHY: &[u8] = br#"{"status":"ok"}"#;
 const READY: &[u8] = br#"{"status":"ready"}"#;
 const NOT_READY: &[u8] = br#"{"status":"not ready"}"#;
+const BAD_HOST: &[u8] =
+    br#"{"error":{"status":400,"message":"an HTTP/1.1 request needs exactly one Host header, of the form host[:port]"}}"#;
 const NOT_FOUND: &[u8] = br#"{"error":{"status":404,"message":"no such resource"}}"#;
 const METHOD_NOT_ALLOWED: &[u8] =
     br#"{"error":{"status":405,"message":"method not allowed; use GET or HEAD"}}"#;
@@ -172,7 +174,13 @@ impl App {
             "/metrics" => Route::Metrics,
             _ => Route::Unmatched,
         };
-        let mut response = if route == Route::Unmatched {
+        let mut response = if !has_valid_host(request) {
+            reply(
+                StatusCode::BAD_REQUEST,
+                &self.headers.json,
+                Bytes::from_static(BAD_HOST),
+            )
+        } else if route == Route::Unmatched {
             reply(
                 StatusCode::NOT_FOUND,
                 &self.headers.json,
@@ -233,6 +241,91 @@ impl App {
             ),
         }
     }
+}
+
+/// RFC 9112 section 3.2: a server answers 400 to an HTTP/1.1 request without
+/// a Host header, to any request with more than one, and to one whose value
+/// is not `uri-host [":" port]`. HTTP/1.0 predates Host and may omit it.
+fn has_valid_host<B>(request: &Request<B>) -> bool {
+    let headers = request.headers();
+    // RFC 9112 asks clients to send Host as the first field, and when no
+    // field name is repeated it is the only one: the usual request needs
+    // no lookup (which costs about 70 instructions).
+    let host = match headers.iter().next() {
+        Some((name, value)) if name == header::HOST && headers.len() == headers.keys_len() => value,
+        _ => {
+            let mut hosts = headers.get_all(header::HOST).iter();
+            match (hosts.next(), hosts.next()) {
+                (None, _) => return request.version() < Version::HTTP_11,
+                (Some(host), None) => host,
+                (Some(_), Some(_)) => return false,
+            }
+        }
+    };
+    is_host_value(host.as_bytes())
+}
+
+/// Bytes of a `reg-name` (RFC 3986: unreserved, sub-delims and the `%` of
+/// percent-encoding), which also covers an IPv4 address; with `:` they make
+/// up an IP literal's inside. A table keeps the check to a load per byte.
+const REG_NAME: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = matches!(
+            byte as u8,
+            b'a'..=b'z'
+                | b'A'..=b'Z'
+                | b'0'..=b'9'
+                | b'-'
+                | b'.'
+                | b'_'
+                | b'~'
+                | b'%'
+                | b'!'
+                | b'$'
+                | b'&'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b','
+                | b';'
+                | b'='
+        );
+        byte += 1;
+    }
+    table
+};
+
+/// Whether `value` is `uri-host [":" port]`: a reg-name or IPv4 address, or
+/// an IP literal in brackets, then optionally a colon and digits. One pass
+/// over the usual value (a name or address), a few instructions a byte.
+fn is_host_value(value: &[u8]) -> bool {
+    let mut bytes = value.iter();
+    if value.first() == Some(&b'[') {
+        bytes.next();
+        let mut inside = 0;
+        loop {
+            match bytes.next() {
+                Some(b']') if inside > 0 => break,
+                Some(&b) if b == b':' || REG_NAME[usize::from(b)] => inside += 1,
+                _ => return false,
+            }
+        }
+        return match bytes.next() {
+            None => true,
+            Some(b':') => bytes.all(u8::is_ascii_digit),
+            Some(_) => false,
+        };
+    }
+    while let Some(&b) = bytes.next() {
+        if !REG_NAME[usize::from(b)] {
+            return b == b':' && bytes.all(u8::is_ascii_digit);
+        }
+    }
+    true
 }
 
 fn reply(status: StatusCode, headers: &HeaderMap, body: Bytes) -> Response<Bytes> {
@@ -385,7 +478,10 @@ mod tests {
     }
 
     fn get(app: &App, method: Method, path: &str, accept: Option<&str>) -> Response<Bytes> {
-        let mut request = Request::builder().method(method).uri(path);
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, "webapp");
         if let Some(accept) = accept {
             request = request.header(header::ACCEPT, accept);
         }
@@ -462,6 +558,27 @@ mod tests {
             get(&app, Method::GET, "/healthz", None).status(),
             StatusCode::OK
         );
+    }
+
+    #[test]
+    fn host_values_follow_the_uri_host_and_port_grammar() {
+        for valid in [
+            "webapp.example",
+            "webapp.example:8080",
+            "10.0.3.7:80",
+            "[::1]",
+            "[fe80::1%25eth0]:443",
+            "[v1.x]",
+            "",
+            "a:",
+        ] {
+            assert!(is_host_value(valid.as_bytes()), "{valid:?}");
+        }
+        for invalid in [
+            "a b", "a/b", "a:80x", "[::1", "[]", "[::1]x", "a@b", "a:1:2",
+        ] {
+            assert!(!is_host_value(invalid.as_bytes()), "{invalid:?}");
+        }
     }
 
     #[test]

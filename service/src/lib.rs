@@ -10,3 +10,4 @@ pub mod io;
 pub mod log;
 pub mod metrics;
 pub mod server;
+pub mod slots;

@@ -40,7 +40,7 @@ impl Route {
 }
 
 /// Every status the handlers answer with.
-const STATUSES: [u16; 4] = [200, 404, 405, 503];
+const STATUSES: [u16; 5] = [200, 400, 404, 405, 503];
 
 /// Upper bounds of the latency histogram buckets, in nanoseconds.
 const BUCKETS_NS: [u64; 12] = [
@@ -101,6 +101,8 @@ pub struct Metrics {
     pub in_flight: AtomicI64,
     pub connections_open: AtomicI64,
     pub connections_total: AtomicU64,
+    /// Idle connections closed to make room for new clients at the limit.
+    pub connections_shed: AtomicU64,
     connection_errors: [AtomicU64; ConnectionError::ALL.len()],
     pub log_lines_dropped: AtomicU64,
 }
@@ -126,6 +128,7 @@ impl Metrics {
             in_flight: AtomicI64::new(0),
             connections_open: AtomicI64::new(0),
             connections_total: AtomicU64::new(0),
+            connections_shed: AtomicU64::new(0),
             connection_errors: [const { AtomicU64::new(0) }; ConnectionError::ALL.len()],
             log_lines_dropped: AtomicU64::new(0),
         }
@@ -165,10 +168,14 @@ impl Metrics {
              webapp_http_connections_open {}\n\
              # HELP webapp_http_connections_total Client connections accepted.\n\
              # TYPE webapp_http_connections_total counter\n\
-             webapp_http_connections_total {}\n",
+             webapp_http_connections_total {}\n\
+             # HELP webapp_http_connections_shed_total Idle connections closed to make room for new clients at the connection limit.\n\
+             # TYPE webapp_http_connections_shed_total counter\n\
+             webapp_http_connections_shed_total {}\n",
             self.in_flight.load(Relaxed),
             self.connections_open.load(Relaxed),
             self.connections_total.load(Relaxed),
+            self.connections_shed.load(Relaxed),
         );
         out.push_str(
             "# HELP webapp_http_connection_errors_total Connections closed on a client error, by kind.\n\

@@ -1,4 +1,7 @@
-//! Accepting connections and the shutdown sequence: on the signal the
+//! Accepting connections within the limit, and the shutdown sequence. At the
+//! limit the service still accepts: the connection idle the longest makes
+//! room ([`crate::slots`]), and only when every connection has a request in
+//! flight does a new client wait, for the first to finish. On the signal the
 //! service reports not ready, keeps serving for the drain delay (so load
 //! balancers deregister it), stops accepting, lets open connections finish
 //! their requests within the shutdown timeout, and returns.
@@ -21,13 +24,13 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
 
 use crate::app::App;
 use crate::config::{Config, LogLevel};
-use crate::io::{Deadlines, GuardedStream, HeadSignal};
+use crate::io::{Deadlines, Exchange, GuardedStream};
 use crate::log;
 use crate::metrics::{ConnectionError, METRICS};
+use crate::slots::{Slot, Slots};
 
 /// How the shutdown ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +89,7 @@ pub async fn serve(
         app: Arc::clone(&app),
         builder,
         limits,
-        permits: Arc::new(Semaphore::new(limits.max_connections)),
+        slots: Slots::new(limits.max_connections),
         graceful: GracefulShutdown::new(),
         alive: alive_tx,
     };
@@ -96,6 +99,8 @@ pub async fn serve(
     let drain_end = tokio::time::sleep(Duration::MAX / 4);
     let mut drain_end = pin!(drain_end);
     let mut draining = false;
+    // A client accepted at the limit, waiting for the room being made.
+    let mut waiting: Option<(TcpStream, SocketAddr)> = None;
     loop {
         tokio::select! {
             biased;
@@ -108,14 +113,26 @@ pub async fn serve(
                     drop(line.str("signal", name).num("drain_seconds", limits.drain.as_secs()));
                 }
             }
-            accepted = connections.accept(&listener) => {
-                if let Some((permit, stream, peer)) = accepted {
-                    connections.spawn(stream, peer, permit, !draining);
+            slot = connections.slots.take(), if waiting.is_some() => {
+                connections.slots.settle();
+                if let Some((stream, peer)) = waiting.take() {
+                    connections.spawn(stream, peer, slot, !draining);
+                }
+            }
+            accepted = accept(&listener), if waiting.is_none() => {
+                if let Some((stream, peer)) = accepted {
+                    match connections.slots.try_take() {
+                        Some(slot) => connections.spawn(stream, peer, slot, !draining),
+                        None => {
+                            connections.slots.make_room();
+                            waiting = Some((stream, peer));
+                        }
+                    }
                 }
             }
         }
     }
-    connections.accept_backlog(listener);
+    connections.accept_backlog(listener, waiting);
     let open = METRICS.connections_open.load(Relaxed);
     if let Some(line) = log::line(LogLevel::Info, "stopped accepting") {
         drop(line.num("open_connections", u64::try_from(open).unwrap_or(0)));
@@ -145,50 +162,53 @@ struct Connections {
     app: Arc<App>,
     builder: http1::Builder,
     limits: Limits,
-    permits: Arc<Semaphore>,
+    slots: Arc<Slots>,
     /// Connections accepted before the drain: at its end, idle ones are
     /// closed and busy ones close after their current request.
     graceful: GracefulShutdown,
     alive: tokio::sync::mpsc::Sender<()>,
 }
 
-impl Connections {
-    /// Waits for a free connection slot, then for a client. At the limit new
-    /// clients wait in the kernel's accept queue rather than being refused.
-    async fn accept(
-        &self,
-        listener: &TcpListener,
-    ) -> Option<(tokio::sync::OwnedSemaphorePermit, TcpStream, SocketAddr)> {
-        let permit = Arc::clone(&self.permits).acquire_owned().await.ok()?;
-        match listener.accept().await {
-            Ok((stream, peer)) => Some((permit, stream, peer)),
-            Err(err) => {
-                // Typically EMFILE: back off instead of spinning on accept.
-                if let Some(line) = log::line(LogLevel::Error, "accept failed") {
-                    drop(line.display("error", err));
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                None
+/// The next client. Past the limit, the serve loop holds one accepted
+/// client while room is made; the rest wait in the kernel's accept queue.
+async fn accept(listener: &TcpListener) -> Option<(TcpStream, SocketAddr)> {
+    match listener.accept().await {
+        Ok(accepted) => Some(accepted),
+        Err(err) => {
+            // Typically EMFILE: back off instead of spinning on accept.
+            if let Some(line) = log::line(LogLevel::Error, "accept failed") {
+                drop(line.display("error", err));
             }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            None
         }
     }
+}
 
-    /// Accepts the clients whose connections the kernel already completed,
-    /// so closing the listener does not reset requests sent before the
-    /// drain ended.
-    fn accept_backlog(&self, listener: TcpListener) {
+impl Connections {
+    /// Serves the client accepted while room was being made, then accepts
+    /// the clients whose connections the kernel already completed, so
+    /// closing the listener does not reset requests sent before the drain
+    /// ended; both as far as free slots allow.
+    fn accept_backlog(&self, listener: TcpListener, waiting: Option<(TcpStream, SocketAddr)>) {
+        if let Some((stream, peer)) = waiting {
+            match self.slots.try_take() {
+                Some(slot) => self.spawn(stream, peer, slot, false),
+                None => return,
+            }
+        }
         let Ok(listener) = listener.into_std() else {
             return;
         };
         while let Ok((stream, peer)) = listener.accept() {
-            let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
+            let Some(slot) = self.slots.try_take() else {
                 break;
             };
             if stream.set_nonblocking(true).is_err() {
                 continue;
             }
             if let Ok(stream) = TcpStream::from_std(stream) {
-                self.spawn(stream, peer, permit, false);
+                self.spawn(stream, peer, slot, false);
             }
         }
     }
@@ -197,23 +217,18 @@ impl Connections {
     /// `watched`: each is answered with `Connection: close`, and hyper would
     /// close one whose request is still unread in the socket if told to shut
     /// down, failing a request sent before the drain ended.
-    fn spawn(
-        &self,
-        stream: TcpStream,
-        peer: SocketAddr,
-        permit: tokio::sync::OwnedSemaphorePermit,
-        watched: bool,
-    ) {
+    fn spawn(&self, stream: TcpStream, peer: SocketAddr, slot: Slot, watched: bool) {
         // Responses are written whole; Nagle would only delay pipelined ones.
         let _ = stream.set_nodelay(true);
         METRICS.connections_total.fetch_add(1, Relaxed);
         METRICS.connections_open.fetch_add(1, Relaxed);
-        let signal = Arc::new(HeadSignal::default());
-        let io = GuardedStream::new(stream, self.limits.deadlines, Arc::clone(&signal));
+        let exchange = Arc::new(Exchange::default());
+        // The stream holds the slot: it is freed once the socket is closed.
+        let io = GuardedStream::new(stream, self.limits.deadlines, Arc::clone(&exchange), slot);
         let handler = Handler {
             app: Arc::clone(&self.app),
             remote: peer.to_string(),
-            signal,
+            exchange,
         };
         let connection = self.builder.serve_connection(TokioIo::new(io), handler);
         let alive = self.alive.clone();
@@ -222,7 +237,7 @@ impl Connections {
                 record_connection_error(&err, peer);
             }
             METRICS.connections_open.fetch_sub(1, Relaxed);
-            drop((permit, alive));
+            drop(alive);
         };
         if watched {
             let connection = self.graceful.watch(connection);
@@ -260,7 +275,7 @@ struct Handler {
     app: Arc<App>,
     /// The client address as logged, formatted once per connection.
     remote: String,
-    signal: Arc<HeadSignal>,
+    exchange: Arc<Exchange>,
 }
 
 impl Service<Request<Incoming>> for Handler {
@@ -270,7 +285,7 @@ impl Service<Request<Incoming>> for Handler {
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         let started = Instant::now();
-        self.signal.head_received();
+        self.exchange.head_received();
         METRICS.in_flight.fetch_add(1, Relaxed);
         let (route, response) = self.app.respond(&request);
         let elapsed = started.elapsed();
@@ -287,21 +302,25 @@ impl Service<Request<Incoming>> for Handler {
                 );
             }
         }
-        ready(Ok(response.map(ResponseBody::new)))
+        ready(Ok(response.map(|data| {
+            ResponseBody::new(data, Arc::clone(&self.exchange))
+        })))
     }
 }
 
 /// A response body held in memory. It counts as in flight until hyper has
-/// taken all of it and dropped it.
+/// taken all of it and dropped it, which it then tells the connection.
 #[derive(Debug)]
 pub struct ResponseBody {
     data: Option<Bytes>,
+    exchange: Arc<Exchange>,
 }
 
 impl ResponseBody {
-    fn new(data: Bytes) -> ResponseBody {
+    fn new(data: Bytes, exchange: Arc<Exchange>) -> ResponseBody {
         ResponseBody {
             data: (!data.is_empty()).then_some(data),
+            exchange,
         }
     }
 }
@@ -309,6 +328,7 @@ impl ResponseBody {
 impl Drop for ResponseBody {
     fn drop(&mut self) {
         METRICS.in_flight.fetch_sub(1, Relaxed);
+        self.exchange.response_taken();
     }
 }
 

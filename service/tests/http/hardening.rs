@@ -122,36 +122,6 @@ fn idle_keep_alive_outlives_the_header_timeout_until_the_keepalive_timeout() {
 }
 
 #[test]
-fn connections_beyond_the_limit_wait_until_a_slot_frees() {
-    let service = Service::start(&[("SERVICE_MAX_CONNECTIONS", "2")]);
-    let first = TcpStream::connect(service.addr).expect("connect");
-    let second = TcpStream::connect(service.addr).expect("connect");
-    std::thread::sleep(Duration::from_millis(200));
-
-    let mut third = TcpStream::connect(service.addr).expect("queued by the kernel");
-    third
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
-        .expect("request");
-    third
-        .set_read_timeout(Some(Duration::from_millis(500)))
-        .expect("timeout");
-    assert!(
-        read_response(&mut third, false).is_err(),
-        "a third connection was served past a limit of 2"
-    );
-
-    drop(first);
-    third
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .expect("timeout");
-    assert_eq!(
-        read_response(&mut third, false).expect("served").status,
-        200
-    );
-    drop(second);
-}
-
-#[test]
 fn a_client_that_stops_reading_is_disconnected_after_the_request_timeout() {
     let service = Service::start(&[("SERVICE_REQUEST_TIMEOUT_SECONDS", "1")]);
     let mut greedy = TcpStream::connect(service.addr).expect("connect");
@@ -183,4 +153,68 @@ fn a_client_that_stops_reading_is_disconnected_after_the_request_timeout() {
             "webapp_http_connection_errors_total{kind=\"timeout\"}"
         ) >= 1
     );
+}
+
+#[test]
+fn http_1_1_requests_need_exactly_one_valid_host_header() {
+    let service = Service::start(&[]);
+    for (request, status) in [
+        ("GET /healthz HTTP/1.1\r\n\r\n", 400),
+        ("GET /healthz HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400),
+        (
+            "GET /healthz HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nhost: b\r\n\r\n",
+            400,
+        ),
+        ("GET /healthz HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+        ("GET /healthz HTTP/1.1\r\nHost: a b\r\n\r\n", 400),
+        ("GET /healthz HTTP/1.1\r\nHost: a/b\r\n\r\n", 400),
+        ("GET /healthz HTTP/1.1\r\nHost: a:80x\r\n\r\n", 400),
+        ("GET /healthz HTTP/1.1\r\nHost: [::1\r\n\r\n", 400),
+        // HTTP/1.0 predates Host (RFC 9112 section 3.2).
+        ("GET /healthz HTTP/1.0\r\n\r\n", 200),
+        (
+            "GET /healthz HTTP/1.1\r\nHost: webapp.example:8080\r\n\r\n",
+            200,
+        ),
+        ("GET /healthz HTTP/1.1\r\nHost: 10.0.3.7\r\n\r\n", 200),
+        ("GET /healthz HTTP/1.1\r\nHost: [fe80::1]:80\r\n\r\n", 200),
+        ("GET /healthz HTTP/1.1\r\nHost: \r\n\r\n", 200),
+        ("GET http://a/healthz HTTP/1.1\r\nHost: a\r\n\r\n", 200),
+    ] {
+        let response = send(service.addr, request).expect("an answer");
+        assert_eq!(response.status, status, "{request:?}");
+        if status == 400 {
+            assert_eq!(response.json()["error"]["status"], 400, "{request:?}");
+            assert_eq!(
+                response.header("x-content-type-options"),
+                Some("nosniff"),
+                "{request:?}"
+            );
+        }
+    }
+    assert!(
+        service
+            .get("/metrics")
+            .text()
+            .contains("webapp_http_requests_total{route=\"/healthz\",status=\"400\"} 8\n"),
+        "the rejected requests are not counted"
+    );
+}
+
+#[test]
+fn more_than_100_header_fields_get_431_and_100_are_served() {
+    let service = Service::start(&[]);
+    let request = |fields: usize| {
+        let mut request = String::from("GET /healthz HTTP/1.1\r\nHost: t\r\n");
+        for n in 1..fields {
+            request.push_str(&format!("X-F{n}: {n}\r\n"));
+        }
+        request.push_str("\r\n");
+        request
+    };
+    let response = send(service.addr, &request(100)).expect("an answer to 100 fields");
+    assert_eq!(response.status, 200);
+    let response = send(service.addr, &request(101)).expect("an answer to 101 fields");
+    assert_eq!(response.status, 431);
+    assert_eq!(service.get("/healthz").status, 200);
 }

@@ -4,5 +4,6 @@
 mod config;
 mod endpoints;
 mod hardening;
+mod limits;
 mod shutdown;
 mod support;
