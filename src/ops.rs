@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context as _};
+use stacks::cost::{self, Date, Estimate};
 use stacks::{Options, Synthesis};
 use synth::diff::{blocks, diff, Change};
 use synth::output::{read_manifest, write_module};
@@ -132,6 +133,7 @@ pub fn diff_out(
     env: &str,
     options: &Options,
     out: &Path,
+    as_of: Date,
 ) -> anyhow::Result<bool> {
     if !out.is_dir() {
         bail!(
@@ -173,7 +175,8 @@ pub fn diff_out(
         let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         old_files.insert(name, bytes);
     }
-    report(&old_files, &new.files, &out.display().to_string(), env)
+    let names = (out.display().to_string(), env.to_owned());
+    report(project, &old_files, &new.files, &names, as_of)
 }
 
 fn tf_files(dir: &Path) -> anyhow::Result<Vec<String>> {
@@ -191,20 +194,33 @@ fn tf_files(dir: &Path) -> anyhow::Result<Vec<String>> {
 }
 
 /// Compares two environments; true when they differ.
-pub fn diff_envs(project: &Project, a: &str, b: &str, options: &Options) -> anyhow::Result<bool> {
+pub fn diff_envs(
+    project: &Project,
+    a: &str,
+    b: &str,
+    options: &Options,
+    as_of: Date,
+) -> anyhow::Result<bool> {
     let old = synthesize(project, a, options)?.module;
     let new = synthesize(project, b, options)?.module;
-    report(&old.files, &new.files, a, b)
+    report(
+        project,
+        &old.files,
+        &new.files,
+        &(a.to_owned(), b.to_owned()),
+        as_of,
+    )
 }
 
 fn report(
-    old: &BTreeMap<String, Vec<u8>>,
-    new: &BTreeMap<String, Vec<u8>>,
-    old_name: &str,
-    new_name: &str,
+    project: &Project,
+    old_files: &BTreeMap<String, Vec<u8>>,
+    new_files: &BTreeMap<String, Vec<u8>>,
+    (old_name, new_name): &(String, String),
+    as_of: Date,
 ) -> anyhow::Result<bool> {
-    let old = blocks(old).context(old_name.to_owned())?;
-    let new = blocks(new).context(new_name.to_owned())?;
+    let old = blocks(old_files).context(old_name.to_owned())?;
+    let new = blocks(new_files).context(new_name.to_owned())?;
     let changes = diff(&old, &new);
     let (mut added, mut removed, mut changed) = (0, 0, 0);
     let mut text = String::new();
@@ -236,8 +252,106 @@ fn report(
     text.push_str(&format!(
         "{old_name} -> {new_name}: {added} added, {removed} removed, {changed} changed\n"
     ));
+    text.push_str(&cost_change(
+        project,
+        old_files,
+        new_files,
+        (old_name, new_name),
+        as_of,
+    ));
     emit(&text)?;
     Ok(!changes.is_empty())
+}
+
+/// The monthly cost of both sides and the items that change; the block
+/// diff stands on its own when a side cannot be priced.
+fn cost_change(
+    project: &Project,
+    old: &BTreeMap<String, Vec<u8>>,
+    new: &BTreeMap<String, Vec<u8>>,
+    (old_name, new_name): (&str, &str),
+    as_of: Date,
+) -> String {
+    let price = |files, name: &str| {
+        cost::estimate_module(&project.root, files, as_of)
+            .with_context(|| format!("pricing {name}"))
+    };
+    let (before, after) = match (price(old, old_name), price(new, new_name)) {
+        (Ok(before), Ok(after)) => (before, after),
+        (Err(e), _) | (_, Err(e)) => {
+            return format!("\nmonthly cost: not compared ({e:#})\n");
+        }
+    };
+    let comparison = cost::compare(&before, &after, (old_name, new_name));
+    let mut text = format!(
+        "\nmonthly cost in {}, as of {as_of}: {} -> {} ({})\n",
+        after.currency,
+        cost::money(before.totals.monthly),
+        cost::money(after.totals.monthly),
+        cost::signed(comparison.change())
+    );
+    if comparison.rows.iter().any(cost::Row::differs) {
+        text.push_str(&cost::comparison_table(&comparison, true));
+    }
+    for notice in before.notices.iter().filter(|n| n.contains("older infra")) {
+        text.push_str(&format!("notice ({old_name}): {notice}\n"));
+    }
+    text
+}
+
+/// The day an estimate is for: `--as-of`, else today.
+pub fn as_of(text: Option<&str>) -> anyhow::Result<Date> {
+    match text {
+        Some(text) => text
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("--as-of: {e}")),
+        None => Ok(Date::today()),
+    }
+}
+
+/// Prices an environment's module, as synthesized.
+fn estimate(project: &Project, synthesis: &Synthesis, as_of: Date) -> anyhow::Result<Estimate> {
+    cost::estimate_module(&project.root, &synthesis.module.files, as_of)
+        .with_context(|| format!("estimating the cost of `{}`", synthesis.environment.name))
+}
+
+/// Prints an environment's monthly estimate, or two side by side.
+pub fn cost(
+    project: &Project,
+    env: &str,
+    other: Option<&str>,
+    options: &Options,
+    as_of: Date,
+    json: bool,
+) -> anyhow::Result<()> {
+    let first = estimate(project, &synthesize(project, env, options)?, as_of)?;
+    let Some(other) = other else {
+        return emit(&if json {
+            serde_json::to_string_pretty(&first)? + "\n"
+        } else {
+            cost::estimate_table(&first)
+        });
+    };
+    let second = estimate(project, &synthesize(project, other, options)?, as_of)?;
+    let comparison = cost::compare(&first, &second, (env, other));
+    if json {
+        let doc = serde_json::json!({
+            "comparison": comparison,
+            "estimates": [first, second],
+        });
+        return emit(&(serde_json::to_string_pretty(&doc)? + "\n"));
+    }
+    let mut text = format!(
+        "monthly estimate in {}, {}, as of {} ({} vs {})\n\n",
+        first.currency, first.region, as_of, env, other
+    );
+    text.push_str(&cost::comparison_table(&comparison, false));
+    for e in [&first, &second] {
+        for notice in &e.notices {
+            text.push_str(&format!("notice ({}): {notice}\n", e.environment));
+        }
+    }
+    emit(&text)
 }
 
 /// Writes a report to stdout; a reader that went away early (`| head`) is not an error.

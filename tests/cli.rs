@@ -67,6 +67,10 @@ fn scratch_root() -> tempfile::TempDir {
         &repo().join("stacks/policy"),
         &root.path().join("stacks/policy"),
     );
+    copy_dir(
+        &repo().join("stacks/prices"),
+        &root.path().join("stacks/prices"),
+    );
     copy_dir(&repo().join("helm-chart"), &root.path().join("helm-chart"));
     root
 }

@@ -10,9 +10,11 @@
 
 pub mod aws;
 pub mod config;
+pub mod cost;
 mod error;
 pub mod estimate;
 pub mod helm;
+pub mod inventory;
 pub mod policy;
 pub mod releases;
 pub mod upstream;

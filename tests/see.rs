@@ -1,0 +1,228 @@
+//! `infra cost`, `graph` and `report` as a user runs them: real processes,
+//! real directories, a copy of the inputs where a test changes them.
+#![allow(clippy::unwrap_used)] // a panic in a test helper is a failed test with its location
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// The day the figures below were worked out for: Kubernetes 1.32 is in
+/// extended support.
+const AS_OF: &str = "2026-12-01";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn infra_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_infra"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+fn infra(args: &[&str]) -> Output {
+    infra_in(&repo(), args)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(o.status.success(), "{}{}", stdout(o), stderr(o));
+    stdout(o)
+}
+
+/// A copy of the inputs (config, floors, prices, chart) a test may change.
+fn scratch_root() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    for dir in [
+        "stacks/config",
+        "stacks/policy",
+        "stacks/prices",
+        "helm-chart",
+    ] {
+        copy_dir(&repo().join(dir), &root.path().join(dir));
+    }
+    root
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn edit(path: &Path, from: &str, to: &str) {
+    let text = fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "`{from}` is not in {}", path.display());
+    fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
+#[test]
+fn cost_prints_every_priced_item_with_its_arithmetic_and_marks() {
+    let text = ok(&infra(&["cost", "staging", "--as-of", AS_OF]));
+    for expected in [
+        "staging: monthly estimate in USD, eu-west-1, as of 2026-12-01 (730 hours a month)",
+        "     35.04   aws_nat_gateway.a",
+        "NAT gateway: 730 h x 0.048",
+        "      2.40*                                      data processed: 50 GB x 0.048 [usage.nat_data_gb]",
+        "in the cluster: created by controllers, estimated from config (not in terraform)",
+        "     18.40 ~ estimated.aws_lb.webapp",
+        "    553.98   total a month (USD)",
+        "nat_data_gb = 50 GB (default)",
+        "not priced: nothing",
+        "prices: stacks/prices/eu-west-1.toml (read 2026-12-01;",
+        "notice: aws_eks_cluster.main: Kubernetes 1.32 is in extended support since 2026-03-23",
+    ] {
+        assert!(text.contains(expected), "`{expected}` missing from:\n{text}");
+    }
+}
+
+#[test]
+fn cost_json_carries_the_figures_their_prices_and_sources() {
+    let doc: Value = serde_json::from_str(&ok(&infra(&[
+        "cost",
+        "production",
+        "--as-of",
+        AS_OF,
+        "--json",
+    ])))
+    .unwrap();
+    let total = doc["totals"]["monthly"].as_f64().unwrap();
+    assert!((total - 855.426).abs() < 1e-6, "{total}");
+    let lines = doc["lines"].as_array().unwrap();
+    let nlb: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["address"] == "estimated.aws_lb.webapp")
+        .collect();
+    assert_eq!(nlb.len(), 4);
+    assert!(nlb.iter().all(|l| l["estimated"] == true));
+    let nat = lines
+        .iter()
+        .find(|l| l["address"] == "aws_nat_gateway.c" && l["what"] == "data processed")
+        .unwrap();
+    assert_eq!(nat["usage"], serde_json::json!(["nat_data_gb"]));
+    assert_eq!(
+        nat["prices"][0]["source"],
+        "https://aws.amazon.com/vpc/pricing/"
+    );
+    assert_eq!(nat["prices"][0]["status"], "list");
+    assert_eq!(doc["as_of"], AS_OF);
+}
+
+#[test]
+fn cost_of_two_environments_side_by_side() {
+    let text = ok(&infra(&["cost", "staging", "production", "--as-of", AS_OF]));
+    assert!(
+        text.contains("553.98     855.43    +301.45    total a month"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "nodes (t3.medium, spot at 60% below on-demand (assumed) -> m6i.large, on-demand)"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("         -      35.04     +35.04   aws_nat_gateway.c"),
+        "{text}"
+    );
+}
+
+#[test]
+fn diff_shows_the_cost_of_a_change() {
+    let root = scratch_root();
+    let root_arg = root.path().to_str().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let out_arg = out.path().to_str().unwrap();
+    ok(&infra(&[
+        "synth", "staging", "--out", out_arg, "--root", root_arg,
+    ]));
+    let config = root.path().join("stacks/config/staging.toml");
+    edit(
+        &config,
+        "nat_gateway = \"single\"",
+        "nat_gateway = \"one_per_az\"",
+    );
+    edit(
+        &config,
+        "[app.config]",
+        "[usage]\nnat_data_gb = 100\n\n[app.config]",
+    );
+    let o = infra(&[
+        "diff", "staging", "--out", out_arg, "--root", root_arg, "--as-of", AS_OF,
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let text = stdout(&o);
+    // A second NAT gateway (35.04 + 100 GB x 0.048 = 4.80) and its EIP (3.65),
+    // and the first gateway's data at 100 GB: 2.40 -> 4.80.
+    // 553.9764 + 35.04 + 4.80 + 3.65 + 2.40 = 599.8664
+    assert!(
+        text.contains("~ usage\n    nat_data_gb: (absent) -> 100.0\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("monthly cost in USD, as of 2026-12-01: 553.98 -> 599.87 (+45.89)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2.40       4.80      +2.40*  aws_nat_gateway.a"),
+        "{text}"
+    );
+    assert!(
+        text.contains("-      35.04     +35.04   aws_nat_gateway.b"),
+        "{text}"
+    );
+}
+
+#[test]
+fn diff_between_environments_ends_with_the_cost_change() {
+    let o = infra(&["diff", "staging", "production", "--as-of", AS_OF]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("monthly cost in USD, as of 2026-12-01: 553.98 -> 855.43 (+301.45)"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn cost_without_a_price_table_fails_naming_the_file_and_diff_still_works() {
+    let root = scratch_root();
+    let root_arg = root.path().to_str().unwrap();
+    fs::remove_file(root.path().join("stacks/prices/eu-west-1.toml")).unwrap();
+    let o = infra(&["cost", "staging", "--root", root_arg]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("no price table for region `eu-west-1`")
+            && stderr(&o).contains("stacks/prices/eu-west-1.toml"),
+        "{}",
+        stderr(&o)
+    );
+    let o = infra(&["diff", "staging", "production", "--root", root_arg]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stdout(&o).contains("monthly cost: not compared (pricing staging: no price table"));
+}
+
+#[test]
+fn a_bad_date_is_refused() {
+    let o = infra(&["cost", "staging", "--as-of", "2026-13-01"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--as-of: `2026-13-01` is not a date like 2026-12-01"));
+}
