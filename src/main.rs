@@ -130,6 +130,37 @@ enum Command {
         #[command(flatten)]
         project: Project,
     },
+    /// Draw an environment's architecture.
+    ///
+    /// Region, VPC, availability zones, public and private subnets with the
+    /// NAT gateways, load balancers and node groups in the subnets they use;
+    /// the EKS cluster with its add-ons and the service; IAM roles beside
+    /// what assumes them; the path from the internet to the pods and back
+    /// out. What controllers in the cluster create is drawn dashed.
+    Graph {
+        /// Environment name: a file stacks/config/<ENV>.toml.
+        env: String,
+        /// mermaid (renders on GitHub), dot (Graphviz), svg (Graphviz's
+        /// drawing; needs `dot` installed) or box-svg (nested boxes drawn
+        /// without Graphviz, as in `infra report`).
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        select: Select,
+        #[command(flatten)]
+        project: Project,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum GraphFormat {
+    Mermaid,
+    Dot,
+    Svg,
+    BoxSvg,
 }
 
 /// The day an estimate is for.
@@ -234,6 +265,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let as_of = ops::as_of(when.as_of.as_deref())?;
             let options = options(select, no_overlay());
             ops::cost(&p, &env, other.as_deref(), &options, as_of, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Graph {
+            env,
+            format,
+            out,
+            select,
+            project,
+        } => {
+            let p = ops::Project::locate(project.root)?;
+            let format = match format {
+                GraphFormat::Mermaid => ops::Picture::Mermaid,
+                GraphFormat::Dot => ops::Picture::Dot,
+                GraphFormat::Svg => ops::Picture::GraphvizSvg,
+                GraphFormat::BoxSvg => ops::Picture::BoxSvg,
+            };
+            ops::graph(
+                &p,
+                &env,
+                &options(select, no_overlay()),
+                format,
+                out.as_deref(),
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Diff {

@@ -10,6 +10,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context as _};
 use stacks::cost::{self, Date, Estimate};
+use stacks::graph;
+use stacks::inventory::Inventory;
 use stacks::{Options, Synthesis};
 use synth::diff::{blocks, diff, Change};
 use synth::output::{read_manifest, write_module};
@@ -352,6 +354,50 @@ pub fn cost(
         }
     }
     emit(&text)
+}
+
+/// What `infra graph` draws.
+#[derive(Debug, Clone, Copy)]
+pub enum Picture {
+    Mermaid,
+    Dot,
+    GraphvizSvg,
+    BoxSvg,
+}
+
+/// Draws an environment's architecture to `out`, or to stdout.
+pub fn graph(
+    project: &Project,
+    env: &str,
+    options: &Options,
+    picture: Picture,
+    out: Option<&Path>,
+) -> anyhow::Result<()> {
+    let synthesis = synthesize(project, env, options)?;
+    let inventory = Inventory::from_files(&synthesis.module.files)?;
+    let arch = graph::architecture(&inventory);
+    let text = match picture {
+        Picture::Mermaid => graph::mermaid(&arch),
+        Picture::Dot => graph::dot(&arch),
+        Picture::GraphvizSvg => graph::graphviz_svg(&graph::dot(&arch))?,
+        Picture::BoxSvg => graph::box_svg(&arch),
+    };
+    match out {
+        Some(path) => write_file(path, text.as_bytes()),
+        None => emit(&text),
+    }
+}
+
+/// Writes a whole file or nothing: a sibling temporary file renamed into place.
+fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?;
+    let temporary = path.with_file_name(format!(".{}.tmp", name.to_string_lossy()));
+    fs::write(&temporary, bytes).with_context(|| format!("writing {}", temporary.display()))?;
+    fs::rename(&temporary, path).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
 }
 
 /// Writes a report to stdout; a reader that went away early (`| head`) is not an error.

@@ -226,3 +226,109 @@ fn a_bad_date_is_refused() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--as-of: `2026-13-01` is not a date like 2026-12-01"));
 }
+
+/// The picture of `env` in `format`, compared with
+/// tests/golden/graph/<env>.<ext> (`UPDATE_GOLDEN=1` writes it).
+fn picture_matches_golden(env: &str, format: &str, ext: &str) {
+    let text = ok(&infra(&["graph", env, "--format", format]));
+    let golden = repo()
+        .join("tests/golden/graph")
+        .join(format!("{env}.{ext}"));
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        fs::create_dir_all(golden.parent().unwrap()).unwrap();
+        fs::write(&golden, &text).unwrap();
+        return;
+    }
+    let expected = fs::read_to_string(&golden).unwrap_or_default();
+    assert!(
+        expected == text,
+        "infra graph {env} --format {format} differs from {}; review and run \
+         UPDATE_GOLDEN=1 cargo test --test see",
+        golden.display()
+    );
+}
+
+#[test]
+fn pictures_match_their_golden_files() {
+    for env in ["staging", "production"] {
+        picture_matches_golden(env, "mermaid", "mmd");
+        picture_matches_golden(env, "dot", "dot");
+    }
+}
+
+#[test]
+fn the_picture_holds_the_architecture_a_reader_expects() {
+    let mermaid = ok(&infra(&["graph", "production"]));
+    // Three AZ columns, each with a public and a private subnet.
+    for az in ["eu-west-1a", "eu-west-1b", "eu-west-1c"] {
+        assert!(mermaid.contains(&format!("[\"<b>{az}</b>\"]")), "{az}");
+    }
+    assert_eq!(mermaid.matches("public subnet</b>").count(), 3);
+    assert_eq!(mermaid.matches("private subnet</b>").count(), 3);
+    // A NAT gateway in each public subnet, and each AZ's nodes leave through
+    // their own (zone redundancy).
+    for az in ["a", "b", "c"] {
+        let nat = format!("aws_nat_gateway_{az}__aws_subnet_public_{az}");
+        assert!(
+            mermaid.contains(&format!(
+                "aws_eks_node_group_general__aws_subnet_private_{az} -->|\"egress\"| {nat}"
+            )),
+            "egress of {az}:\n{mermaid}"
+        );
+    }
+    // The NLB (estimated, dashed) in the public subnets, from the internet to the pods.
+    assert!(mermaid.contains("internet ==>|\"requests\"| aws_internet_gateway_main"));
+    assert!(mermaid.contains(
+        "estimated_aws_lb_webapp__aws_subnet_public_a ==>|\"to pod IPs\"| helm_release_webapp"
+    ));
+    assert!(mermaid.contains("class estimated_aws_lb_webapp__aws_subnet_public_a,"));
+    // Roles beside what assumes them.
+    assert!(mermaid.contains("aws_iam_role_service -.->|\"assumed by\"| helm_release_webapp"));
+    assert!(mermaid.contains(
+        "aws_iam_role_node -.->|\"assumed by\"| aws_eks_node_group_general__aws_subnet_private_c"
+    ));
+    // Staging's single NAT gateway serves the second AZ across zones.
+    let staging = ok(&infra(&["graph", "staging"]));
+    assert!(staging.contains(
+        "aws_eks_node_group_general__aws_subnet_private_b -->|\"egress\"| aws_nat_gateway_a__aws_subnet_public_a"
+    ));
+}
+
+#[test]
+fn graph_writes_svg_drawn_in_rust_without_graphviz() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("staging.svg");
+    // An empty PATH: no Graphviz can be found, and none is needed.
+    let o = Command::new(env!("CARGO_BIN_EXE_infra"))
+        .args([
+            "graph",
+            "staging",
+            "--format",
+            "box-svg",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .current_dir(repo())
+        .env("PATH", "")
+        .output()
+        .unwrap();
+    ok(&o);
+    let svg = fs::read_to_string(&out).unwrap();
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    assert!(
+        svg.contains("role webapp-staging-service"),
+        "roles sit in their users' boxes"
+    );
+    assert!(
+        !svg.contains("http://") || !svg.contains("href=\"http"),
+        "no links out"
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_infra"))
+        .args(["graph", "staging", "--format", "svg"])
+        .current_dir(repo())
+        .env("PATH", "")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("Graphviz's `dot` is not installed (apt-get install graphviz)"));
+}

@@ -13,6 +13,7 @@ pub mod config;
 pub mod cost;
 mod error;
 pub mod estimate;
+pub mod graph;
 pub mod helm;
 pub mod inventory;
 pub mod policy;
