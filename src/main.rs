@@ -153,6 +153,31 @@ enum Command {
         #[command(flatten)]
         project: Project,
     },
+    /// Write one self-contained HTML page about an environment.
+    ///
+    /// The architecture picture (inline SVG, drawn without Graphviz), the
+    /// monthly cost, the policies and floors it passed, its resources by
+    /// stack, and how it differs from another environment (by default the
+    /// first other one). The page fetches nothing (no scripts, fonts or
+    /// images; its Content-Security-Policy forbids it), reads on a phone and
+    /// prints.
+    Report {
+        /// Environment name: a file stacks/config/<ENV>.toml.
+        env: String,
+        /// Compare with this environment (default: the first other one).
+        #[arg(long, value_name = "ENV", conflicts_with = "no_diff")]
+        against: Option<String>,
+        /// Leave the comparison with another environment out.
+        #[arg(long)]
+        no_diff: bool,
+        /// Where to write the page (default report/<ENV>.html).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        when: When,
+        #[command(flatten)]
+        project: Project,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -288,6 +313,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 format,
                 out.as_deref(),
             )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report {
+            env,
+            against,
+            no_diff,
+            out,
+            when,
+            project,
+        } => {
+            let p = ops::Project::locate(project.root)?;
+            let as_of = ops::as_of(when.as_of.as_deref())?;
+            let against = if no_diff {
+                ops::Against::Nothing
+            } else {
+                against.map_or(ops::Against::FirstOther, ops::Against::Env)
+            };
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("report/{env}.html")));
+            ops::report_page(&p, &env, against, as_of, &out)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Diff {

@@ -388,6 +388,49 @@ pub fn graph(
     }
 }
 
+/// Which environment a report compares with.
+#[derive(Debug, Clone)]
+pub enum Against {
+    Env(String),
+    /// The first other known environment, if there is one.
+    FirstOther,
+    Nothing,
+}
+
+/// Writes the HTML report of an environment to `out`.
+pub fn report_page(
+    project: &Project,
+    env: &str,
+    against: Against,
+    as_of: Date,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let synthesis = synthesize(project, env, &Options::default())?;
+    let other = match against {
+        Against::Env(name) => Some(name),
+        Against::FirstOther => stacks::known_environments(&stacks::config_dir(&project.root))?
+            .into_iter()
+            .find(|e| e != env),
+        Against::Nothing => None,
+    };
+    let other = match other {
+        Some(name) => Some(synthesize(project, &name, &Options::default())?),
+        None => None,
+    };
+    let html = stacks::report::render(&stacks::report::Input {
+        root: &project.root,
+        synthesis: &synthesis,
+        against: other.as_ref(),
+        as_of,
+        tool: TOOL,
+    })
+    .with_context(|| format!("making the report of `{env}`"))?;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    write_file(out, html.as_bytes())
+}
+
 /// Writes a whole file or nothing: a sibling temporary file renamed into place.
 fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let name = path

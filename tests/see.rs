@@ -257,6 +257,21 @@ fn pictures_match_their_golden_files() {
 }
 
 #[test]
+fn readme_shows_the_current_staging_picture() {
+    let readme = fs::read_to_string(repo().join("README.md")).unwrap();
+    let begin = "<!-- infra graph staging: begin (just readme-picture) -->\n```mermaid\n";
+    let block = readme
+        .split(begin)
+        .nth(1)
+        .and_then(|rest| rest.split("```\n<!-- infra graph staging: end -->").next())
+        .expect("README.md has the staging picture between its markers");
+    assert!(
+        block == ok(&infra(&["graph", "staging"])),
+        "README.md's picture is stale: run `just readme-picture`"
+    );
+}
+
+#[test]
 fn the_picture_holds_the_architecture_a_reader_expects() {
     let mermaid = ok(&infra(&["graph", "production"]));
     // Three AZ columns, each with a public and a private subnet.
@@ -331,4 +346,50 @@ fn graph_writes_svg_drawn_in_rust_without_graphviz() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("Graphviz's `dot` is not installed (apt-get install graphviz)"));
+}
+
+#[test]
+fn report_is_one_page_that_fetches_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("nested/staging.html");
+    ok(&infra(&[
+        "report",
+        "staging",
+        "--out",
+        out.to_str().unwrap(),
+        "--as-of",
+        AS_OF,
+    ]));
+    let html = fs::read_to_string(&out).unwrap();
+    for expected in [
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"",
+        "553.98",
+        "Differences from production",
+        "<code>zone-redundancy</code>",
+        "subnets in at least 2 AZs",
+        "aws_nat_gateway.a",
+        "estimated.aws_lb.webapp",
+        "@media print",
+    ] {
+        assert!(
+            html.contains(expected),
+            "`{expected}` missing from the report"
+        );
+    }
+    // Nothing to fetch: no external scripts, styles, images or fonts.
+    for fetch in ["<script", "<link", "src=\"http", "url(http", "@import"] {
+        assert!(!html.contains(fetch), "the report contains `{fetch}`");
+    }
+    let without = dir.path().join("alone.html");
+    ok(&infra(&[
+        "report",
+        "staging",
+        "--no-diff",
+        "--out",
+        without.to_str().unwrap(),
+    ]));
+    assert!(!fs::read_to_string(&without)
+        .unwrap()
+        .contains("Differences from"));
 }

@@ -18,6 +18,7 @@ pub mod helm;
 pub mod inventory;
 pub mod policy;
 pub mod releases;
+pub mod report;
 pub mod upstream;
 
 pub mod eks;

@@ -23,7 +23,7 @@ use serde::Serialize;
 pub use compare::{compare, Comparison, Row};
 pub use date::Date;
 pub use prices::{AssumptionKey, Price, PriceKey, PriceTable, Status, VersionSupport};
-pub use table::{comparison_table, estimate_table, money, signed};
+pub use table::{arithmetic, comparison_table, estimate_table, money, quantity, signed};
 
 use crate::config::{UsageKey, UsageSource, UsageValue};
 use crate::estimate::Count;
