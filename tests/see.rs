@@ -2,70 +2,22 @@
 //! real directories, a copy of the inputs where a test changes them.
 #![allow(clippy::unwrap_used)] // a panic in a test helper is a failed test with its location
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
+use common::{infra, repo, scratch_root, stderr, stdout};
 use serde_json::Value;
 
 /// The day the figures below were worked out for: Kubernetes 1.32 is in
 /// extended support.
 const AS_OF: &str = "2026-12-01";
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn infra_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_infra"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
-
-fn infra(args: &[&str]) -> Output {
-    infra_in(&repo(), args)
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 fn ok(o: &Output) -> String {
     assert!(o.status.success(), "{}{}", stdout(o), stderr(o));
     stdout(o)
-}
-
-/// A copy of the inputs (config, floors, prices, chart) a test may change.
-fn scratch_root() -> tempfile::TempDir {
-    let root = tempfile::tempdir().unwrap();
-    for dir in [
-        "stacks/config",
-        "stacks/policy",
-        "stacks/prices",
-        "helm-chart",
-    ] {
-        copy_dir(&repo().join(dir), &root.path().join(dir));
-    }
-    root
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 fn edit(path: &Path, from: &str, to: &str) {

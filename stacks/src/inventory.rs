@@ -279,6 +279,16 @@ impl Inventory {
             .filter(move |b| b.ty == ty && b.kind != Kind::Data)
     }
 
+    /// The first block of type `ty` that `block` refers to (a node group's
+    /// launch template).
+    pub fn referenced<'a>(&'a self, block: &Block, ty: &str) -> Option<&'a Block> {
+        block
+            .refs
+            .iter()
+            .filter_map(|r| self.get(r))
+            .find(|b| b.ty == ty)
+    }
+
     /// Blocks that refer to `address`.
     pub fn referrers<'a>(&'a self, address: &'a str) -> impl Iterator<Item = &'a Block> + 'a {
         self.blocks
@@ -300,6 +310,15 @@ impl Block {
     /// A number attribute.
     pub fn number(&self, attr: &str) -> Option<f64> {
         self.body.get(attr).and_then(Value::as_f64)
+    }
+
+    /// The strings of a list attribute (`instance_types`).
+    pub fn strings(&self, attr: &str) -> Vec<&str> {
+        self.body
+            .get(attr)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
     }
 
     /// A nested block written as an object or a one-element list.

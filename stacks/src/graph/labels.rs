@@ -168,12 +168,7 @@ fn control_plane(block: &Block) -> (NodeKind, String, Vec<String>) {
 }
 
 fn node_group(block: &Block, inv: &Inventory) -> (NodeKind, String, Vec<String>) {
-    let types: Vec<&str> = block
-        .body
-        .get("instance_types")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
+    let types = block.strings("instance_types");
     let scaling = block.nested("scaling_config");
     let size = |k: &str| {
         scaling
@@ -185,11 +180,8 @@ fn node_group(block: &Block, inv: &Inventory) -> (NodeKind, String, Vec<String>)
         Some("SPOT") => "spot",
         _ => "on-demand",
     };
-    let disk = block
-        .refs
-        .iter()
-        .filter_map(|r| inv.get(r))
-        .find(|t| t.ty == "aws_launch_template")
+    let disk = inv
+        .referenced(block, "aws_launch_template")
         .and_then(|t| t.nested("block_device_mappings"))
         .and_then(|m| m.get("ebs"))
         .and_then(|ebs| ebs.get("volume_size"))

@@ -13,6 +13,7 @@
 
 mod build;
 mod dot;
+mod edges;
 mod graphviz;
 mod iam;
 mod labels;

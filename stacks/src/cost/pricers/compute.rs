@@ -163,17 +163,8 @@ fn volumes(block: &Block, ctx: &Ctx<'_>, what: &str, ebs: &Value) -> Result<Vec<
 }
 
 pub(super) fn node_group(block: &Block, ctx: &mut Ctx<'_>) -> Result<Vec<Line>, String> {
-    let template = block
-        .refs
-        .iter()
-        .filter(|r| r.starts_with("aws_launch_template."))
-        .find_map(|r| ctx.inv.get(r));
-    let types: Vec<&str> = block
-        .body
-        .get("instance_types")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
+    let template = ctx.inv.referenced(block, "aws_launch_template");
+    let types = block.strings("instance_types");
     let instance_type = types
         .first()
         .copied()
