@@ -45,7 +45,7 @@ pub(super) fn log_group(block: &Block, ctx: &mut Ctx<'_>) -> Result<Vec<Line>, S
     if retention_days.is_none() {
         stored.note = Some("no retention: storage keeps growing; shown after 12 months".into());
     }
-    let detail = if vended { "vended (flow logs)" } else { "" };
+    let detail = if vended { "flow logs, vended" } else { "" };
     Ok(vec![
         line(
             block,
