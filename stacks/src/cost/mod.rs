@@ -170,7 +170,7 @@ pub struct Totals {
 pub struct PriceSource {
     pub file: String,
     pub oldest_read: Option<Date>,
-    pub counts: BTreeMap<&'static str, usize>,
+    pub counts: BTreeMap<Status, usize>,
 }
 
 /// The monthly estimate of one module.

@@ -81,7 +81,7 @@ table_keys! {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Matched against a public page on the day it was read.
@@ -99,6 +99,16 @@ impl Status {
             Self::List => "list value to re-check",
             Self::Assumption => "assumption",
         }
+    }
+
+    /// `3 list values to re-check`.
+    pub fn counted(self, n: usize) -> String {
+        let (one, many) = match self {
+            Self::Confirmed => ("confirmed", "confirmed"),
+            Self::List => ("list value to re-check", "list values to re-check"),
+            Self::Assumption => ("assumption", "assumptions"),
+        };
+        format!("{n} {}", if n == 1 { one } else { many })
     }
 }
 
@@ -286,10 +296,10 @@ impl PriceTable {
     }
 
     /// How many figures have each status.
-    pub fn counts(&self) -> BTreeMap<&'static str, usize> {
+    pub fn counts(&self) -> BTreeMap<Status, usize> {
         let mut counts = BTreeMap::new();
         for price in self.all() {
-            *counts.entry(price.status.as_str()).or_default() += 1;
+            *counts.entry(price.status).or_default() += 1;
         }
         counts
     }

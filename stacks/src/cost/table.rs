@@ -223,7 +223,7 @@ fn footer(out: &mut String, e: &Estimate) {
         .prices
         .counts
         .iter()
-        .map(|(status, n)| format!("{n} {status}"))
+        .map(|(status, n)| status.counted(*n))
         .collect();
     let _ = writeln!(
         out,

@@ -201,7 +201,7 @@ pub(super) fn cost(e: &Estimate) -> CostView {
             e.prices
                 .counts
                 .iter()
-                .map(|(s, n)| format!("{n} {s}"))
+                .map(|(s, n)| s.counted(*n))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
