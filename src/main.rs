@@ -89,7 +89,9 @@ enum Command {
     /// says otherwise.
     ///
     /// Prints resource-level additions, removals and changes with attribute
-    /// paths. Exit status: 0 no differences, 1 differences, 2 error.
+    /// paths, then the monthly cost of both sides and the items whose cost
+    /// changes (see `infra cost`). Exit status: 0 no differences, 1
+    /// differences, 2 error.
     Diff {
         /// Environment to synthesize and compare.
         env: String,
@@ -101,8 +103,98 @@ enum Command {
         #[arg(long, default_value = "cdktf.out")]
         out: PathBuf,
         #[command(flatten)]
+        when: When,
+        #[command(flatten)]
         project: Project,
     },
+    /// Estimate what an environment costs a month, or compare two.
+    ///
+    /// Prices every resource of the module by type and attributes from the
+    /// committed price table of its region (stacks/prices/<region>.toml),
+    /// offline, plus what controllers in the cluster create (the service's
+    /// load balancer, ...), estimated from config and marked `~`. Figures
+    /// marked `*` depend on the environment's [usage] inputs, listed with
+    /// their values and whether they are defaults.
+    Cost {
+        /// Environment name: a file stacks/config/<ENV>.toml.
+        env: String,
+        /// A second environment, shown side by side with the first.
+        other: Option<String>,
+        #[command(flatten)]
+        select: Select,
+        #[command(flatten)]
+        when: When,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        project: Project,
+    },
+    /// Draw an environment's architecture.
+    ///
+    /// Region, VPC, availability zones, public and private subnets with the
+    /// NAT gateways, load balancers and node groups in the subnets they use;
+    /// the EKS cluster with its add-ons and the service; IAM roles beside
+    /// what assumes them; the path from the internet to the pods and back
+    /// out. What controllers in the cluster create is drawn dashed.
+    Graph {
+        /// Environment name: a file stacks/config/<ENV>.toml.
+        env: String,
+        /// mermaid (renders on GitHub), dot (Graphviz), svg (Graphviz's
+        /// drawing; needs `dot` installed) or box-svg (nested boxes drawn
+        /// without Graphviz, as in `infra report`).
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        select: Select,
+        #[command(flatten)]
+        project: Project,
+    },
+    /// Write one self-contained HTML page about an environment.
+    ///
+    /// The architecture picture (inline SVG, drawn without Graphviz), the
+    /// monthly cost, the policies and floors it passed, its resources by
+    /// stack, and how it differs from another environment (by default the
+    /// first other one). The page fetches nothing (no scripts, fonts or
+    /// images; its Content-Security-Policy forbids it), reads on a phone and
+    /// prints.
+    Report {
+        /// Environment name: a file stacks/config/<ENV>.toml.
+        env: String,
+        /// Compare with this environment (default: the first other one).
+        #[arg(long, value_name = "ENV", conflicts_with = "no_diff")]
+        against: Option<String>,
+        /// Leave the comparison with another environment out.
+        #[arg(long)]
+        no_diff: bool,
+        /// Where to write the page (default report/<ENV>.html).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        when: When,
+        #[command(flatten)]
+        project: Project,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum GraphFormat {
+    Mermaid,
+    Dot,
+    Svg,
+    BoxSvg,
+}
+
+/// The day an estimate is for.
+#[derive(Debug, Args)]
+struct When {
+    /// Price as of this day (YYYY-MM-DD; default today, UTC). It decides
+    /// whether a Kubernetes version is in standard or extended support.
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -186,24 +278,76 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ops::values(&p, &env, release.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Cost {
+            env,
+            other,
+            select,
+            when,
+            json,
+            project,
+        } => {
+            let p = ops::Project::locate(project.root)?;
+            let as_of = ops::as_of(when.as_of.as_deref())?;
+            let options = options(select, no_overlay());
+            ops::cost(&p, &env, other.as_deref(), &options, as_of, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Graph {
+            env,
+            format,
+            out,
+            select,
+            project,
+        } => {
+            let p = ops::Project::locate(project.root)?;
+            let format = match format {
+                GraphFormat::Mermaid => ops::Picture::Mermaid,
+                GraphFormat::Dot => ops::Picture::Dot,
+                GraphFormat::Svg => ops::Picture::GraphvizSvg,
+                GraphFormat::BoxSvg => ops::Picture::BoxSvg,
+            };
+            ops::graph(
+                &p,
+                &env,
+                &options(select, no_overlay()),
+                format,
+                out.as_deref(),
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report {
+            env,
+            against,
+            no_diff,
+            out,
+            when,
+            project,
+        } => {
+            let p = ops::Project::locate(project.root)?;
+            let as_of = ops::as_of(when.as_of.as_deref())?;
+            let against = if no_diff {
+                ops::Against::Nothing
+            } else {
+                against.map_or(ops::Against::FirstOther, ops::Against::Env)
+            };
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("report/{env}.html")));
+            ops::report_page(&p, &env, against, as_of, &out)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Diff {
             env,
             other,
             select,
             out,
+            when,
             project,
         } => {
             let p = ops::Project::locate(project.root)?;
-            let options = options(
-                select,
-                Overlay {
-                    emulator: None,
-                    state_bucket: None,
-                },
-            );
+            let options = options(select, no_overlay());
+            let as_of = ops::as_of(when.as_of.as_deref())?;
             let differs = match other {
-                Some(other) => ops::diff_envs(&p, &env, &other, &options)?,
-                None => ops::diff_out(&p, &env, &options, &out)?,
+                Some(other) => ops::diff_envs(&p, &env, &other, &options, as_of)?,
+                None => ops::diff_out(&p, &env, &options, &out, as_of)?,
             };
             Ok(if differs {
                 ExitCode::from(1)
@@ -211,6 +355,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+    }
+}
+
+fn no_overlay() -> Overlay {
+    Overlay {
+        emulator: None,
+        state_bucket: None,
     }
 }
 

@@ -3,11 +3,15 @@
 //! print the result.
 
 use std::collections::BTreeMap;
+use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context as _};
+use stacks::cost::{self, Date, Estimate};
+use stacks::graph;
+use stacks::inventory::Inventory;
 use stacks::{Options, Synthesis};
 use synth::diff::{blocks, diff, Change};
 use synth::output::{read_output, write_module};
@@ -134,6 +138,7 @@ pub fn diff_out(
     env: &str,
     options: &Options,
     out: &Path,
+    as_of: Date,
 ) -> anyhow::Result<bool> {
     let Some(previous) = read_output(out).with_context(|| format!("reading {}", out.display()))?
     else {
@@ -160,29 +165,44 @@ pub fn diff_out(
             println!("note: {} holds environment `{prev_env}`", out.display());
         }
     }
+    let names = (out.display().to_string(), env.to_owned());
     report(
+        project,
         &previous.module_files(),
         &new.files,
-        &out.display().to_string(),
-        env,
+        &names,
+        as_of,
     )
 }
 
 /// Compares two environments; true when they differ.
-pub fn diff_envs(project: &Project, a: &str, b: &str, options: &Options) -> anyhow::Result<bool> {
+pub fn diff_envs(
+    project: &Project,
+    a: &str,
+    b: &str,
+    options: &Options,
+    as_of: Date,
+) -> anyhow::Result<bool> {
     let old = synthesize(project, a, options)?.module;
     let new = synthesize(project, b, options)?.module;
-    report(&old.files, &new.files, a, b)
+    report(
+        project,
+        &old.files,
+        &new.files,
+        &(a.to_owned(), b.to_owned()),
+        as_of,
+    )
 }
 
 fn report(
-    old: &BTreeMap<String, Vec<u8>>,
-    new: &BTreeMap<String, Vec<u8>>,
-    old_name: &str,
-    new_name: &str,
+    project: &Project,
+    old_files: &BTreeMap<String, Vec<u8>>,
+    new_files: &BTreeMap<String, Vec<u8>>,
+    (old_name, new_name): &(String, String),
+    as_of: Date,
 ) -> anyhow::Result<bool> {
-    let old = blocks(old).context(old_name.to_owned())?;
-    let new = blocks(new).context(new_name.to_owned())?;
+    let old = blocks(old_files).context(old_name.to_owned())?;
+    let new = blocks(new_files).context(new_name.to_owned())?;
     let changes = diff(&old, &new);
     let (mut added, mut removed, mut changed) = (0, 0, 0);
     let mut text = String::new();
@@ -214,8 +234,193 @@ fn report(
     text.push_str(&format!(
         "{old_name} -> {new_name}: {added} added, {removed} removed, {changed} changed\n"
     ));
+    text.push_str(&cost_change(
+        project,
+        old_files,
+        new_files,
+        (old_name, new_name),
+        as_of,
+    ));
     emit(&text)?;
     Ok(!changes.is_empty())
+}
+
+/// The monthly cost of both sides and the items that change; the block
+/// diff stands on its own when a side cannot be priced.
+fn cost_change(
+    project: &Project,
+    old: &BTreeMap<String, Vec<u8>>,
+    new: &BTreeMap<String, Vec<u8>>,
+    (old_name, new_name): (&str, &str),
+    as_of: Date,
+) -> String {
+    let price = |files, name: &str| {
+        cost::estimate_module(&project.root, files, as_of)
+            .with_context(|| format!("pricing {name}"))
+    };
+    let (before, after) = match (price(old, old_name), price(new, new_name)) {
+        (Ok(before), Ok(after)) => (before, after),
+        (Err(e), _) | (_, Err(e)) => {
+            return format!("\nmonthly cost: not compared ({e:#})\n");
+        }
+    };
+    let comparison = cost::compare(&before, &after, (old_name, new_name));
+    let mut text = format!(
+        "\nmonthly cost in {}, as of {as_of}: {} -> {} ({})\n",
+        after.currency,
+        cost::money(before.totals.monthly),
+        cost::money(after.totals.monthly),
+        cost::signed(comparison.change())
+    );
+    if comparison.rows.iter().any(cost::Row::differs) {
+        text.push_str(&cost::comparison_table(&comparison, true));
+    }
+    for notice in before.notices.iter().filter(|n| n.contains("older infra")) {
+        text.push_str(&format!("notice ({old_name}): {notice}\n"));
+    }
+    text
+}
+
+/// The day an estimate is for: `--as-of`, else today.
+pub fn as_of(text: Option<&str>) -> anyhow::Result<Date> {
+    match text {
+        Some(text) => text
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("--as-of: {e}")),
+        None => Ok(Date::today()),
+    }
+}
+
+/// Prices an environment's module, as synthesized.
+fn estimate(project: &Project, synthesis: &Synthesis, as_of: Date) -> anyhow::Result<Estimate> {
+    cost::estimate_module(&project.root, &synthesis.module.files, as_of)
+        .with_context(|| format!("estimating the cost of `{}`", synthesis.environment.name))
+}
+
+/// Prints an environment's monthly estimate, or two side by side.
+pub fn cost(
+    project: &Project,
+    env: &str,
+    other: Option<&str>,
+    options: &Options,
+    as_of: Date,
+    json: bool,
+) -> anyhow::Result<()> {
+    let first = estimate(project, &synthesize(project, env, options)?, as_of)?;
+    let Some(other) = other else {
+        return emit(&if json {
+            serde_json::to_string_pretty(&first)? + "\n"
+        } else {
+            cost::estimate_table(&first)
+        });
+    };
+    let second = estimate(project, &synthesize(project, other, options)?, as_of)?;
+    let comparison = cost::compare(&first, &second, (env, other));
+    if json {
+        let doc = serde_json::json!({
+            "comparison": comparison,
+            "estimates": [first, second],
+        });
+        return emit(&(serde_json::to_string_pretty(&doc)? + "\n"));
+    }
+    let mut text = format!(
+        "monthly estimate in {}, {}, as of {} ({} vs {})\n\n",
+        first.currency, first.region, as_of, env, other
+    );
+    text.push_str(&cost::comparison_table(&comparison, false));
+    for e in [&first, &second] {
+        for notice in &e.notices {
+            text.push_str(&format!("notice ({}): {notice}\n", e.environment));
+        }
+    }
+    emit(&text)
+}
+
+/// What `infra graph` draws.
+#[derive(Debug, Clone, Copy)]
+pub enum Picture {
+    Mermaid,
+    Dot,
+    GraphvizSvg,
+    BoxSvg,
+}
+
+/// Draws an environment's architecture to `out`, or to stdout.
+pub fn graph(
+    project: &Project,
+    env: &str,
+    options: &Options,
+    picture: Picture,
+    out: Option<&Path>,
+) -> anyhow::Result<()> {
+    let synthesis = synthesize(project, env, options)?;
+    let inventory = Inventory::from_files(&synthesis.module.files)?;
+    let arch = graph::architecture(&inventory);
+    let text = match picture {
+        Picture::Mermaid => graph::mermaid(&arch),
+        Picture::Dot => graph::dot(&arch),
+        Picture::GraphvizSvg => graph::graphviz_svg(&graph::dot(&arch))?,
+        Picture::BoxSvg => graph::box_svg(&arch),
+    };
+    match out {
+        Some(path) => write_file(path, text.as_bytes()),
+        None => emit(&text),
+    }
+}
+
+/// Which environment a report compares with.
+#[derive(Debug, Clone)]
+pub enum Against {
+    Env(String),
+    /// The first other known environment, if there is one.
+    FirstOther,
+    Nothing,
+}
+
+/// Writes the HTML report of an environment to `out`.
+pub fn report_page(
+    project: &Project,
+    env: &str,
+    against: Against,
+    as_of: Date,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let synthesis = synthesize(project, env, &Options::default())?;
+    let other = match against {
+        Against::Env(name) => Some(name),
+        Against::FirstOther => stacks::known_environments(&stacks::config_dir(&project.root))?
+            .into_iter()
+            .find(|e| e != env),
+        Against::Nothing => None,
+    };
+    let other = match other {
+        Some(name) => Some(synthesize(project, &name, &Options::default())?),
+        None => None,
+    };
+    let html = stacks::report::render(&stacks::report::Input {
+        root: &project.root,
+        synthesis: &synthesis,
+        against: other.as_ref(),
+        as_of,
+        tool: TOOL,
+    })
+    .with_context(|| format!("making the report of `{env}`"))?;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    write_file(out, html.as_bytes())
+}
+
+/// Writes a whole file or nothing: a sibling temporary file renamed into place.
+fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file path", path.display()))?;
+    let temporary = path.with_file_name(format!(".{}.tmp", name.to_string_lossy()));
+    fs::write(&temporary, bytes).with_context(|| format!("writing {}", temporary.display()))?;
+    fs::rename(&temporary, path).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
 }
 
 /// Writes a report to stdout; a reader that went away early (`| head`) is not an error.

@@ -1,31 +1,14 @@
 //! The `infra` command as a user runs it: real processes, real directories.
 #![allow(clippy::unwrap_used)] // a panic in a test helper is a failed test with its location
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
+use common::{infra, repo, scratch_root, stderr, stdout};
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn infra(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_infra"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn synth_into(env: &str, out: &Path, extra: &[&str]) -> Output {
     let mut args = vec!["synth", env, "--out", out.to_str().unwrap()];
@@ -54,34 +37,6 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     }
     out.sort();
     out
-}
-
-/// A copy of the inputs (config and chart) that a test may break.
-fn scratch_root() -> tempfile::TempDir {
-    let root = tempfile::tempdir().unwrap();
-    copy_dir(
-        &repo().join("stacks/config"),
-        &root.path().join("stacks/config"),
-    );
-    copy_dir(
-        &repo().join("stacks/policy"),
-        &root.path().join("stacks/policy"),
-    );
-    copy_dir(&repo().join("helm-chart"), &root.path().join("helm-chart"));
-    root
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 #[test]

@@ -39,7 +39,7 @@ pub enum Error {
         #[source]
         source: Box<SynthError>,
     },
-    #[error("recording the environment's floors in the manifest")]
+    #[error("recording the environment's floors, usage and estimates in the manifest")]
     Metadata {
         #[source]
         source: serde_json::Error,

@@ -17,6 +17,9 @@ use crate::{Error, Layer};
 /// `system:serviceaccount:kube-system:<this>`.
 pub const SERVICE_ACCOUNT: &str = "aws-load-balancer-controller";
 
+/// The controller's helm_release id (`helm_release.<this>`).
+pub const RELEASE_ID: &str = "aws_load_balancer_controller";
+
 /// Chart 1.13.x runs controller v2.13, whose permissions [`statements`] grants
 /// (the controller's docs/install/iam_policy.json of v2.13): upgrade both together.
 const CHART: Chart = Chart {
@@ -85,7 +88,7 @@ pub fn lb_controller(
     };
     addon_release(
         Layer::App.of(app),
-        "aws_load_balancer_controller",
+        RELEASE_ID,
         CHART,
         &values,
         &eks.workloads_ready,

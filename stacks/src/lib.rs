@@ -10,10 +10,15 @@
 
 pub mod aws;
 pub mod config;
+pub mod cost;
 mod error;
+pub mod estimate;
+pub mod graph;
 pub mod helm;
+pub mod inventory;
 pub mod policy;
 pub mod releases;
+pub mod report;
 pub mod upstream;
 
 pub mod eks;
@@ -189,15 +194,30 @@ pub fn schemas() -> Result<Schemas, Error> {
     Ok(schemas)
 }
 
+/// What in-cluster controllers create, estimated by each component that
+/// causes it from its own config (see [`estimate`]): a component adds its
+/// `estimated` function here, as it adds its builder in [`components`].
+pub const ESTIMATORS: &[fn(&Environment) -> Vec<estimate::Estimated>] = &[webapp::estimated];
+
 /// Every component of an environment, with schemas and policies attached;
 /// `chart_dir` is the service's chart.
 pub fn build(env: &Environment, chart_dir: &Path) -> Result<App, Error> {
     let mut app = App::new(&env.name);
     app.required_version(">= 1.9, < 2.0");
-    // Recorded with the module, so `diff` shows a changed floor on its own line.
+    // Recorded with the module, so `diff` shows a changed floor on its own
+    // line, and a module on disk can be priced (`infra diff`) with the
+    // usage and in-cluster estimates it was synthesized with.
+    let estimated: Vec<estimate::Estimated> = ESTIMATORS.iter().flat_map(|f| f(env)).collect();
+    let metadata =
+        |value: Result<serde_json::Value, _>| value.map_err(|source| Error::Metadata { source });
+    app.metadata("policy", metadata(serde_json::to_value(&env.policy))?);
     app.metadata(
-        "policy",
-        serde_json::to_value(&env.policy).map_err(|source| Error::Metadata { source })?,
+        estimate::USAGE_METADATA_KEY,
+        metadata(serde_json::to_value(&env.config.usage))?,
+    );
+    app.metadata(
+        estimate::METADATA_KEY,
+        metadata(serde_json::to_value(&estimated))?,
     );
     let schemas = schemas()?;
     for policy in policy::policies(env, &schemas) {

@@ -10,6 +10,13 @@ use synth::{Expr, Handle, Stack};
 use crate::aws::{aws_provider, kms_key, name_tags, policy, Names, Partition, Statement};
 use crate::config::{AzSubnets, Environment, NatGatewayMode};
 
+/// Subnet tag key the AWS Load Balancer Controller looks for when it places
+/// an internet-facing load balancer (on the public subnets).
+pub const PUBLIC_ELB_TAG: &str = "kubernetes.io/role/elb";
+
+/// Subnet tag key for internal load balancers (on the private subnets).
+pub const INTERNAL_ELB_TAG: &str = "kubernetes.io/role/internal-elb";
+
 /// What the network exposes to the other components.
 #[derive(Debug, Clone)]
 pub struct Network {
@@ -207,8 +214,8 @@ fn subnet(
     cluster_tag: &str,
 ) -> Handle {
     let (kind, cidr, elb_role) = match tier {
-        Tier::Public => ("public", az.public, "kubernetes.io/role/elb"),
-        Tier::Private => ("private", az.private, "kubernetes.io/role/internal-elb"),
+        Tier::Public => ("public", az.public, PUBLIC_ELB_TAG),
+        Tier::Private => ("private", az.private, INTERNAL_ELB_TAG),
     };
     stack
         .resource("aws_subnet", &format!("{kind}_{}", az.suffix))

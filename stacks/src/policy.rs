@@ -51,6 +51,10 @@ impl Policy for Tagged {
         "tagged"
     }
 
+    fn description(&self) -> String {
+        "every taggable AWS resource sets its own tags (at least Name); launch templates carry the common tags in every tag specification".into()
+    }
+
     fn check(&self, module: &ModuleView<'_>) -> Vec<Diagnostic> {
         let mut violations = Vec::new();
         for r in module.managed().filter(|r| r.ty.starts_with("aws_")) {
@@ -105,6 +109,11 @@ pub struct NoPublicIngress;
 impl Policy for NoPublicIngress {
     fn name(&self) -> &str {
         "no-public-ingress"
+    }
+
+    fn description(&self) -> String {
+        "no security group admits the whole internet, except one tagged as a public load balancer's"
+            .into()
     }
 
     fn check(&self, module: &ModuleView<'_>) -> Vec<Diagnostic> {
@@ -193,6 +202,11 @@ impl Policy for EncryptionAtRest {
         "encryption-at-rest"
     }
 
+    fn description(&self) -> String {
+        "log groups, Kubernetes secrets and EBS volumes (launch templates included) are encrypted"
+            .into()
+    }
+
     fn check(&self, module: &ModuleView<'_>) -> Vec<Diagnostic> {
         let mut violations = Vec::new();
         for r in module.managed() {
@@ -249,6 +263,15 @@ pub struct ZoneRedundancy {
 impl Policy for ZoneRedundancy {
     fn name(&self) -> &str {
         "zone-redundancy"
+    }
+
+    fn description(&self) -> String {
+        let nat = if self.nat_gateway_per_az {
+            ", each private subnet's default route through a NAT gateway in its own AZ"
+        } else {
+            ""
+        };
+        format!("subnets in at least {} AZs{nat}", self.min_azs)
     }
 
     fn check(&self, module: &ModuleView<'_>) -> Vec<Diagnostic> {
@@ -319,6 +342,10 @@ pub struct PrivateNodeGroups;
 impl Policy for PrivateNodeGroups {
     fn name(&self) -> &str {
         "private-node-groups"
+    }
+
+    fn description(&self) -> String {
+        "node groups run only in private subnets".into()
     }
 
     fn check(&self, module: &ModuleView<'_>) -> Vec<Diagnostic> {

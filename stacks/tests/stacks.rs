@@ -478,6 +478,8 @@ fn staging_and_production_differ_only_where_intended() {
         "+ aws_subnet.public_c",
         "~ aws_vpc.main: cidr_block",
         "~ aws_vpc_endpoint.s3: route_table_ids",
+        // The service's NLB (estimated for `infra cost`): HTTPS only in production.
+        "~ estimated: 0.attributes.listener.0.port, 0.attributes.listener.0.protocol",
         "~ output.private_subnet_ids: value",
         "~ output.public_subnet_ids: value",
         // The floors differ, and the diff shows each changed floor.

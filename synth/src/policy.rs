@@ -39,5 +39,9 @@ impl ModuleView<'_> {
 /// [`Diagnostic`] at the address of the block at fault.
 pub trait Policy: std::fmt::Debug + Send + Sync {
     fn name(&self) -> &str;
+    /// What the rule requires, in a sentence, for reports.
+    fn description(&self) -> String {
+        String::new()
+    }
     fn check(&self, module: &ModuleView<'_>) -> Vec<Diagnostic>;
 }

@@ -536,3 +536,47 @@ fn a_vpc_too_small_for_the_default_subnets_is_blamed_on_itself() {
     );
     load("staging", &text).expect("2 x (/20 + /24) fit in a /18");
 }
+
+#[test]
+fn usage_inputs_are_checked_at_load() {
+    let with_usage = |usage: &str| format!("{STAGING}\n[usage]\n{usage}\n");
+    let error = |usage: &str| match load("staging", &with_usage(usage)) {
+        Ok(_) => panic!("[usage] {usage} was accepted"),
+        Err(e) => e.to_string(),
+    };
+    assert_error(
+        &error("nat_gb = 5"),
+        &["staging.toml", "unknown variant `nat_gb`", "nat_data_gb"],
+    );
+    assert_error(
+        &error("nat_data_gb = -5"),
+        &["usage.nat_data_gb: -5 is not a usage figure"],
+    );
+    assert_error(
+        &error("[usage.resources.\"aws_nat\"]\nnat_data_gb = 1"),
+        &["usage.resources.\"aws_nat\": is not a resource address"],
+    );
+    assert_error(
+        &error("[usage.resources.\"estimated.aws_lb.webapp\"]\nlb_capacity_units = -1"),
+        &["usage.resources.\"estimated.aws_lb.webapp\".lb_capacity_units: -1 is not"],
+    );
+    let env = load(
+        "staging",
+        &with_usage("nat_data_gb = 200\n[usage.resources.\"estimated.aws_lb.webapp\"]\nlb_capacity_units = 2.5"),
+    )
+    .expect("valid usage");
+    assert_eq!(
+        env.config
+            .usage
+            .value(UsageKey::NatDataGb, "aws_nat_gateway.a")
+            .value,
+        200.0
+    );
+    assert_eq!(
+        env.config
+            .usage
+            .value(UsageKey::LbCapacityUnits, "estimated.aws_lb.webapp")
+            .source,
+        UsageSource::Resource
+    );
+}

@@ -3,6 +3,7 @@
 //! and its own chart (copied into the module) released with values built
 //! from the environment's `[app]` config.
 
+mod estimated;
 mod values;
 
 use std::path::Path;
@@ -16,6 +17,7 @@ use crate::helm::{local_chart_path, set_string, RELEASE_TIMEOUT_SECONDS};
 use crate::network::Network;
 use crate::{Error, Layer};
 
+pub use estimated::estimated;
 pub use values::webapp_values;
 
 /// Helm release name of the service; the chart's objects (its Service among

@@ -1,0 +1,231 @@
+//! Regional services priced mostly by use: logs, keys, images, secrets,
+//! WAF, buckets, queues, events.
+
+use serde_json::Value;
+
+use super::line;
+use crate::config::UsageKey;
+use crate::cost::prices::{AssumptionKey, PriceKey};
+use crate::cost::{Ctx, Line};
+use crate::inventory::Block;
+
+pub(super) fn log_group(block: &Block, ctx: &mut Ctx<'_>) -> Result<Vec<Line>, String> {
+    let gb = ctx.usage(block, UsageKey::LogIngestGb);
+    // Flow logs are vended logs, priced apart from what applications send.
+    let vended = ctx
+        .inv
+        .referrers(&block.address)
+        .any(|r| r.ty == "aws_flow_log");
+    let ingest = if vended {
+        PriceKey::LogsVendedGb
+    } else {
+        PriceKey::LogsIngestGb
+    };
+    let retention_days = block.number("retention_in_days").filter(|d| *d > 0.0);
+    // Never-expiring logs grow without end: shown after a year.
+    let months = retention_days.map_or(12.0, |d| d * 12.0 / 365.0);
+    let fraction = ctx
+        .table
+        .assumption(AssumptionKey::LogsStoredFraction)
+        .clone();
+    let storage = ctx.table.price(PriceKey::LogsStorageGbMonth);
+    let mut stored = Line::new(
+        block,
+        "logs stored",
+        format!(
+            "{months:.1} months kept, compressed to {:.0}%",
+            fraction.usd * 100.0
+        ),
+        (gb * months * fraction.usd, "GB-month"),
+        storage.usd,
+        vec![storage.clone(), fraction],
+        ctx.count(block),
+    )
+    .with_usage(UsageKey::LogIngestGb);
+    if retention_days.is_none() {
+        stored.note = Some("no retention: storage keeps growing; shown after 12 months".into());
+    }
+    let detail = if vended { "flow logs, vended" } else { "" };
+    Ok(vec![
+        line(
+            block,
+            ctx,
+            "logs ingested",
+            detail.into(),
+            gb,
+            "GB",
+            ctx.table.price(ingest),
+        )
+        .with_usage(UsageKey::LogIngestGb),
+        stored,
+    ])
+}
+
+pub(super) fn kms_key(block: &Block, ctx: &mut Ctx<'_>) -> Result<Vec<Line>, String> {
+    let requests = ctx.usage(block, UsageKey::KmsRequests);
+    Ok(vec![
+        line(
+            block,
+            ctx,
+            "key",
+            "customer managed".into(),
+            1.0,
+            "key-month",
+            ctx.table.price(PriceKey::KmsKeyMonth),
+        ),
+        line(
+            block,
+            ctx,
+            "requests",
+            String::new(),
+            requests / 10_000.0,
+            "10k requests",
+            ctx.table.price(PriceKey::KmsRequests10k),
+        )
+        .with_usage(UsageKey::KmsRequests),
+    ])
+}
+
+pub(super) fn ecr_repository(block: &Block, ctx: &mut Ctx<'_>) -> Result<Vec<Line>, String> {
+    let gb = ctx.usage(block, UsageKey::EcrStorageGb);
+    Ok(vec![line(
+        block,
+        ctx,
+        "images stored",
+        String::new(),
+        gb,
+        "GB-month",
+        ctx.table.price(PriceKey::EcrStorageGbMonth),
+    )
+    .with_usage(UsageKey::EcrStorageGb)])
+}
+
+pub(super) fn secret(block: &Block, ctx: &mut Ctx<'_>) -> Result<Vec<Line>, String> {
+    let calls = ctx.usage(block, UsageKey::SecretApiCalls);
+    Ok(vec![
+        line(
+            block,
+            ctx,
+            "secret",
+            String::new(),
+            1.0,
+            "secret-month",
+            ctx.table.price(PriceKey::SecretMonth),
+        ),
+        line(
+            block,
+            ctx,
+            "API calls",
+            String::new(),
+            calls / 10_000.0,
+            "10k calls",
+            ctx.table.price(PriceKey::SecretsApi10k),
+        )
+        .with_usage(UsageKey::SecretApiCalls),
+    ])
+}
+
+pub(super) fn web_acl(block: &Block, ctx: &mut Ctx<'_>) -> Result<Vec<Line>, String> {
+    let rules = match block.body.get("rule") {
+        Some(Value::Array(items)) => items.len(),
+        Some(Value::Object(_)) => 1,
+        _ => 0,
+    } as f64;
+    let requests = ctx.usage(block, UsageKey::WafRequestsMillion);
+    Ok(vec![
+        line(
+            block,
+            ctx,
+            "web ACL",
+            String::new(),
+            1.0,
+            "ACL-month",
+            ctx.table.price(PriceKey::WafWebAclMonth),
+        ),
+        line(
+            block,
+            ctx,
+            "rules",
+            format!("{rules:.0}"),
+            rules,
+            "rule-month",
+            ctx.table.price(PriceKey::WafRuleMonth),
+        ),
+        line(
+            block,
+            ctx,
+            "requests inspected",
+            String::new(),
+            requests,
+            "million",
+            ctx.table.price(PriceKey::WafRequestsMillion),
+        )
+        .with_usage(UsageKey::WafRequestsMillion),
+    ])
+}
+
+pub(super) fn s3_bucket(block: &Block, ctx: &mut Ctx<'_>) -> Result<Vec<Line>, String> {
+    let gb = ctx.usage(block, UsageKey::S3StorageGb);
+    let puts = ctx.usage(block, UsageKey::S3PutRequests);
+    let gets = ctx.usage(block, UsageKey::S3GetRequests);
+    Ok(vec![
+        line(
+            block,
+            ctx,
+            "storage",
+            "S3 Standard".into(),
+            gb,
+            "GB-month",
+            ctx.table.price(PriceKey::S3StandardGbMonth),
+        )
+        .with_usage(UsageKey::S3StorageGb),
+        line(
+            block,
+            ctx,
+            "PUT/COPY/POST/LIST requests",
+            String::new(),
+            puts / 1_000.0,
+            "1k requests",
+            ctx.table.price(PriceKey::S3Put1k),
+        )
+        .with_usage(UsageKey::S3PutRequests),
+        line(
+            block,
+            ctx,
+            "GET requests",
+            String::new(),
+            gets / 1_000.0,
+            "1k requests",
+            ctx.table.price(PriceKey::S3Get1k),
+        )
+        .with_usage(UsageKey::S3GetRequests),
+    ])
+}
+
+pub(super) fn sqs_queue(block: &Block, ctx: &mut Ctx<'_>) -> Result<Vec<Line>, String> {
+    let requests = ctx.usage(block, UsageKey::SqsRequestsMillion);
+    Ok(vec![line(
+        block,
+        ctx,
+        "requests",
+        String::new(),
+        requests,
+        "million",
+        ctx.table.price(PriceKey::SqsRequestsMillion),
+    )
+    .with_usage(UsageKey::SqsRequestsMillion)])
+}
+
+pub(super) fn event_rule(block: &Block, ctx: &mut Ctx<'_>) -> Result<Vec<Line>, String> {
+    let events = ctx.usage(block, UsageKey::EventbridgeEventsMillion);
+    Ok(vec![line(
+        block,
+        ctx,
+        "custom events",
+        "events from AWS services are free".into(),
+        events,
+        "million",
+        ctx.table.price(PriceKey::EventbridgeEventsMillion),
+    )
+    .with_usage(UsageKey::EventbridgeEventsMillion)])
+}
