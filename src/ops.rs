@@ -166,13 +166,7 @@ pub fn diff_out(
         }
     }
     let names = (out.display().to_string(), env.to_owned());
-    report(
-        project,
-        &previous.module_files(),
-        &new.files,
-        &names,
-        as_of,
-    )
+    report(project, &previous.module_files(), &new.files, &names, as_of)
 }
 
 /// Compares two environments; true when they differ.
