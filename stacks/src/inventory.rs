@@ -79,11 +79,12 @@ pub const IN_CLUSTER: &str = "in-cluster";
 
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
+    /// Boxed: synth's errors are large (see `stacks::Error`).
     #[error("reading the module's {file}")]
     Module {
         file: String,
         #[source]
-        source: synth::SynthError,
+        source: Box<synth::SynthError>,
     },
     #[error("{MANIFEST_FILE}: metadata `{key}` is not what this infra writes")]
     Metadata {
@@ -126,7 +127,7 @@ impl Inventory {
             let one = BTreeMap::from([(name.clone(), files[name].clone())]);
             let parsed = synth::diff::blocks(&one).map_err(|source| InventoryError::Module {
                 file: name.clone(),
-                source,
+                source: Box::new(source),
             })?;
             let stack = name.trim_end_matches(".tf.json");
             for (address, body) in parsed {
