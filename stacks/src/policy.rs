@@ -422,6 +422,7 @@ mod tests {
         let module = ModuleView {
             environment: "test",
             resources,
+            locals: Default::default(),
         };
         NoPublicIngress
             .check(&module)
