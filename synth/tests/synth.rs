@@ -393,7 +393,10 @@ fn policies_see_the_chosen_stacks_locals() {
     app.add_policy(Box::new(LocalReplicas));
     app.synth(&all()).expect("the policy reads the local");
     let errors = diagnostics(app.synth(&only(&["network"])).unwrap_err());
-    assert_eq!(errors, ["local.web_values: policy `replicas-from-local` violated: None"]);
+    assert_eq!(
+        errors,
+        ["local.web_values: policy `replicas-from-local` violated: None"]
+    );
 }
 
 #[test]
