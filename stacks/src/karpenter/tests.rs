@@ -461,3 +461,50 @@ fn discovery_tags_go_on_private_subnets_and_one_security_group_only() {
         "{errors}"
     );
 }
+
+#[test]
+fn the_environments_node_pools_differ_as_config_values() {
+    let files = |name: &str| {
+        let chart = crate::chart_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join(".."));
+        let app = crate::build(&environment(name), &chart).expect("build");
+        let module = app.synth(&synth::SynthOptions::default()).expect("synth");
+        synth::diff::blocks(&module.files).expect("blocks")
+    };
+    let changes = synth::diff::diff(&files("staging"), &files("production"));
+    let paths = |address: &str| -> Vec<String> {
+        changes
+            .iter()
+            .find_map(|c| match c {
+                synth::diff::Change::Changed(a, attrs) if a == address => {
+                    Some(attrs.iter().map(|c| c.path.clone()).collect())
+                }
+                _ => None,
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        paths("local.karpenter_node_pool_general"),
+        [
+            "spec.disruption.budgets",
+            "spec.disruption.consolidateAfter",
+            "spec.limits.cpu",
+            "spec.limits.memory",
+            "spec.template.spec.expireAfter",
+            "spec.template.spec.requirements.2.values",
+            "spec.template.spec.requirements.4.values.0",
+            "spec.template.spec.terminationGracePeriod",
+        ]
+    );
+    // The controller's release is the same in both: what differs is data.
+    assert_eq!(paths("helm_release.karpenter"), Vec::<String>::new());
+    assert_eq!(
+        paths("policy"),
+        [
+            "allow_spot",
+            "min_azs",
+            "public_api.max_addresses",
+            "public_api.min_prefix",
+            "require_nat_gateway_per_az",
+        ]
+    );
+}
