@@ -126,6 +126,67 @@ pub fn controller_policies(scope: &Scope<'_>) -> [(&'static str, &'static str, V
 /// end instances and launch templates.
 const NODE_LIFECYCLE_STATEMENTS: usize = 6;
 
+/// Whether a condition is on the tags of the request (what is being
+/// created) or of the resource acted on.
+#[derive(Debug, Clone, Copy)]
+enum Tags {
+    Request,
+    Resource,
+}
+
+impl Tags {
+    fn key(self, tag: &str) -> String {
+        match self {
+            Self::Request => format!("aws:RequestTag/{tag}"),
+            Self::Resource => format!("aws:ResourceTag/{tag}"),
+        }
+    }
+}
+
+/// The tag conditions the statements share, for one cluster and region.
+struct Conditions<'a> {
+    cluster: &'a str,
+    region: &'a str,
+}
+
+impl Conditions<'_> {
+    /// `kubernetes.io/cluster/<cluster> = owned`, which Karpenter puts on
+    /// everything it creates.
+    fn owned(&self, s: Statement, tags: Tags) -> Statement {
+        s.condition(
+            "StringEquals",
+            &tags.key(&format!("kubernetes.io/cluster/{}", self.cluster)),
+            "owned",
+        )
+    }
+
+    /// Created for this cluster: owned, and named so by EKS's tag.
+    fn created_for_cluster(&self, s: Statement) -> Statement {
+        self.owned(s, Tags::Request).condition(
+            "StringEquals",
+            &Tags::Request.key("eks:eks-cluster-name"),
+            self.cluster,
+        )
+    }
+
+    /// Karpenter's own tag (`karpenter.sh/nodepool`, ...) is present.
+    fn karpenters(&self, s: Statement, tags: Tags, tag: &str) -> Statement {
+        s.condition("StringLike", &tags.key(tag), "*")
+    }
+
+    /// `topology.kubernetes.io/region` is this region.
+    fn in_region(&self, s: Statement, tags: Tags) -> Statement {
+        s.condition(
+            "StringEquals",
+            &tags.key("topology.kubernetes.io/region"),
+            self.region,
+        )
+    }
+}
+
+const NODEPOOL_TAG: &str = "karpenter.sh/nodepool";
+const NODECLASS_TAG: &str = "karpenter.k8s.aws/ec2nodeclass";
+
 /// The controller's permissions, statement by statement (Sids as upstream):
 /// the node lifecycle first, then the rest.
 fn controller_statements(scope: &Scope<'_>) -> Vec<Statement> {
@@ -136,11 +197,9 @@ fn controller_statements(scope: &Scope<'_>) -> Vec<Statement> {
         ..
     } = scope;
     let region = partition.region.as_str();
+    let c = Conditions { cluster, region };
     let ec2 = |resource: &str| format!("arn:{}:ec2:{region}:*:{resource}", partition.name);
     let instance_profiles = partition.arn("iam", "", account_id, "instance-profile/*");
-    let cluster_tag = format!("kubernetes.io/cluster/{cluster}");
-    let request_cluster = format!("aws:RequestTag/{cluster_tag}");
-    let resource_cluster = format!("aws:ResourceTag/{cluster_tag}");
     let launched = [
         ec2("fleet/*"),
         ec2("instance/*"),
@@ -149,6 +208,16 @@ fn controller_statements(scope: &Scope<'_>) -> Vec<Statement> {
         ec2("launch-template/*"),
         ec2("spot-instances-request/*"),
     ];
+    // Statements acting on what Karpenter launched for this cluster.
+    let launched_by_karpenter =
+        |s: Statement| c.karpenters(c.owned(s, Tags::Resource), Tags::Resource, NODEPOOL_TAG);
+    let profile_of_this_cluster = |s: Statement| {
+        c.karpenters(
+            c.in_region(c.owned(s, Tags::Resource), Tags::Resource),
+            Tags::Resource,
+            NODECLASS_TAG,
+        )
+    };
     vec![
         Statement::allow(["ec2:RunInstances", "ec2:CreateFleet"])
             .sid("AllowScopedEC2InstanceAccessActions")
@@ -160,60 +229,58 @@ fn controller_statements(scope: &Scope<'_>) -> Vec<Statement> {
                 ec2("capacity-reservation/*"),
                 ec2("placement-group/*"),
             ]),
-        Statement::allow(["ec2:RunInstances", "ec2:CreateFleet"])
-            .sid("AllowScopedEC2LaunchTemplateAccessActions")
-            .on([ec2("launch-template/*")])
-            .condition("StringEquals", &resource_cluster, "owned")
-            .condition("StringLike", "aws:ResourceTag/karpenter.sh/nodepool", "*"),
-        Statement::allow([
-            "ec2:RunInstances",
-            "ec2:CreateFleet",
-            "ec2:CreateLaunchTemplate",
-        ])
-        .sid("AllowScopedEC2InstanceActionsWithTags")
-        .on(launched.clone())
-        .condition("StringEquals", &request_cluster, "owned")
-        .condition(
-            "StringEquals",
-            "aws:RequestTag/eks:eks-cluster-name",
-            *cluster,
-        )
-        .condition("StringLike", "aws:RequestTag/karpenter.sh/nodepool", "*"),
-        Statement::allow(["ec2:CreateTags"])
-            .sid("AllowScopedResourceCreationTagging")
-            .on(launched)
-            .condition("StringEquals", &request_cluster, "owned")
-            .condition(
-                "StringEquals",
-                "aws:RequestTag/eks:eks-cluster-name",
-                *cluster,
-            )
-            .condition(
-                "StringEquals",
-                "ec2:CreateAction",
-                Expr::list(["RunInstances", "CreateFleet", "CreateLaunchTemplate"]),
-            )
-            .condition("StringLike", "aws:RequestTag/karpenter.sh/nodepool", "*"),
-        Statement::allow(["ec2:CreateTags"])
-            .sid("AllowScopedResourceTagging")
-            .on([ec2("instance/*")])
-            .condition("StringEquals", &resource_cluster, "owned")
-            .condition("StringLike", "aws:ResourceTag/karpenter.sh/nodepool", "*")
-            .condition(
-                "StringEqualsIfExists",
-                "aws:RequestTag/eks:eks-cluster-name",
-                *cluster,
-            )
-            .condition(
-                "ForAllValues:StringEquals",
-                "aws:TagKeys",
-                Expr::list(["eks:eks-cluster-name", "karpenter.sh/nodeclaim", "Name"]),
+        launched_by_karpenter(
+            Statement::allow(["ec2:RunInstances", "ec2:CreateFleet"])
+                .sid("AllowScopedEC2LaunchTemplateAccessActions")
+                .on([ec2("launch-template/*")]),
+        ),
+        c.karpenters(
+            c.created_for_cluster(
+                Statement::allow([
+                    "ec2:RunInstances",
+                    "ec2:CreateFleet",
+                    "ec2:CreateLaunchTemplate",
+                ])
+                .sid("AllowScopedEC2InstanceActionsWithTags")
+                .on(launched.clone()),
             ),
-        Statement::allow(["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"])
-            .sid("AllowScopedDeletion")
-            .on([ec2("instance/*"), ec2("launch-template/*")])
-            .condition("StringEquals", &resource_cluster, "owned")
-            .condition("StringLike", "aws:ResourceTag/karpenter.sh/nodepool", "*"),
+            Tags::Request,
+            NODEPOOL_TAG,
+        ),
+        c.karpenters(
+            c.created_for_cluster(
+                Statement::allow(["ec2:CreateTags"])
+                    .sid("AllowScopedResourceCreationTagging")
+                    .on(launched)
+                    .condition(
+                        "StringEquals",
+                        "ec2:CreateAction",
+                        Expr::list(["RunInstances", "CreateFleet", "CreateLaunchTemplate"]),
+                    ),
+            ),
+            Tags::Request,
+            NODEPOOL_TAG,
+        ),
+        launched_by_karpenter(
+            Statement::allow(["ec2:CreateTags"])
+                .sid("AllowScopedResourceTagging")
+                .on([ec2("instance/*")])
+                .condition(
+                    "StringEqualsIfExists",
+                    &Tags::Request.key("eks:eks-cluster-name"),
+                    *cluster,
+                )
+                .condition(
+                    "ForAllValues:StringEquals",
+                    "aws:TagKeys",
+                    Expr::list(["eks:eks-cluster-name", "karpenter.sh/nodeclaim", "Name"]),
+                ),
+        ),
+        launched_by_karpenter(
+            Statement::allow(["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"])
+                .sid("AllowScopedDeletion")
+                .on([ec2("instance/*"), ec2("launch-template/*")]),
+        ),
         // Describe calls take no resource ARNs; the region condition confines them.
         Statement::allow([
             "ec2:DescribeAvailabilityZones",
@@ -254,72 +321,38 @@ fn controller_statements(scope: &Scope<'_>) -> Vec<Statement> {
                 services.dedup();
                 Expr::list(services)
             }),
-        Statement::allow(["iam:CreateInstanceProfile"])
-            .sid("AllowScopedInstanceProfileCreationActions")
-            .on([instance_profiles.clone()])
-            .condition("StringEquals", &request_cluster, "owned")
-            .condition(
-                "StringEquals",
-                "aws:RequestTag/eks:eks-cluster-name",
-                *cluster,
-            )
-            .condition(
-                "StringEquals",
-                "aws:RequestTag/topology.kubernetes.io/region",
-                region,
-            )
-            .condition(
-                "StringLike",
-                "aws:RequestTag/karpenter.k8s.aws/ec2nodeclass",
-                "*",
+        c.karpenters(
+            c.in_region(
+                c.created_for_cluster(
+                    Statement::allow(["iam:CreateInstanceProfile"])
+                        .sid("AllowScopedInstanceProfileCreationActions")
+                        .on([instance_profiles.clone()]),
+                ),
+                Tags::Request,
             ),
-        Statement::allow(["iam:TagInstanceProfile"])
-            .sid("AllowScopedInstanceProfileTagActions")
-            .on([instance_profiles.clone()])
-            .condition("StringEquals", &resource_cluster, "owned")
-            .condition(
-                "StringEquals",
-                "aws:ResourceTag/topology.kubernetes.io/region",
-                region,
-            )
-            .condition("StringEquals", &request_cluster, "owned")
-            .condition(
-                "StringEquals",
-                "aws:RequestTag/eks:eks-cluster-name",
-                *cluster,
-            )
-            .condition(
-                "StringEquals",
-                "aws:RequestTag/topology.kubernetes.io/region",
-                region,
-            )
-            .condition(
-                "StringLike",
-                "aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass",
-                "*",
-            )
-            .condition(
-                "StringLike",
-                "aws:RequestTag/karpenter.k8s.aws/ec2nodeclass",
-                "*",
+            Tags::Request,
+            NODECLASS_TAG,
+        ),
+        c.karpenters(
+            c.in_region(
+                c.created_for_cluster(profile_of_this_cluster(
+                    Statement::allow(["iam:TagInstanceProfile"])
+                        .sid("AllowScopedInstanceProfileTagActions")
+                        .on([instance_profiles.clone()]),
+                )),
+                Tags::Request,
             ),
-        Statement::allow([
-            "iam:AddRoleToInstanceProfile",
-            "iam:RemoveRoleFromInstanceProfile",
-            "iam:DeleteInstanceProfile",
-        ])
-        .sid("AllowScopedInstanceProfileActions")
-        .on([instance_profiles.clone()])
-        .condition("StringEquals", &resource_cluster, "owned")
-        .condition(
-            "StringEquals",
-            "aws:ResourceTag/topology.kubernetes.io/region",
-            region,
-        )
-        .condition(
-            "StringLike",
-            "aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass",
-            "*",
+            Tags::Request,
+            NODECLASS_TAG,
+        ),
+        profile_of_this_cluster(
+            Statement::allow([
+                "iam:AddRoleToInstanceProfile",
+                "iam:RemoveRoleFromInstanceProfile",
+                "iam:DeleteInstanceProfile",
+            ])
+            .sid("AllowScopedInstanceProfileActions")
+            .on([instance_profiles.clone()]),
         ),
         Statement::allow(["iam:GetInstanceProfile"])
             .sid("AllowInstanceProfileReadActions")
