@@ -508,3 +508,23 @@ fn the_environments_node_pools_differ_as_config_values() {
         ]
     );
 }
+
+#[test]
+fn a_misspelt_chart_key_fails_against_the_charts_facts() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let facts = crate::upstream::ChartFacts::load(&root, CHART.name, CHART.version)
+        .expect("facts of the pinned chart");
+    let good = Expr::from(serde_json::json!({
+        "settings": {"interruptionQueue": "q", "clusterName": "c"},
+        "nodeSelector": {"eks.amazonaws.com/nodegroup": "system"},
+    }));
+    assert_eq!(facts.check(&good), Vec::<String>::new());
+    let bad = Expr::from(serde_json::json!({"settings": {"interuptionQueue": "q"}}));
+    assert_eq!(
+        facts.check(&bad),
+        [
+            "values key `settings.interuptionQueue` is not defined by chart karpenter 1.14.1 \
+          (did you mean `settings.interruptionQueue`?)"
+        ]
+    );
+}
