@@ -80,6 +80,20 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return base
 
 
+def used_locals(locals_: dict[str, Any], documents: list[Any]) -> dict[str, Any]:
+    """The locals the documents use, directly or through other locals. The
+    module's other locals (custom resources of other releases) may refer to
+    resources the scratch module does not have."""
+    wanted: set[str] = set()
+    pending = [json.dumps(documents)]
+    while pending:
+        for name in re.findall(r"\blocal\.([A-Za-z0-9_-]+)", pending.pop()):
+            if name in locals_ and name not in wanted:
+                wanted.add(name)
+                pending.append(json.dumps(locals_[name]))
+    return {name: locals_[name] for name in sorted(wanted)}
+
+
 def terraform_documents(module_dir: Path, module: dict[str, Any], documents: list[Any]) -> list[str]:
     """Each `values` document as terraform evaluates it."""
     if shutil.which("terraform") is None:
@@ -89,8 +103,9 @@ def terraform_documents(module_dir: Path, module: dict[str, Any], documents: lis
         main = {
             "output": {f"values_{i}": {"value": doc} for i, doc in enumerate(documents)},
         }
-        if module.get("locals"):
-            main["locals"] = module["locals"]
+        locals_ = used_locals(module.get("locals") or {}, documents)
+        if locals_:
+            main["locals"] = locals_
         (scratch_dir / "main.tf.json").write_text(json.dumps(main), encoding="utf-8")
         variables_file = module_dir / "variables.tf.json"
         declared: dict[str, Any] = {}

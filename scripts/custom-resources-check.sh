@@ -17,7 +17,7 @@ fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-"$py" -m pytest -q "$root/scripts/upstream/test_crds.py"
+"$py" -m pytest -q "$root/scripts/upstream/test_crds.py" "$root/scripts/upstream/test_karpenter_objects.py"
 (cd "$root" && cargo build --quiet --locked --bin infra)
 infra="$root/target/debug/infra"
 status=0

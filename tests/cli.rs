@@ -215,7 +215,7 @@ const BAD_CONFIGS: &[(&str, &str, &str, &[&str])] = &[
     ),
     (
         "a node group whose minimum exceeds its maximum",
-        "min_size = 1",
+        "min_size = 2",
         "min_size = 5",
         &["staging.toml", "node_groups[0]", "min_size"],
     ),

@@ -13,6 +13,10 @@ process (one PID to stop, no request forwarding), and fills exactly these gaps:
   upgradePolicy, zonalShiftConfig) on moto's cluster so DescribeCluster returns
   them, and makes moto's node groups return the updateConfig they were created
   with and no remoteAccess unless one was requested;
+- creates the cluster security group EKS creates with every cluster (in the
+  cluster's VPC, admitting itself, tagged as EKS tags it), reports it as the
+  cluster's clusterSecurityGroupId, and deletes it with the cluster: moto
+  creates none, and the stacks tag it (Karpenter's node security group);
 - removes the launch template's own tags that moto copies into the template
   data as a "launch-template" tag specification (not a valid resource type
   there), which the provider reads back as a change on every plan.
@@ -48,6 +52,7 @@ from urllib.parse import parse_qs, unquote
 os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
 
 from moto.core import DEFAULT_ACCOUNT_ID  # noqa: E402
+from moto.ec2.exceptions import InvalidSubnetIdError  # noqa: E402
 from moto.ec2.models import ec2_backends  # noqa: E402
 from moto.eks.models import eks_backends  # noqa: E402
 from moto.moto_server.werkzeug_app import (  # noqa: E402
@@ -116,6 +121,8 @@ class EksShim:
         self.updates: dict[str, dict[str, Any]] = {}
         # arn -> the object whose "tags" the /tags/{arn} calls manage.
         self.tagged: dict[str, dict[str, Any]] = {}
+        # (region, cluster) -> the id of the cluster security group made for it.
+        self.cluster_groups: dict[tuple[str, str], str] = {}
 
     # -- helpers -----------------------------------------------------------
 
@@ -171,6 +178,38 @@ class EksShim:
         del table[(region, cluster)][key]
         self.tagged.pop(obj["_arn"], None)
         return self.public(obj)
+
+    def create_cluster_security_group(self, region: str, cluster: Any) -> bool:
+        """The group EKS puts on the control plane's ENIs and managed nodes;
+        none when moto took subnets EC2 does not know (EKS would refuse them)."""
+        ec2 = ec2_backends[DEFAULT_ACCOUNT_ID][region]
+        vpc_config = cluster.resources_vpc_config
+        try:
+            vpc_id = ec2.get_subnet((vpc_config.get("subnetIds") or [""])[0]).vpc_id
+        except InvalidSubnetIdError:
+            return False
+        group = ec2.create_security_group(
+            name=f"eks-cluster-sg-{cluster.name}-{uuid.uuid4().int % 10**10}",
+            description=(
+                "EKS created security group applied to ENI that is attached to EKS Control Plane "
+                "master nodes, as well as any managed workloads."
+            ),
+            vpc_id=vpc_id,
+            tags={f"kubernetes.io/cluster/{cluster.name}": "owned", "aws:eks:cluster-name": cluster.name},
+        )
+        ec2.authorize_security_group_ingress(
+            group_name_or_id=group.id,
+            ip_protocol="-1",
+            from_port=None,
+            to_port=None,
+            ip_ranges=[],
+            source_groups=[{"GroupId": group.id}],
+            vpc_id=vpc_id,
+        )
+        vpc_config["clusterSecurityGroupId"] = group.id
+        vpc_config["vpcId"] = vpc_id
+        self.cluster_groups[(region, cluster.name)] = group.id
+        return True
 
     # -- add-ons -----------------------------------------------------------
 
@@ -253,11 +292,14 @@ class EksShim:
         account, resource = arn_fields[4], arn_fields[5]
         kind, _, role_name = resource.partition("/")
         arn = self.arn(region, "access-entry", cluster, kind, account, role_name, str(uuid.uuid4()))
-        default_user = (
-            f"arn:aws:sts::{account}:assumed-role/{role_name}/{{{{SessionName}}}}"
-            if kind == "role"
-            else principal
-        )
+        entry_type = body.get("type") or "STANDARD"
+        if entry_type.startswith("EC2_"):
+            # Nodes authenticate as themselves, named after their host.
+            default_user = "system:node:{{EC2PrivateDNSName}}"
+        elif kind == "role":
+            default_user = f"arn:aws:sts::{account}:assumed-role/{role_name}/{{{{SessionName}}}}"
+        else:
+            default_user = principal
         entry = {
             "_arn": arn,
             "clusterName": cluster,
@@ -268,7 +310,7 @@ class EksShim:
             "modifiedAt": now(),
             "tags": body.get("tags") or {},
             "username": body.get("username") or default_user,
-            "type": body.get("type") or "STANDARD",
+            "type": entry_type,
         }
         return {"accessEntry": self.store(self.access_entries, region, cluster, principal, entry)}
 
@@ -425,14 +467,19 @@ class EksShim:
                 for field, attribute in ECHOED_CLUSTER_FIELDS.items():
                     if field in body and field != "accessConfig":
                         setattr(cluster, attribute, body[field])
-                return "CreateCluster (kept accessConfig/upgradePolicy/zonalShiftConfig)"
+                made = ", made the cluster security group" if self.create_cluster_security_group(region, cluster) else ""
+                return f"CreateCluster (kept accessConfig/upgradePolicy/zonalShiftConfig{made})"
             case ["clusters", c, "update-config"] if method == "POST" and "accessConfig" in body:
                 cluster = self.moto_cluster(region, c)
                 cluster.access_config = {**cluster.access_config, **body["accessConfig"]}
                 return "UpdateClusterConfig (kept accessConfig)"
             case ["clusters", c] if method == "DELETE":
                 self.forget_cluster(region, c)
-                return None
+                group_id = self.cluster_groups.pop((region, c), None)
+                if group_id is None:
+                    return None
+                ec2_backends[DEFAULT_ACCOUNT_ID][region].delete_security_group(group_id=group_id)
+                return "DeleteCluster (deleted the cluster security group)"
             case ["clusters", c, "node-groups"] if method == "POST":
                 cluster = self.moto_cluster(region, c)
                 nodegroup = cluster.nodegroups[body["nodegroupName"]]

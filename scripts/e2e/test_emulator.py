@@ -177,6 +177,33 @@ class EmulatorShimTest(unittest.TestCase):
         template = self.ec2.describe_launch_templates(LaunchTemplateNames=["nodes"])["LaunchTemplates"][0]
         self.assertIn({"Key": "env", "Value": "e2e"}, template["Tags"])
 
+    def test_cluster_gets_its_security_group_until_deleted(self) -> None:
+        vpc = self.ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.0.0/20")["Subnet"]["SubnetId"]
+        self.eks.create_cluster(
+            name="grouped",
+            roleArn="arn:aws:iam::123456789012:role/cluster",
+            resourcesVpcConfig={"subnetIds": [subnet]},
+        )
+        group_id = self.eks.describe_cluster(name="grouped")["cluster"]["resourcesVpcConfig"]["clusterSecurityGroupId"]
+        group = self.ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
+        self.assertEqual(group["VpcId"], vpc)
+        self.assertIn({"Key": "kubernetes.io/cluster/grouped", "Value": "owned"}, group["Tags"])
+        self.assertEqual([p["UserIdGroupPairs"][0]["GroupId"] for p in group["IpPermissions"]], [group_id])
+        # What the stacks do with it: a tag of their own (aws_ec2_tag).
+        self.ec2.create_tags(Resources=[group_id], Tags=[{"Key": "karpenter.sh/discovery", "Value": "grouped"}])
+        self.eks.delete_cluster(name="grouped")
+        self.assertEqual(
+            self.error_code(self.ec2.describe_security_groups, GroupIds=[group_id]),
+            "InvalidGroup.NotFound",
+        )
+        self.assertGreaterEqual(self.report().get("patched DeleteCluster (deleted the cluster security group)", 0), 1)
+
+    def test_node_access_entries_name_their_nodes(self) -> None:
+        self.cluster("joined")
+        entry = self.eks.create_access_entry(clusterName="joined", principalArn=ROLE, type="EC2_LINUX")["accessEntry"]
+        self.assertEqual((entry["type"], entry["username"]), ("EC2_LINUX", "system:node:{{EC2PrivateDNSName}}"))
+
     def test_deleting_a_cluster_drops_what_the_shim_kept_for_it(self) -> None:
         self.cluster("gone")
         self.eks.create_addon(clusterName="gone", addonName="vpc-cni")

@@ -26,8 +26,11 @@ fi
 # the schema check in `cargo test` fail with "unknown resource type".
 version="5.100.0"
 resources=(
+  aws_cloudwatch_event_rule
+  aws_cloudwatch_event_target
   aws_cloudwatch_log_group
   aws_default_security_group
+  aws_ec2_tag
   aws_ecr_lifecycle_policy
   aws_ecr_repository
   aws_eip
@@ -50,6 +53,8 @@ resources=(
   aws_route
   aws_route_table
   aws_route_table_association
+  aws_sqs_queue
+  aws_sqs_queue_policy
   aws_subnet
   aws_vpc
   aws_vpc_endpoint

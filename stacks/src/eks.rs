@@ -6,7 +6,7 @@
 //! root volumes), the core add-ons, and the ECR repository of the service.
 
 use serde_json::json;
-use synth::{Address, Expr, Handle, Lifecycle, Stack};
+use synth::{Address, Expr, Handle, Stack};
 
 use crate::aws::{aws_provider, default_tags, json_encode, name_tags, Names, Partition};
 use crate::config::{Environment, NodeGroupConfig};
@@ -23,6 +23,9 @@ pub struct Eks {
     /// The cluster's OIDC issuer URL (`https://oidc.eks...`).
     pub oidc_issuer_url: Expr,
     pub cluster_arn: Expr,
+    /// The security group EKS creates for the cluster and puts on the control
+    /// plane's ENIs and on every managed node.
+    pub cluster_security_group_id: Expr,
     pub ecr_repository_url: Expr,
     pub ecr_repository_arn: Expr,
     /// Node groups and add-ons: what must exist for pods to run. Releases
@@ -199,6 +202,10 @@ pub fn eks(stack: &mut Stack, env: &Environment, network: &Network, iam: &Cluste
             .index(0)
             .attr("issuer"),
         cluster_arn: cluster.attr("arn"),
+        cluster_security_group_id: cluster
+            .attr("vpc_config")
+            .index(0)
+            .attr("cluster_security_group_id"),
         ecr_repository_url: repository_url,
         ecr_repository_arn: repository_arn,
         workloads_ready,
@@ -355,11 +362,26 @@ fn node_group(
                 ("version", template.attr("latest_version")),
             ]),
         )
-        .set("tags", name_tags(&node_name, []))
-        // An autoscaler owns the desired size once the group runs.
-        .lifecycle(Lifecycle::new().ignore_changes(["scaling_config[0].desired_size"]));
+        // The size is the config's: Karpenter adds nodes of its own beside
+        // the groups and never resizes them.
+        .set("tags", name_tags(&node_name, []));
     if !group.labels.is_empty() {
         node_group.set("labels", Expr::from(group.labels.clone()));
+    }
+    if !group.taints.is_empty() {
+        node_group.set(
+            "taint",
+            Expr::list(group.taints.iter().map(|taint| {
+                let mut fields = vec![
+                    ("key", taint.key.as_str()),
+                    ("effect", taint.effect.as_eks()),
+                ];
+                if !taint.value.is_empty() {
+                    fields.push(("value", taint.value.as_str()));
+                }
+                Expr::object(fields)
+            })),
+        );
     }
     for dependency in iam.node_role_policies.iter().chain(after) {
         node_group.depends_on(dependency);

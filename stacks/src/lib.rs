@@ -23,6 +23,7 @@ pub mod upstream;
 
 pub mod eks;
 pub mod iam;
+pub mod karpenter;
 pub mod lb_controller;
 pub mod metrics_server;
 pub mod network;
@@ -232,11 +233,15 @@ pub fn build(env: &Environment, chart_dir: &Path) -> Result<App, Error> {
 fn components(app: &mut App, env: &Environment, chart_dir: &Path) -> Result<(), Error> {
     let network = network::network(Layer::Network.of(app), env);
     let cluster_iam = iam::cluster_iam(Layer::Iam.of(app), env, &network);
-    let eks = eks::eks(Layer::Eks.of(app), env, &network, &cluster_iam);
+    let mut eks = eks::eks(Layer::Eks.of(app), env, &network, &cluster_iam);
     // The IRSA provider needs the cluster's OIDC issuer, so this half of the
     // iam stack is built after the cluster; both halves land in iam.tf.json.
     let irsa = iam::workload_iam(Layer::Iam.of(app), env, &cluster_iam, &eks);
     helm::cluster_providers(Layer::App.of(app), &env.config.region, &eks);
+    // Pods of the later releases land on nodes Karpenter launches: they wait
+    // for its NodePools, and on destroy go first, while it can still drain.
+    let node_pools = karpenter::karpenter(app, env, &network, &irsa, &eks)?;
+    eks.workloads_ready.push(node_pools.address().clone());
     let addons = [
         lb_controller::lb_controller(app, env, &network, &irsa, &eks)?,
         metrics_server::metrics_server(Layer::App.of(app), &eks)?,

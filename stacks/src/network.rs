@@ -217,6 +217,13 @@ fn subnet(
         Tier::Public => ("public", az.public, PUBLIC_ELB_TAG),
         Tier::Private => ("private", az.private, INTERNAL_ELB_TAG),
     };
+    let cluster = names.cluster();
+    let mut tags = vec![(elb_role, "1"), (cluster_tag, "shared")];
+    // Karpenter launches nodes in the subnets carrying this tag: the
+    // private ones only, like the node groups.
+    if tier == Tier::Private {
+        tags.push((crate::karpenter::DISCOVERY_TAG, cluster.as_str()));
+    }
     stack
         .resource("aws_subnet", &format!("{kind}_{}", az.suffix))
         .set("vpc_id", vpc_id.clone())
@@ -227,10 +234,7 @@ fn subnet(
         .set("map_public_ip_on_launch", false)
         .set(
             "tags",
-            name_tags(
-                &names.name(&format!("{kind}-{}", az.az)),
-                [(elb_role, "1"), (cluster_tag, "shared")],
-            ),
+            name_tags(&names.name(&format!("{kind}-{}", az.az)), tags),
         )
         .handle()
 }

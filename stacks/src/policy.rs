@@ -14,6 +14,10 @@ use synth::{BlockKind, Diagnostic, ModuleView, Policy, ResourceView, Schemas};
 
 use crate::config::{Environment, Ipv4Cidr, RESERVED_TAGS};
 
+mod nodes;
+
+pub use nodes::{KarpenterDiscovery, NoSpot, NodeRoleIsNotClusterRole};
+
 /// Tag that exempts a security group from `no-public-ingress`: only a
 /// group in front of an internet-facing load balancer may carry it.
 pub const PUBLIC_LOAD_BALANCER_TAG: (&str, &str) = ("Exposure", "public-load-balancer");
@@ -23,7 +27,7 @@ const PRIVATE_SUBNET_TAG: &str = "kubernetes.io/role/internal-elb";
 
 /// The policies of an environment.
 pub fn policies(env: &Environment, schemas: &Schemas) -> Vec<Box<dyn Policy>> {
-    vec![
+    let mut policies: Vec<Box<dyn Policy>> = vec![
         Box::new(Tagged {
             schemas: schemas.clone(),
         }),
@@ -34,7 +38,13 @@ pub fn policies(env: &Environment, schemas: &Schemas) -> Vec<Box<dyn Policy>> {
             nat_gateway_per_az: env.policy.require_nat_gateway_per_az,
         }),
         Box::new(PrivateNodeGroups),
-    ]
+        Box::new(NodeRoleIsNotClusterRole),
+        Box::new(KarpenterDiscovery),
+    ];
+    if !env.policy.allow_spot {
+        policies.push(Box::new(NoSpot));
+    }
+    policies
 }
 
 /// Every taggable AWS resource sets its own `tags` (at least `Name`); the
@@ -193,7 +203,7 @@ fn admits_internet(cidrs: &[&str]) -> bool {
     Ipv4Cidr::union_size(&v4) >= INTERNET_AT_LARGE
 }
 
-/// Logs, Kubernetes secrets and volumes are encrypted.
+/// Logs, Kubernetes secrets, volumes and queues are encrypted.
 #[derive(Debug)]
 pub struct EncryptionAtRest;
 
@@ -242,6 +252,12 @@ impl Policy for EncryptionAtRest {
                 }
                 "aws_ebs_volume" => (r.body.get("encrypted") != Some(&Value::Bool(true)))
                     .then_some("volume is not encrypted"),
+                "aws_sqs_queue" => (r.body.get("sqs_managed_sse_enabled")
+                    != Some(&Value::Bool(true))
+                    && is_unset(r.body.get("kms_master_key_id")))
+                .then_some(
+                    "queue has neither sqs_managed_sse_enabled = true nor a kms_master_key_id",
+                ),
                 _ => None,
             };
             if let Some(message) = problem {
@@ -449,6 +465,7 @@ mod tests {
         let module = ModuleView {
             environment: "test",
             resources,
+            locals: Default::default(),
         };
         NoPublicIngress
             .check(&module)

@@ -59,7 +59,7 @@ const CASES: &[Case] = &[
     },
     Case {
         env: "staging",
-        from: "min_size = 1",
+        from: "min_size = 2",
         to: "min_size = 3",
         expected: "node_groups[0].min_size: 3 is greater than desired_size (2)",
     },
@@ -67,7 +67,27 @@ const CASES: &[Case] = &[
         env: "production",
         from: "desired_size = 3",
         to: "desired_size = 10",
-        expected: "node_groups[0].desired_size: 10 is greater than max_size (9)",
+        expected: "node_groups[0].desired_size: 10 is greater than max_size (4)",
+    },
+    Case {
+        env: "production",
+        from: "capacity_types = [\"on-demand\"]",
+        to: "capacity_types = [\"spot\", \"on-demand\"]",
+        expected: "karpenter.node_pools[0].capacity_types: includes spot; this environment runs \
+                   on-demand capacity only (policy allow_spot = false)",
+    },
+    Case {
+        env: "production",
+        from: "capacity_type = \"ON_DEMAND\"",
+        to: "capacity_type = \"SPOT\"",
+        expected: "node_groups[0].capacity_type: is SPOT; this environment runs on-demand capacity \
+                   only (policy allow_spot = false)",
+    },
+    Case {
+        env: "staging",
+        from: "ami_alias = \"al2023@v20260714\"",
+        to: "ami_alias = \"al2023@latest\"",
+        expected: "karpenter.ami_alias: `al2023@latest` follows every new AMI release unreviewed",
     },
     Case {
         env: "staging",

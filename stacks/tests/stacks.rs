@@ -241,11 +241,11 @@ fn untagged_resources_violate_tagged() {
     );
 
     let mut app = build(&environment("staging"));
-    let errors = violations_after(&mut app, "aws_launch_template", "node_general", |t| {
+    let errors = violations_after(&mut app, "aws_launch_template", "node_system", |t| {
         t.remove_path("tag_specifications.1.tags.Project");
     });
     assert!(
-        errors.contains("aws_launch_template.node_general: policy `tagged` violated: tag_specifications for `volume` lacks the `Project` tag"),
+        errors.contains("aws_launch_template.node_system: policy `tagged` violated: tag_specifications for `volume` lacks the `Project` tag"),
         "{errors}"
     );
 }
@@ -286,7 +286,7 @@ fn unencrypted_logs_secrets_and_volumes_violate_encryption_at_rest() {
         ("aws_eks_cluster", "main", "encryption_config"),
         (
             "aws_launch_template",
-            "node_general",
+            "node_system",
             "block_device_mappings.0.ebs.encrypted",
         ),
     ];
@@ -342,7 +342,7 @@ fn too_few_zones_violate_zone_redundancy() {
 #[test]
 fn node_groups_in_public_subnets_violate_private_node_groups() {
     let mut app = build(&environment("staging"));
-    let errors = violations_after(&mut app, "aws_eks_node_group", "general", |group| {
+    let errors = violations_after(&mut app, "aws_eks_node_group", "system", |group| {
         group.set(
             "subnet_ids",
             synth::Expr::list([synth::Expr::reference(Address::resource(
@@ -354,7 +354,7 @@ fn node_groups_in_public_subnets_violate_private_node_groups() {
     });
     assert!(
         errors.contains(
-            "aws_eks_node_group.general: policy `private-node-groups` violated: runs in aws_subnet.public_a, which is not a private subnet"
+            "aws_eks_node_group.system: policy `private-node-groups` violated: runs in aws_subnet.public_a, which is not a private subnet"
         ),
         "{errors}"
     );
@@ -459,9 +459,9 @@ fn staging_and_production_differ_only_where_intended() {
         "+ aws_eip.nat_c",
         "~ aws_eks_cluster.main: vpc_config.subnet_ids",
         // Node sizes.
-        "~ aws_eks_node_group.general: capacity_type, instance_types.0, instance_types.1, \
+        "~ aws_eks_node_group.system: capacity_type, instance_types.0, instance_types.1, \
          scaling_config.desired_size, scaling_config.max_size, scaling_config.min_size, subnet_ids",
-        "~ aws_launch_template.node_general: block_device_mappings.0.ebs.volume_size",
+        "~ aws_launch_template.node_system: block_device_mappings.0.ebs.volume_size",
         "+ aws_nat_gateway.b",
         "+ aws_nat_gateway.c",
         "~ aws_route.private_b_nat: nat_gateway_id",
@@ -483,7 +483,8 @@ fn staging_and_production_differ_only_where_intended() {
         "~ output.private_subnet_ids: value",
         "~ output.public_subnet_ids: value",
         // The floors differ, and the diff shows each changed floor.
-        "~ policy: min_azs, public_api.max_addresses, public_api.min_prefix, require_nat_gateway_per_az",
+        "~ policy: allow_spot, min_azs, public_api.max_addresses, public_api.min_prefix, \
+         require_nat_gateway_per_az",
     ];
     assert_eq!(
         summary, expected,

@@ -145,7 +145,7 @@ impl App {
         check::cycles(&chosen, &mut diags);
         let rendered = render_blocks(&chosen, &mut diags);
         self.check_schemas(&rendered, &included, &mut diags);
-        self.check_policies(&rendered, &mut diags);
+        self.check_policies(&rendered, &chosen, &mut diags);
         if !diags.is_empty() {
             return Err(SynthError::Invalid(diags));
         }
@@ -271,9 +271,19 @@ impl App {
         }
     }
 
-    fn check_policies(&self, rendered: &[Rendered<'_>], diags: &mut Vec<Diagnostic>) {
+    fn check_policies(
+        &self,
+        rendered: &[Rendered<'_>],
+        chosen: &[&Stack],
+        diags: &mut Vec<Diagnostic>,
+    ) {
         let view = ModuleView {
             environment: &self.environment,
+            locals: chosen
+                .iter()
+                .flat_map(|s| s.locals.iter())
+                .map(|(name, value)| (name.as_str(), value.to_json()))
+                .collect(),
             resources: rendered
                 .iter()
                 .map(|(stack, r, body)| ResourceView {

@@ -1,6 +1,8 @@
 //! Policies: checks over the rendered module, as Pulumi's policy packs and
 //! CDKTF's aspects do. The library knows no policy; programs bring their own.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
 use crate::block::Mode;
@@ -23,6 +25,9 @@ pub struct ResourceView<'a> {
 pub struct ModuleView<'a> {
     pub environment: &'a str,
     pub resources: Vec<ResourceView<'a>>,
+    /// The locals of the chosen stacks as terraform reads them: structured
+    /// documents (a release's values, custom resources) live there.
+    pub locals: BTreeMap<&'a str, Value>,
 }
 
 impl ModuleView<'_> {

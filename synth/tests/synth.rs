@@ -363,6 +363,42 @@ fn policies_fail_with_their_name_and_the_address() {
     );
 }
 
+/// Reads a document kept in a local, as terraform will: literal values
+/// as written, references as their interpolations.
+#[derive(Debug)]
+struct LocalReplicas;
+
+impl Policy for LocalReplicas {
+    fn name(&self) -> &str {
+        "replicas-from-local"
+    }
+    fn check(&self, module: &ModuleView<'_>) -> Vec<Diagnostic> {
+        match module.locals.get("web_values") {
+            Some(values) if values["replicas"] == 2 && values["vpc"] == "${aws_vpc.main.id}" => {
+                Vec::new()
+            }
+            other => vec![Diagnostic::new("local.web_values", format!("{other:?}"))],
+        }
+    }
+}
+
+#[test]
+fn policies_see_the_chosen_stacks_locals() {
+    let mut app = sample();
+    let vpc = Expr::reference(synth::Address::resource("aws_vpc", "main")).attr("id");
+    app.stack("app", "the workload").local(
+        "web_values",
+        Expr::object([("replicas", Expr::from(2)), ("vpc", vpc)]),
+    );
+    app.add_policy(Box::new(LocalReplicas));
+    app.synth(&all()).expect("the policy reads the local");
+    let errors = diagnostics(app.synth(&only(&["network"])).unwrap_err());
+    assert_eq!(
+        errors,
+        ["local.web_values: policy `replicas-from-local` violated: None"]
+    );
+}
+
 #[test]
 fn synthesis_is_deterministic() {
     let a = sample().synth(&all()).unwrap();

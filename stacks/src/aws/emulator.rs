@@ -18,14 +18,18 @@ use crate::Error;
 
 /// Provider endpoint names of the AWS services the stacks call, each served by
 /// the emulator.
-const SERVICES: &[&str] = &["ec2", "ecr", "eks", "iam", "kms", "logs", "s3", "sts"];
+const SERVICES: &[&str] = &[
+    "ec2", "ecr", "eks", "events", "iam", "kms", "logs", "s3", "sqs", "sts",
+];
 
 /// Which service serves each resource or data source type prefix, longest
 /// prefix first wins. A type with no entry fails the overlay: its API calls
 /// would otherwise go to real AWS with dummy credentials.
 const SERVICE_OF_TYPE: &[(&str, Option<&str>)] = &[
+    ("aws_cloudwatch_event_", Some("events")),
     ("aws_cloudwatch_log_", Some("logs")),
     ("aws_default_security_group", Some("ec2")),
+    ("aws_ec2_tag", Some("ec2")),
     ("aws_ecr_", Some("ecr")),
     ("aws_eip", Some("ec2")),
     ("aws_eks_", Some("eks")),
@@ -39,6 +43,7 @@ const SERVICE_OF_TYPE: &[(&str, Option<&str>)] = &[
     ("aws_route", Some("ec2")),
     ("aws_s3_", Some("s3")),
     ("aws_security_group", Some("ec2")),
+    ("aws_sqs_", Some("sqs")),
     ("aws_subnet", Some("ec2")),
     ("aws_vpc", Some("ec2")),
     ("aws_availability_zones", Some("ec2")),
@@ -65,10 +70,18 @@ const SHIM_SERVED: &[(&str, &str)] = &[
     ),
 ];
 
+/// Resource types moto serves whose purpose no run exercises: one line
+/// each, when the module has one.
+const NEVER_EXERCISED: &[(&str, &str)] = &[(
+    "aws_cloudwatch_event_rule",
+    "EventBridge rules and targets are stored, but no EC2 or AWS Health event is ever emitted, \
+     so nothing reaches the interruption queue",
+)];
+
 /// What no emulator run can prove, whatever the stacks contain.
 const ALWAYS_NOT_COVERED: &[&str] = &[
     "EKS: control plane records only; no Kubernetes API, no node boots (the app stack is not applied)",
-    "IAM and KMS policies are stored, never evaluated",
+    "IAM, KMS and SQS queue policies are stored, never evaluated",
     "networking is not simulated: routes, NAT and flow logs exist only as records",
 ];
 
@@ -191,6 +204,15 @@ pub fn not_covered(app: &App) -> Vec<String> {
             }
         }
     }
+    for (ty, what) in NEVER_EXERCISED {
+        let present = app
+            .stacks()
+            .iter()
+            .any(|s| s.resources().iter().any(|r| r.ty() == *ty));
+        if present {
+            lines.push((*what).to_owned());
+        }
+    }
     lines.extend(ALWAYS_NOT_COVERED.iter().map(|s| (*s).to_owned()));
     lines
 }
@@ -246,9 +268,9 @@ mod tests {
 
     #[test]
     fn a_resource_of_an_unconfigured_service_is_refused_by_address() {
-        let mut app = app_with(&[("aws_vpc", "main"), ("aws_sqs_queue", "jobs")]);
-        let err = apply(&mut app, "http://127.0.0.1:4566").expect_err("sqs has no endpoint");
-        assert!(err.to_string().contains("aws_sqs_queue.jobs"), "{err}");
+        let mut app = app_with(&[("aws_vpc", "main"), ("aws_dynamodb_table", "jobs")]);
+        let err = apply(&mut app, "http://127.0.0.1:4566").expect_err("dynamodb has no endpoint");
+        assert!(err.to_string().contains("aws_dynamodb_table.jobs"), "{err}");
     }
 
     #[test]

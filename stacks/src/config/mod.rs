@@ -13,6 +13,7 @@ mod check;
 mod ci;
 mod cidr;
 mod cluster;
+mod karpenter;
 mod network;
 mod node_groups;
 mod policy;
@@ -34,8 +35,12 @@ pub use cidr::{CidrError, Ipv4Cidr};
 pub use cluster::{
     parse_kubernetes_version, ClusterConfig, ControlPlaneLogType, KUBERNETES_MINOR_VERSIONS,
 };
+pub use karpenter::{
+    parse_duration, Architecture, BudgetConfig, ConsolidationPolicy, DisruptionReason,
+    KarpenterConfig, NodeCapacity, NodePoolConfig, KARPENTER_CONTROLLER_REPLICAS,
+};
 pub use network::{AzSubnets, NatGatewayMode, NetworkConfig};
-pub use node_groups::{CapacityType, NodeGroupConfig};
+pub use node_groups::{CapacityType, NodeGroupConfig, TaintConfig, TaintEffect};
 pub use policy::{PolicyConfig, PublicApiPolicy};
 pub use quantity::{parse_quantity, QuantityUnit};
 pub use usage::{UsageConfig, UsageKey, UsageSource, UsageValue};
@@ -69,6 +74,8 @@ pub struct Config {
     pub service: ServiceConfig,
     /// The service's release (the webapp component).
     pub app: AppConfig,
+    /// Cluster autoscaling: nodes for pods the managed node groups cannot hold.
+    pub karpenter: KarpenterConfig,
     /// Extra tags on every taggable resource, besides the reserved ones.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
@@ -246,6 +253,7 @@ pub fn parse_environment(
     problems.section(&floors, &config);
     problems.section(&config.tags, &config);
     problems.section(&config.app, &config);
+    problems.section(&config.karpenter, &config);
     problems.section(&config.usage, &config);
     if problems.is_empty() {
         Ok(Environment {

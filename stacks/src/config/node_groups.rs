@@ -20,6 +20,48 @@ pub struct NodeGroupConfig {
     pub disk_size_gib: u32,
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// Taints keep pods off the group's nodes unless they tolerate them
+    /// (the system group: only the platform's critical add-ons run there).
+    #[serde(default)]
+    pub taints: Vec<TaintConfig>,
+}
+
+/// A node taint, as EKS applies it to every node of a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaintConfig {
+    pub key: String,
+    #[serde(default)]
+    pub value: String,
+    pub effect: TaintEffect,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TaintEffect {
+    NoSchedule,
+    PreferNoSchedule,
+    NoExecute,
+}
+
+impl TaintEffect {
+    /// As the EKS API spells it (`NO_SCHEDULE`).
+    pub fn as_eks(self) -> &'static str {
+        match self {
+            Self::NoSchedule => "NO_SCHEDULE",
+            Self::PreferNoSchedule => "PREFER_NO_SCHEDULE",
+            Self::NoExecute => "NO_EXECUTE",
+        }
+    }
+
+    /// As Kubernetes spells it in taints and tolerations (`NoSchedule`).
+    pub fn as_kubernetes(self) -> &'static str {
+        match self {
+            Self::NoSchedule => "NoSchedule",
+            Self::PreferNoSchedule => "PreferNoSchedule",
+            Self::NoExecute => "NoExecute",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +130,26 @@ impl Section for Vec<NodeGroupConfig> {
                     ),
                 );
             }
+            for (k, taint) in group.taints.iter().enumerate() {
+                if !is_qualified_name(&taint.key) {
+                    at.problem(
+                        format!("[{i}].taints[{k}].key"),
+                        format!(
+                            "`{}` is not a taint key like CriticalAddonsOnly or example.com/role",
+                            taint.key
+                        ),
+                    );
+                }
+                if !is_label_value(&taint.value) {
+                    at.problem(
+                        format!("[{i}].taints[{k}].value"),
+                        format!(
+                            "`{}` is not a label value (at most 63 letters, digits, `-`, `_`, `.`)",
+                            taint.value
+                        ),
+                    );
+                }
+            }
             if !(20..=16384).contains(&group.disk_size_gib) {
                 at.problem(
                     field("disk_size_gib"),
@@ -99,6 +161,39 @@ impl Section for Vec<NodeGroupConfig> {
             }
         }
     }
+}
+
+/// A Kubernetes qualified name: an optional DNS subdomain prefix and `/`,
+/// then a name of at most 63 characters.
+fn is_qualified_name(key: &str) -> bool {
+    let (prefix, name) = match key.split_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    let subdomain = |p: &str| {
+        let bytes = p.as_bytes();
+        !bytes.is_empty()
+            && bytes.len() <= 253
+            && bytes[0].is_ascii_alphanumeric()
+            && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.'))
+    };
+    prefix.is_none_or(subdomain) && !name.is_empty() && is_label_value(name)
+}
+
+/// A Kubernetes label value: empty, or at most 63 alphanumerics, `-`, `_`
+/// and `.`, starting and ending with an alphanumeric.
+fn is_label_value(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    value.is_empty()
+        || (bytes.len() <= 63
+            && bytes[0].is_ascii_alphanumeric()
+            && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')))
 }
 
 /// `family.size`, e.g. `m6i.large`, `t3a.medium`.

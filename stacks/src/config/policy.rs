@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::check::{Problems, Scope, Section};
 use super::cidr::Ipv4Cidr;
-use super::{Config, NatGatewayMode};
+use super::{CapacityType, Config, NatGatewayMode, NodeCapacity};
 
 /// The floors of one environment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,6 +18,9 @@ pub struct PolicyConfig {
     pub min_azs: usize,
     /// Whether private subnets must have a NAT gateway in their own AZ.
     pub require_nat_gateway_per_az: bool,
+    /// Whether nodes may run on spot capacity (managed node groups and
+    /// Karpenter's NodePools), which EC2 may reclaim at two minutes' notice.
+    pub allow_spot: bool,
     /// Who may be let in to the Kubernetes API's public endpoint.
     pub public_api: PublicApiPolicy,
 }
@@ -86,10 +89,34 @@ impl Section for PolicyConfig {
                 "is `single` but policy require_nat_gateway_per_az is true; use `one_per_az`",
             );
         }
+        if !self.allow_spot {
+            no_spot(config, at);
+        }
         let cluster = &config.cluster;
         if cluster.endpoint_public_access {
             self.public_api
                 .check(&cluster.endpoint_public_access_cidrs, at);
+        }
+    }
+}
+
+/// Every place a config may ask for spot capacity, under `allow_spot = false`.
+fn no_spot(config: &Config, at: &mut Scope<'_>) {
+    let refused = "this environment runs on-demand capacity only (policy allow_spot = false)";
+    for (i, group) in config.node_groups.iter().enumerate() {
+        if group.capacity_type == CapacityType::Spot {
+            at.elsewhere(
+                &format!("node_groups[{i}].capacity_type"),
+                format!("is SPOT; {refused}"),
+            );
+        }
+    }
+    for (i, pool) in config.karpenter.node_pools.iter().enumerate() {
+        if pool.capacity_types.contains(&NodeCapacity::Spot) {
+            at.elsewhere(
+                &format!("karpenter.node_pools[{i}].capacity_types"),
+                format!("includes spot; {refused}"),
+            );
         }
     }
 }

@@ -283,7 +283,7 @@ fn nat_mode_must_meet_the_policy() {
 
 #[test]
 fn node_group_size_inversions_are_rejected() {
-    let e = error_after("staging", STAGING, "min_size = 1", "min_size = 3");
+    let e = error_after("staging", STAGING, "min_size = 2", "min_size = 3");
     assert_error(
         &e,
         &["node_groups[0].min_size: 3 is greater than desired_size (2)"],
@@ -418,7 +418,7 @@ fn other_bad_inputs_name_field_and_problem() {
 #[test]
 fn every_problem_is_reported_at_once() {
     let text = STAGING
-        .replacen("min_size = 1", "min_size = 3", 1)
+        .replacen("min_size = 2", "min_size = 3", 1)
         .replacen("retention_days = 365", "retention_days = 10", 1);
     let Err(ConfigError::Invalid { problems, .. }) = load("staging", &text) else {
         panic!("expected an invalid-config error");

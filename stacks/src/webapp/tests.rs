@@ -54,7 +54,13 @@ fn every_block_passes_the_provider_schemas() {
             .collect();
         assert_eq!(
             releases,
-            ["aws_load_balancer_controller", "metrics_server", "webapp"]
+            [
+                "aws_load_balancer_controller",
+                "karpenter",
+                "karpenter_node_pools",
+                "metrics_server",
+                "webapp"
+            ]
         );
         assert!(app["data"]["kubernetes_service_v1"]["webapp"].is_object());
     }

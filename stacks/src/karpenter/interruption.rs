@@ -1,0 +1,128 @@
+//! The interruption queue: EC2 and AWS Health tell Karpenter, through
+//! EventBridge rules into one SQS queue, that a node is about to go (spot
+//! reclaim, rebalance recommendation, scheduled maintenance, a stopped or
+//! terminated instance), so it drains the node and starts its replacement
+//! before the instance disappears instead of after.
+//!
+//! As terraform-aws-modules/eks's `modules/karpenter`: messages are kept five
+//! minutes (an older warning is stale), encrypted with SQS-managed keys, and
+//! the queue refuses anything but TLS. Narrower than the module: only
+//! EventBridge may send, and only from these rules (`aws:SourceArn`), which
+//! AWS documents for EventBridge targets; the module's extra
+//! `sqs.amazonaws.com` principal has no sender here.
+
+use serde_json::json;
+use synth::{Expr, Stack};
+
+use crate::aws::{json_encode, name_tags, policy, Names, Partition, Statement};
+
+/// Seconds a message is kept: a warning older than this is no longer useful.
+const RETENTION_SECONDS: u32 = 300;
+
+/// Target id of every rule's one target, as upstream names it.
+const TARGET_ID: &str = "KarpenterInterruptionQueueTarget";
+
+/// One EventBridge rule: resource id, name suffix, event source and detail
+/// type. The events of Karpenter 1.14's CloudFormation reference.
+const EVENTS: &[(&str, &str, &str, &str)] = &[
+    ("health", "health", "aws.health", "AWS Health Event"),
+    (
+        "spot_interruption",
+        "spot-interruption",
+        "aws.ec2",
+        "EC2 Spot Instance Interruption Warning",
+    ),
+    (
+        "rebalance",
+        "rebalance",
+        "aws.ec2",
+        "EC2 Instance Rebalance Recommendation",
+    ),
+    (
+        "state_change",
+        "state-change",
+        "aws.ec2",
+        "EC2 Instance State-change Notification",
+    ),
+    (
+        "capacity_reservation",
+        "reservation",
+        "aws.ec2",
+        "EC2 Capacity Reservation Instance Interruption Warning",
+    ),
+];
+
+/// What the controller needs of the queue.
+#[derive(Debug)]
+pub struct Queue {
+    pub name: Expr,
+    pub arn: Expr,
+}
+
+pub fn interruption_queue(stack: &mut Stack, names: &Names, partition: &Partition) -> Queue {
+    let name = names.name("karpenter");
+    let queue = stack
+        .resource("aws_sqs_queue", "karpenter_interruption")
+        .set("name", name.as_str())
+        .set("message_retention_seconds", RETENTION_SECONDS)
+        // The events carry instance ids and times, nothing a customer key
+        // would add to (and EventBridge would need a grant on it).
+        .set("sqs_managed_sse_enabled", true)
+        .set("tags", name_tags(&name, []))
+        .handle();
+    let queue_arn = queue.attr("arn");
+
+    let mut rule_arns = Vec::new();
+    for (id, suffix, source, detail_type) in EVENTS {
+        let rule_name = names.name(&format!("karpenter-{suffix}"));
+        let rule = stack
+            .resource("aws_cloudwatch_event_rule", &format!("karpenter_{id}"))
+            .set("name", rule_name.as_str())
+            .set(
+                "description",
+                format!(
+                    "Karpenter interruption handling of {}: {detail_type}",
+                    names.cluster()
+                ),
+            )
+            .set(
+                "event_pattern",
+                json_encode(Expr::from(&json!({
+                    "source": [source],
+                    "detail-type": [detail_type],
+                }))),
+            )
+            .set("tags", name_tags(&rule_name, []))
+            .handle();
+        stack
+            .resource("aws_cloudwatch_event_target", &format!("karpenter_{id}"))
+            .set("rule", rule.attr("name"))
+            .set("target_id", TARGET_ID)
+            .set("arn", queue_arn.clone());
+        rule_arns.push(rule.attr("arn"));
+    }
+
+    stack
+        .resource("aws_sqs_queue_policy", "karpenter_interruption")
+        .set("queue_url", queue.attr("id"))
+        .set(
+            "policy",
+            policy([
+                Statement::allow(["sqs:SendMessage"])
+                    .sid("EventBridgeRulesSend")
+                    .principal("Service", partition.service("events"))
+                    .on([queue_arn.clone()])
+                    .condition("ArnEquals", "aws:SourceArn", Expr::list(rule_arns)),
+                Statement::deny(["sqs:*"])
+                    .sid("DenyHTTP")
+                    .principal("AWS", "*")
+                    .on([queue_arn.clone()])
+                    .condition("Bool", "aws:SecureTransport", "false"),
+            ]),
+        );
+
+    Queue {
+        name: queue.attr("name"),
+        arn: queue_arn,
+    }
+}

@@ -1,0 +1,232 @@
+//! Karpenter v1: cluster autoscaling. The HPA adds pods; when they do not
+//! fit, Karpenter launches nodes for them (of the instance types, capacity
+//! types and size the config's NodePools allow) and removes nodes that are
+//! empty, underused or expired, within disruption budgets.
+//!
+//! Built the way terraform-aws-modules/eks v20.37.2 `modules/karpenter` does
+//! it (the last line for provider 5.x, `enable_v1_permissions = true`):
+//! - iam stack: the controller's IRSA role and policy, and the node role
+//!   ([`iam`]);
+//! - eks stack: the node role's access entry (`EC2_LINUX`), the interruption
+//!   queue and its EventBridge rules ([`interruption`]), and the discovery tag
+//!   on the cluster security group (the private subnets carry it from the
+//!   network stack);
+//! - app stack: the pinned chart, its controller on the managed node group the
+//!   config names (which Karpenter does not manage), then the EC2NodeClass and
+//!   NodePools ([`resources`]) as a local chart ordered after it.
+
+mod iam;
+mod interruption;
+mod resources;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use synth::{Address, App, Expr, Handle};
+
+use crate::aws::{name_tags, Irsa, Names, Partition};
+use crate::config::{Environment, KARPENTER_CONTROLLER_REPLICAS};
+use crate::eks::Eks;
+use crate::helm::{addon_release, custom_resources, Chart, ServiceAccount, ADDON_NAMESPACE};
+use crate::network::Network;
+use crate::{Error, Layer};
+
+pub use iam::{controller_policies, Scope, NODE_POLICIES};
+
+/// Tag (value: the cluster's name) by which Karpenter finds the subnets and
+/// the security group of the nodes it launches.
+pub const DISCOVERY_TAG: &str = "karpenter.sh/discovery";
+
+/// The controller's service account; its IRSA role trusts
+/// `system:serviceaccount:kube-system:karpenter` only.
+pub const SERVICE_ACCOUNT: &str = "karpenter";
+
+/// Chart and app 1.14.1, whose v1 CRDs [`resources`] follows and whose
+/// permissions [`iam`] grants: upgrade them together. The repository's
+/// Chart.yaml at tag v1.14.1 still says 1.13.0; the release job rewrites the
+/// version (and the controller image) when it publishes the chart, so the
+/// published 1.14.1 is what is pinned and checked.
+const CHART: Chart = Chart {
+    repository: "oci://public.ecr.aws/karpenter",
+    name: "karpenter",
+    version: "1.14.1",
+};
+
+/// Requests (and the memory limit) of each controller replica, as
+/// Karpenter's getting-started guide sizes them.
+const CONTROLLER_CPU: &str = "1";
+const CONTROLLER_MEMORY: &str = "1Gi";
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Values {
+    replicas: u32,
+    service_account: ServiceAccount,
+    settings: Settings,
+    /// Merged with the chart's `kubernetes.io/os: linux`; its affinity already
+    /// keeps the controller off nodes Karpenter launched.
+    node_selector: BTreeMap<String, String>,
+    tolerations: Vec<Toleration>,
+    controller: Controller,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Settings {
+    cluster_name: Expr,
+    /// Given, so the controller need not look it up at start.
+    cluster_endpoint: Expr,
+    interruption_queue: Expr,
+}
+
+#[derive(Debug, Serialize)]
+struct Toleration {
+    key: String,
+    operator: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<String>,
+    effect: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct Controller {
+    resources: Resources,
+}
+
+#[derive(Debug, Serialize)]
+struct Resources {
+    requests: BTreeMap<&'static str, &'static str>,
+    limits: BTreeMap<&'static str, &'static str>,
+}
+
+/// Karpenter's AWS resources, release and custom resources. Returns the
+/// custom resources' release: releases whose pods may need Karpenter's nodes
+/// follow it, and on destroy go before it, while Karpenter still runs to
+/// drain and terminate the nodes it launched.
+pub fn karpenter(
+    app: &mut App,
+    env: &Environment,
+    network: &Network,
+    irsa: &Irsa,
+    eks: &Eks,
+) -> Result<Handle, Error> {
+    let names = Names::new(env);
+    let partition = Partition::of(&env.config.region);
+    let cluster = names.cluster();
+
+    let queue = interruption::interruption_queue(Layer::Eks.of(app), &names, &partition);
+    let node = iam::node_role(Layer::Iam.of(app), &names, &partition);
+    let (controller_role, controller_permissions) = iam::controller_role(
+        Layer::Iam.of(app),
+        &names,
+        irsa,
+        &Scope {
+            cluster: &cluster,
+            partition: &partition,
+            account_id: &network.account_id,
+            node_role_arn: node.role.attr("arn"),
+            queue_arn: queue.arn.clone(),
+        },
+    );
+
+    let eks_stack = Layer::Eks.of(app);
+    // Nodes join the cluster as this role; EC2_LINUX maps it to
+    // system:nodes, as EKS does for the node groups' role itself.
+    let access_entry = eks_stack
+        .resource("aws_eks_access_entry", "karpenter_node")
+        .set("cluster_name", eks.cluster_name.clone())
+        .set("principal_arn", node.role.attr("arn"))
+        .set("type", "EC2_LINUX")
+        .set("tags", name_tags(&names.name("karpenter-node"), []))
+        .handle();
+    // The one node security group: EKS's cluster group, on the control
+    // plane's ENIs and every managed node already, so Karpenter's nodes reach
+    // both with the rules EKS keeps (as Karpenter's own migration guide tags it).
+    let discovery = eks_stack
+        .resource("aws_ec2_tag", "karpenter_discovery")
+        .set("resource_id", eks.cluster_security_group_id.clone())
+        .set("key", DISCOVERY_TAG)
+        .set("value", cluster.as_str())
+        .handle();
+
+    let app_stack = Layer::App.of(app);
+    let values = Values {
+        replicas: KARPENTER_CONTROLLER_REPLICAS,
+        service_account: ServiceAccount::irsa(SERVICE_ACCOUNT, controller_role.attr("arn")),
+        settings: Settings {
+            cluster_name: eks.cluster_name.clone(),
+            cluster_endpoint: eks.endpoint.clone(),
+            interruption_queue: queue.name,
+        },
+        node_selector: [(
+            "eks.amazonaws.com/nodegroup".to_owned(),
+            env.config.karpenter.controller_node_group.clone(),
+        )]
+        .into(),
+        tolerations: controller_tolerations(env),
+        controller: Controller {
+            resources: Resources {
+                requests: [("cpu", CONTROLLER_CPU), ("memory", CONTROLLER_MEMORY)].into(),
+                limits: [("memory", CONTROLLER_MEMORY)].into(),
+            },
+        },
+    };
+    let mut ready: Vec<Address> = eks.workloads_ready.clone();
+    ready.extend(controller_permissions.iter().map(|a| a.address().clone()));
+    let release = addon_release(app_stack, "karpenter", CHART, &values, &ready)?;
+
+    // Each object in a local of its own: `infra diff` then shows a NodePool's
+    // fields one by one, and the policies read them as terraform will.
+    let mut objects = vec![app_stack.local(
+        "karpenter_node_class",
+        to_expr(
+            "karpenter_node_class",
+            &resources::node_class(env, &cluster, node.role.attr("name")),
+        )?,
+    )];
+    for pool in &env.config.karpenter.node_pools {
+        let local = format!("karpenter_node_pool_{}", pool.name.replace('-', "_"));
+        let object = to_expr(&local, &resources::node_pool(pool))?;
+        objects.push(app_stack.local(&local, object));
+    }
+    let mut after = vec![release, access_entry, discovery];
+    after.extend(node.attachments);
+    custom_resources(
+        app_stack,
+        "karpenter_node_pools",
+        "karpenter-node-pools",
+        ADDON_NAMESPACE,
+        &objects,
+        &after,
+    )
+}
+
+fn to_expr(id: &str, object: &impl Serialize) -> Result<Expr, Error> {
+    synth::to_expr(object).map_err(|source| Error::Values {
+        release: id.to_owned(),
+        source: Box::new(source),
+    })
+}
+
+/// Tolerations of the controller node group's taints, and nothing more.
+fn controller_tolerations(env: &Environment) -> Vec<Toleration> {
+    env.config
+        .node_groups
+        .iter()
+        .filter(|g| g.name == env.config.karpenter.controller_node_group)
+        .flat_map(|g| &g.taints)
+        .map(|taint| Toleration {
+            key: taint.key.clone(),
+            operator: if taint.value.is_empty() {
+                "Exists"
+            } else {
+                "Equal"
+            },
+            value: (!taint.value.is_empty()).then(|| taint.value.clone()),
+            effect: taint.effect.as_kubernetes(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
