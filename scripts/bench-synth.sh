@@ -22,12 +22,13 @@ hyperfine --shell=none --warmup 5 --runs 40 \
 
 for n in 1 10 100; do
   envroot="$work/root-$n"
-  mkdir -p "$envroot/stacks/config"
+  mkdir -p "$envroot/stacks/config" "$envroot/stacks/policy"
   cp -r helm-chart "$envroot/helm-chart"
   for i in $(seq -w 1 "$n"); do
     # Alternate the two real configurations under generated names.
     if (( 10#$i % 2 )); then src=staging; else src=production; fi
     cp "stacks/config/$src.toml" "$envroot/stacks/config/env$i.toml"
+    cp "stacks/policy/$src.toml" "$envroot/stacks/policy/env$i.toml"
   done
   echo "== $n environment(s) in one process"
   hyperfine --shell=none --warmup 2 --runs 10 \
