@@ -13,6 +13,7 @@ mod check;
 mod ci;
 mod cidr;
 mod cluster;
+mod gitops;
 mod network;
 mod node_groups;
 mod policy;
@@ -33,6 +34,7 @@ pub use cidr::{CidrError, Ipv4Cidr};
 pub use cluster::{
     parse_kubernetes_version, ClusterConfig, ControlPlaneLogType, KUBERNETES_MINOR_VERSIONS,
 };
+pub use gitops::{BastionConfig, GitopsConfig, GitopsPolicy, SsoConfig, TeamConfig, TeamRole};
 pub use network::{AzSubnets, NatGatewayMode, NetworkConfig};
 pub use node_groups::{CapacityType, NodeGroupConfig};
 pub use policy::{PolicyConfig, PublicApiPolicy};
@@ -70,6 +72,9 @@ pub struct Config {
     /// Extra tags on every taggable resource, besides the reserved ones.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Delivery by Argo CD from a git repository (off when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gitops: Option<GitopsConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -241,6 +246,7 @@ pub fn parse_environment(
     problems.section(&floors, &config);
     problems.section(&config.tags, &config);
     problems.section(&config.app, &config);
+    problems.section(&config.gitops, &config);
     if problems.is_empty() {
         Ok(Environment {
             name: name.to_owned(),

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::check::{Problems, Scope, Section};
 use super::cidr::Ipv4Cidr;
+use super::gitops::GitopsPolicy;
 use super::{Config, NatGatewayMode};
 
 /// The floors of one environment.
@@ -20,6 +21,9 @@ pub struct PolicyConfig {
     pub require_nat_gateway_per_az: bool,
     /// Who may be let in to the Kubernetes API's public endpoint.
     pub public_api: PublicApiPolicy,
+    /// Delivery by Argo CD, and what it requires.
+    #[serde(default)]
+    pub gitops: GitopsPolicy,
 }
 
 /// Limits on `cluster.endpoint_public_access_cidrs`, judged by the addresses
@@ -91,6 +95,7 @@ impl Section for PolicyConfig {
             self.public_api
                 .check(&cluster.endpoint_public_access_cidrs, at);
         }
+        self.gitops.check(config, at);
     }
 }
 
