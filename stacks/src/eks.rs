@@ -25,6 +25,8 @@ pub struct Eks {
     pub cluster_arn: Expr,
     pub ecr_repository_url: Expr,
     pub ecr_repository_arn: Expr,
+    /// The security group EKS made for the control plane's network interfaces.
+    pub cluster_security_group_id: Expr,
     /// Node groups and add-ons: what must exist for pods to run. Releases
     /// depend on them, so on destroy they go first (the load balancer
     /// controller is still running to delete its NLB).
@@ -135,11 +137,14 @@ pub fn eks(stack: &mut Stack, env: &Environment, network: &Network, iam: &Cluste
     };
 
     access_entry(stack, &ctx, "admin", &iam.admin_role_arn);
-    // The deploy job applies the app stack, whose releases live in
-    // kube-system as well as the service's namespace (controllers, their
-    // ClusterRoles and webhooks): a namespace-scoped policy could not even
-    // refresh them.
-    access_entry(stack, &ctx, "ci_deployer", &iam.ci_deployer_role_arn);
+    // Without GitOps the deploy job applies the app stack, whose releases
+    // live in kube-system as well as the service's namespace (controllers,
+    // their ClusterRoles and webhooks): a namespace-scoped policy could not
+    // even refresh them. With GitOps, CI commits to git and never reaches
+    // the cluster, so it has no entry at all.
+    if env.config.gitops_enabled().is_none() {
+        access_entry(stack, &ctx, "ci_deployer", &iam.ci_deployer_role_arn);
+    }
 
     let before_nodes: Vec<Handle> = BEFORE_NODES_ADDONS
         .iter()
@@ -201,6 +206,10 @@ pub fn eks(stack: &mut Stack, env: &Environment, network: &Network, iam: &Cluste
         cluster_arn: cluster.attr("arn"),
         ecr_repository_url: repository_url,
         ecr_repository_arn: repository_arn,
+        cluster_security_group_id: cluster
+            .attr("vpc_config")
+            .index(0)
+            .attr("cluster_security_group_id"),
         workloads_ready,
     }
 }

@@ -17,6 +17,7 @@ pub mod releases;
 pub mod upstream;
 
 pub mod eks;
+pub mod gitops;
 pub mod iam;
 pub mod lb_controller;
 pub mod metrics_server;
@@ -109,6 +110,8 @@ pub struct Synthesis {
     /// The construct tree the module was rendered from.
     pub app: App,
     pub module: Module,
+    /// The environment's GitOps tree, when Argo CD delivers its releases.
+    pub gitops: Option<gitops::Tree>,
     /// Lines for the user that are not errors: what the emulator cannot
     /// cover, settings that differ from the environment's config.
     pub notes: Vec<String>,
@@ -135,6 +138,7 @@ pub fn synthesize(root: &Path, env: &str, options: &Options) -> Result<Synthesis
     let environment = load_environment(root, env)?;
     let mut notes = Vec::new();
     let mut app = build(&environment, &chart_dir(root))?;
+    let gitops = gitops::deliver(&mut app, &environment)?;
     if let Some(bucket) = &options.state_bucket {
         if !config::is_s3_bucket_name(bucket) {
             return Err(Error::StateBucket(bucket.clone()));
@@ -174,6 +178,7 @@ pub fn synthesize(root: &Path, env: &str, options: &Options) -> Result<Synthesis
         environment,
         app,
         module,
+        gitops,
         notes,
     })
 }
@@ -190,7 +195,9 @@ pub fn schemas() -> Result<Schemas, Error> {
 }
 
 /// Every component of an environment, with schemas and policies attached;
-/// `chart_dir` is the service's chart.
+/// `chart_dir` is the service's chart. Every release is still a helm_release
+/// here: with GitOps on, [`synthesize`] then hands them to Argo CD
+/// ([`gitops::deliver`]).
 pub fn build(env: &Environment, chart_dir: &Path) -> Result<App, Error> {
     let mut app = App::new(&env.name);
     app.required_version(">= 1.9, < 2.0");
@@ -217,9 +224,11 @@ fn components(app: &mut App, env: &Environment, chart_dir: &Path) -> Result<(), 
     // iam stack is built after the cluster; both halves land in iam.tf.json.
     let irsa = iam::workload_iam(Layer::Iam.of(app), env, &cluster_iam, &eks);
     helm::cluster_providers(Layer::App.of(app), &env.config.region, &eks);
+    gitops::way_in(app, env, &network, &cluster_iam, &eks);
     let addons = [
         lb_controller::lb_controller(app, env, &network, &irsa, &eks)?,
         metrics_server::metrics_server(Layer::App.of(app), &eks)?,
     ];
-    webapp::webapp(app, env, &network, &irsa, &eks, &addons, chart_dir)
+    webapp::webapp(app, env, &network, &irsa, &eks, &addons, chart_dir)?;
+    gitops::argo_cd(app, env, &eks)
 }

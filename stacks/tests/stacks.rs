@@ -106,6 +106,7 @@ fn aws_stacks_synthesize_alone_with_the_outputs_others_rely_on() {
     assert_eq!(
         outputs,
         [
+            "bastion_instance_id",
             "ci_deployer_role_arn",
             "cluster_endpoint",
             "cluster_name",
@@ -394,7 +395,10 @@ fn ci_deployer_policies(env: &stacks::Environment) -> (String, String) {
 
 #[test]
 fn ci_deployer_trusts_one_repository_environment_or_branch_only() {
+    // Delivered by terraform, the deployer also refreshes and keeps state;
+    // tests/gitops.rs has what it may do with GitOps on.
     let mut env = environment("production");
+    env.config.gitops = None;
     let (trust, refresh) = ci_deployer_policies(&env);
     assert!(
         trust.contains(r#""token.actions.githubusercontent.com:sub" = "repo:example-org/webapp:environment:production""#),
@@ -481,7 +485,8 @@ fn staging_and_production_differ_only_where_intended() {
         "~ output.private_subnet_ids: value",
         "~ output.public_subnet_ids: value",
         // The floors differ, and the diff shows each changed floor.
-        "~ policy: min_azs, public_api.max_addresses, public_api.min_prefix, require_nat_gateway_per_az",
+        "~ policy: gitops.admin_disabled, gitops.private_api, gitops.required, min_azs, \
+         public_api.max_addresses, public_api.min_prefix, require_nat_gateway_per_az",
     ];
     assert_eq!(
         summary, expected,
