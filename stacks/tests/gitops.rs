@@ -287,7 +287,11 @@ fn a_private_api_comes_with_a_bastion_and_nothing_listening_outside() {
     let cluster = &resources(&module, "eks.tf.json", "aws_eks_cluster")[0].1;
     assert_eq!(cluster["vpc_config"]["endpoint_public_access"], false);
     let (_, instance) = resources(&module, "eks.tf.json", "aws_instance").remove(0);
-    assert_eq!(instance["associate_public_ip_address"], false);
+    let subnet = instance["subnet_id"].as_str().unwrap_or_default();
+    assert!(
+        subnet.starts_with("${aws_subnet.private_"),
+        "in a private subnet, where no public address is mapped: {subnet}"
+    );
     assert_eq!(instance["metadata_options"]["http_tokens"], "required");
     assert_eq!(instance["root_block_device"]["encrypted"], true);
     assert_eq!(

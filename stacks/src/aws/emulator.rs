@@ -18,7 +18,9 @@ use crate::Error;
 
 /// Provider endpoint names of the AWS services the stacks call, each served by
 /// the emulator.
-const SERVICES: &[&str] = &["ec2", "ecr", "eks", "iam", "kms", "logs", "s3", "sts"];
+const SERVICES: &[&str] = &[
+    "ec2", "ecr", "eks", "iam", "kms", "logs", "s3", "ssm", "sts",
+];
 
 /// Which service serves each resource or data source type prefix, longest
 /// prefix first wins. A type with no entry fails the overlay: its API calls
@@ -32,12 +34,14 @@ const SERVICE_OF_TYPE: &[(&str, Option<&str>)] = &[
     ("aws_flow_log", Some("ec2")),
     ("aws_iam_policy_document", None),
     ("aws_iam_", Some("iam")),
+    ("aws_instance", Some("ec2")),
     ("aws_internet_gateway", Some("ec2")),
     ("aws_kms_", Some("kms")),
     ("aws_launch_template", Some("ec2")),
     ("aws_nat_gateway", Some("ec2")),
     ("aws_route", Some("ec2")),
     ("aws_s3_", Some("s3")),
+    ("aws_ssm_", Some("ssm")),
     ("aws_security_group", Some("ec2")),
     ("aws_subnet", Some("ec2")),
     ("aws_vpc", Some("ec2")),
@@ -64,6 +68,12 @@ const SHIM_SERVED: &[(&str, &str)] = &[
         "association recorded, no credentials issued",
     ),
 ];
+
+/// Resource types moto serves as records only: what they would do is not run.
+const RECORDED_ONLY: &[(&str, &str)] = &[(
+    "aws_instance",
+    "the instance never boots, so the bastion's SSM agent and port forwarding are not exercised",
+)];
 
 /// What no emulator run can prove, whatever the stacks contain.
 const ALWAYS_NOT_COVERED: &[&str] = &[
@@ -188,6 +198,9 @@ pub fn not_covered(app: &App) -> Vec<String> {
                     "{} is served by the e2e shim, not moto: {what}",
                     resource.address()
                 ));
+            }
+            if let Some((_, what)) = RECORDED_ONLY.iter().find(|(ty, _)| *ty == resource.ty()) {
+                lines.push(format!("{}: {what}", resource.address()));
             }
         }
     }

@@ -91,10 +91,11 @@ pub fn bastion(
         .resource("aws_instance", "bastion")
         .set("ami", ami.attr("value"))
         .set("instance_type", gitops.bastion.instance_type.as_str())
+        // A private subnet: no public address is ever mapped there, and the
+        // instance reaches Systems Manager through the NAT.
         .set("subnet_id", network.private_subnet_ids[0].clone())
         .set("vpc_security_group_ids", Expr::list([group.attr("id")]))
         .set("iam_instance_profile", profile.attr("name"))
-        .set("associate_public_ip_address", false)
         .set("monitoring", true)
         .set("ebs_optimized", true)
         .set(
@@ -120,11 +121,15 @@ pub fn bastion(
         .lifecycle(Lifecycle::new().ignore_changes(["ami"]))
         .handle();
     stack.export(
-        "bastion_instance_id",
-        instance.attr("id"),
-        "The SSM-managed instance phase 2 reaches the private API through (just bootstrap).",
+        "api_tunnel",
+        Expr::object([
+            ("instance_id", instance.attr("id")),
+            ("region", Expr::from(env.config.region.as_str())),
+            ("api_host", api_host(eks)),
+            ("document", Expr::from(PORT_FORWARD_DOCUMENT)),
+        ]),
+        "What `just apply` opens an SSM port-forwarding session to the private API with: the bastion, its region, the API's host name and the session document.",
     );
-
     let region = &env.config.region;
     let account = &network.account_id;
     inline_policy(
@@ -227,6 +232,14 @@ fn security_group(stack: &mut Stack, name: &str, network: &Network, eks: &Eks) -
     group
 }
 
+/// The API endpoint's host name (its URL without the scheme).
+fn api_host(eks: &Eks) -> Expr {
+    Expr::call(
+        "replace",
+        [eks.endpoint.clone(), Expr::from("https://"), Expr::from("")],
+    )
+}
+
 /// Points the app stack's helm and kubernetes providers at the tunnel when
 /// one is given, still checking the API server's certificate against its own
 /// name; without one they talk to the endpoint as before (from inside the VPC).
@@ -250,10 +263,7 @@ pub fn tunnel_providers(stack: &mut Stack, eks: &Eks) {
         "coalesce",
         [Expr::call("trimspace", [tunnel]), eks.endpoint.clone()],
     );
-    let server_name = Expr::call(
-        "replace",
-        [eks.endpoint.clone(), Expr::from("https://"), Expr::from("")],
-    );
+    let server_name = api_host(eks);
     for provider in stack.providers_mut() {
         let adjusted = match provider.name() {
             "kubernetes" => provider
