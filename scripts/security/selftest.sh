@@ -103,6 +103,9 @@ expect "ci-parity fails when the workflow drops a recipe of just ci" 1 "not run 
 # The deploy's digest gate (its own five cases, run on the action's real step).
 expect "deploy pushes once and refuses any digest but the built one" 0 " 0 failed" \
   scripts/security/deploy_push_test.sh
+# The GitOps promotion: the digest ECR holds goes to git, nowhere else.
+expect "deploy commits the image to git, or proposes it, and nothing else" 0 " 0 failed" \
+  scripts/security/deploy_promote_test.sh
 
 echo "security selftest: $passed passed, $failed failed"
 ((failed == 0))
