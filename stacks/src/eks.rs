@@ -303,17 +303,7 @@ fn node_group(
             format!("Nodes of group {} of {}", group.name, names.cluster()),
         )
         .set("update_default_version", true)
-        .set(
-            "metadata_options",
-            Expr::object([
-                ("http_endpoint", Expr::from("enabled")),
-                // IMDSv2 only, and one hop: pods cannot reach the node's
-                // credentials; they get their own through IRSA.
-                ("http_tokens", Expr::from("required")),
-                ("http_put_response_hop_limit", Expr::from(1)),
-                ("instance_metadata_tags", Expr::from("disabled")),
-            ]),
-        )
+        .set("metadata_options", crate::aws::imdsv2_only())
         .set(
             "block_device_mappings",
             Expr::list([Expr::object([

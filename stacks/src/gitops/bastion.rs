@@ -15,7 +15,7 @@
 use synth::{Expr, Handle, Lifecycle, Stack, Variable};
 
 use crate::aws::{
-    attach, inline_policy, name_tags, role, service_trust, Names, Partition, Statement,
+    attach, imdsv2_only, inline_policy, name_tags, role, service_trust, Names, Partition, Statement,
 };
 use crate::config::{Environment, GitopsConfig};
 use crate::eks::Eks;
@@ -98,14 +98,7 @@ pub fn bastion(
         .set("iam_instance_profile", profile.attr("name"))
         .set("monitoring", true)
         .set("ebs_optimized", true)
-        .set(
-            "metadata_options",
-            Expr::object([
-                ("http_endpoint", Expr::from("enabled")),
-                ("http_tokens", Expr::from("required")),
-                ("http_put_response_hop_limit", Expr::from(1)),
-            ]),
-        )
+        .set("metadata_options", imdsv2_only())
         .set(
             "root_block_device",
             Expr::object([

@@ -35,8 +35,6 @@ pub struct Delivered {
     /// 0 for a release that needs no other; else one more than the latest
     /// wave of the releases it depends on.
     pub wave: u32,
-    /// The releases it depends on (for messages and tests).
-    pub after: Vec<String>,
 }
 
 /// Marks a part of a value only terraform knows, inside the evaluated
@@ -72,13 +70,11 @@ pub fn delivered(app: &App, keep: &[Address]) -> Result<Vec<Delivered>, Error> {
         let block = blocks
             .get(&address)
             .ok_or_else(|| problem(&release.address, "is not in the construct tree"))?;
-        let after: Vec<String> = block
+        let after: BTreeSet<String> = block
             .dependencies()
             .into_iter()
             .map(ToString::to_string)
             .filter(|d| ids.contains(d.as_str()))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
             .collect();
         let mut wave = 0;
         for dependency in &after {
@@ -109,7 +105,6 @@ pub fn delivered(app: &App, keep: &[Address]) -> Result<Vec<Delivered>, Error> {
             create_namespace: flag("create_namespace"),
             skip_crds: flag("skip_crds"),
             wave,
-            after,
             address,
         });
     }

@@ -24,11 +24,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use synth::{Address, App, Expr, Handle};
 
-pub use argocd::{CHART as ARGO_CD_CHART, NAMESPACE, RELEASE_ID as ARGO_CD_RELEASE_ID};
-pub use bastion::{bastion, tunnel_providers, PORT_FORWARD_DOCUMENT, TUNNEL_VARIABLE};
-pub use convert::Delivered;
-pub use projects::{BOOTSTRAP_PROJECT, PLATFORM_PROJECT, ROOT_APPLICATION};
 pub use tree::{blocks, Tree, APPS_VALUES, IMAGE_VALUES};
+
+use bastion::{bastion, tunnel_providers};
+use convert::Delivered;
 
 use crate::config::Environment;
 use crate::eks::Eks;

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use synth::{Address, App, Expr, SynthOptions};
 
 use super::convert::split;
+use super::projects::{BOOTSTRAP_PROJECT, PLATFORM_PROJECT};
 use super::*;
 use crate::config::load_environment;
 use crate::helm::{addon_release, custom_resources, Chart as HelmChart};
