@@ -170,6 +170,8 @@ def stand_ins(values: Any, path: str, where: str) -> Any:
     """`values` with each apply-time stand-in ("${...}") replaced by its PLACEHOLDERS entry."""
     if isinstance(values, dict):
         return {k: stand_ins(v, f"{path}.{k}" if path else k, where) for k, v in values.items()}
+    if isinstance(values, list):
+        return [stand_ins(v, f"{path}[{i}]", where) for i, v in enumerate(values)]
     if isinstance(values, str) and INTERPOLATION.match(values):
         if path not in PLACEHOLDERS:
             raise CheckError(f"{where}: `{path}` is computed by terraform and has no stand-in "

@@ -51,7 +51,6 @@ APPS_DIR = "apps"
 SERVICE_RELEASE = "webapp"
 ARGOCD_NAMESPACE = "argocd"
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
-STAND_IN = re.compile(r"^\$\{.+\}$")
 
 #: The image a deploy commits; the same on both paths of the drift check.
 IMAGE = {"tag": "0123456789abcdef0123456789abcdef01234567", "digest": "sha256:" + "ab" * 32}
@@ -59,13 +58,16 @@ IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 IMAGE_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
-def placeholders() -> dict[str, str]:
-    """The stand-ins app-values-check uses for what terraform computes."""
+def app_values_check() -> Any:
+    """scripts/app-values-check.py, whose stand-ins for what terraform computes are used here too."""
     spec = importlib.util.spec_from_file_location("app_values_check", ROOT / "scripts" / "app-values-check.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return dict(module.PLACEHOLDERS)
+    return module
+
+
+APP_VALUES_CHECK = app_values_check()
 
 
 class Problems:
@@ -88,18 +90,12 @@ def merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def resolve_stand_ins(values: Any, known: dict[str, str], where: str, path: str = "") -> Any:
+def resolve_stand_ins(values: Any, where: str) -> Any:
     """`values` with each apply-time stand-in replaced by the placeholder of its path."""
-    if isinstance(values, dict):
-        return {k: resolve_stand_ins(v, known, where, f"{path}.{k}" if path else k) for k, v in values.items()}
-    if isinstance(values, list):
-        return [resolve_stand_ins(v, known, where, f"{path}[{i}]") for i, v in enumerate(values)]
-    if isinstance(values, str) and STAND_IN.match(values):
-        if path not in known:
-            raise ValueError(f"{where}: `{path}` is only known to terraform and has no stand-in "
-                             "in PLACEHOLDERS (scripts/app-values-check.py)")
-        return known[path]
-    return values
+    try:
+        return APP_VALUES_CHECK.stand_ins(values, "", where)
+    except APP_VALUES_CHECK.CheckError as err:
+        raise ValueError(str(err)) from err
 
 
 def render(chart_dir: Path, values: dict[str, Any], name: str, namespace: str) -> list[dict[str, Any]]:
@@ -171,8 +167,7 @@ def check_carried_charts(tree: Path, tree_path: str, apps: list[dict[str, Any]],
         rendered[name] = objects
 
 
-def service_drift(tree: Path, tree_path: str, apps: list[dict[str, Any]], doc: dict[str, Any],
-                  known: dict[str, str], problems: Problems,
+def service_drift(tree: Path, tree_path: str, apps: list[dict[str, Any]], doc: dict[str, Any], problems: Problems,
                   rendered: dict[str, list[dict[str, Any]]]) -> None:
     app = next((a for a in apps if a["spec"]["source"]["helm"]["releaseName"] == SERVICE_RELEASE), None)
     release = next((r for r in doc["releases"] if r["name"] == SERVICE_RELEASE), None)
@@ -187,8 +182,8 @@ def service_drift(tree: Path, tree_path: str, apps: list[dict[str, Any]], doc: d
         problems.add(f"Application/{SERVICE_RELEASE}", f"takes {value_files}, not the deploy's image.yaml")
     try:
         # Argo CD: value files first, then valuesObject over them.
-        gitops = resolve_stand_ins(merge(image, source["helm"].get("valuesObject", {})), known, "Argo CD path")
-        terraform = resolve_stand_ins(merge(release["values"], image), known, "terraform path")
+        gitops = resolve_stand_ins(merge(image, source["helm"].get("valuesObject", {})), "Argo CD path")
+        terraform = resolve_stand_ins(merge(release["values"], image), "terraform path")
         by_argo = render(tree / Path(source["path"]).relative_to(tree_path), gitops, SERVICE_RELEASE, namespace)
         by_terraform = render(ROOT / "helm-chart", terraform, SERVICE_RELEASE, namespace)
     except (helm.HelmError, ValueError) as err:
@@ -248,7 +243,6 @@ def check(tree: Path, doc: dict[str, Any], images: Path | None, out: Path | None
     if not tree_path:
         problems.add("config", "GitOps is off: there is no tree to check")
         return problems.found
-    known = placeholders()
     rendered: dict[str, list[dict[str, Any]]] = {}
     try:
         _, values_object = root_values(doc)
@@ -259,7 +253,7 @@ def check(tree: Path, doc: dict[str, Any], images: Path | None, out: Path | None
     rendered["applications"] = apps
     check_applications(apps, doc, problems)
     check_carried_charts(tree, tree_path, apps, problems, rendered)
-    service_drift(tree, tree_path, apps, doc, known, problems, rendered)
+    service_drift(tree, tree_path, apps, doc, problems, rendered)
     images_checked = check_images(images, env, problems) if images else 0
     if out is not None:
         for group, objects in rendered.items():

@@ -113,11 +113,11 @@ def test_image_files_are_what_the_deploy_writes(tmp_path, text, problem):
 
 
 def test_a_stand_in_without_a_placeholder_is_named_by_its_path():
-    known = {"image.repository": "x"}
-    values = {"image": {"repository": "${aws_ecr_repository.service.repository_url}"}, "a": {"b": "${var.x}"}}
-    with pytest.raises(ValueError, match="`a.b` is only known to terraform"):
-        check.resolve_stand_ins(values, known, "test")
-    assert check.resolve_stand_ins({"image": values["image"]}, known, "test") == {"image": {"repository": "x"}}
+    repository = "${aws_ecr_repository.service.repository_url}"
+    with pytest.raises(ValueError, match="`a.b` is computed by terraform and has no stand-in"):
+        check.resolve_stand_ins({"image": {"repository": repository}, "a": {"b": "${var.x}"}}, "test")
+    resolved = check.resolve_stand_ins({"image": {"repository": repository}}, "test")
+    assert resolved == {"image": {"repository": check.APP_VALUES_CHECK.PLACEHOLDERS["image.repository"]}}
 
 
 def test_values_merge_as_helm_merges_values_files():

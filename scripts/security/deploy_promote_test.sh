@@ -21,27 +21,14 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/deploy-promote-test.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-"$root/.venv/bin/python" - "$root/.github/actions/deploy/action.yml" "$work" <<'EOF'
-import sys, yaml
-action = yaml.safe_load(open(sys.argv[1]))
-for name, out in (("Push the image, keeping its digest", "push.sh"), ("Promote the image in git", "promote.sh")):
-    steps = [s for s in action["runs"]["steps"] if s.get("name") == name]
-    if len(steps) != 1:
-        sys.exit(f"{sys.argv[1]}: expected one step named {name!r}")
-    open(f"{sys.argv[2]}/{out}", "w").write(steps[0]["run"])
-EOF
+for step in "Push the image, keeping its digest:push.sh" "Promote the image in git:promote.sh"; do
+  "$root/.venv/bin/python" "$root/scripts/security/action_step.py" "$root/.github/actions/deploy/action.yml" \
+    "${step%:*}" "$work/${step##*:}"
+done
 
-mkdir -p "$work/bin"
-cat >"$work/bin/aws" <<'EOF'
-#!/usr/bin/env bash
-# aws ecr describe-images ... : the digest stored for the tag, or not found.
-[[ -s "$REGISTRY_STATE" ]] || { echo "ImageNotFoundException" >&2; exit 254; }
-cat "$REGISTRY_STATE"
-EOF
-cat >"$work/bin/skopeo" <<'EOF'
-#!/usr/bin/env bash
-echo "$ARCHIVE_DIGEST" >"$REGISTRY_STATE"
-EOF
+# shellcheck source=scripts/security/ecr_stand_ins.sh
+source "$root/scripts/security/ecr_stand_ins.sh"
+ecr_stand_ins "$work/bin"
 cat >"$work/bin/gh" <<'EOF'
 #!/usr/bin/env bash
 # gh pr list ... --jq length: how many open pull requests the head has;
@@ -53,7 +40,7 @@ case "$1 $2" in
   *) exit 1 ;;
 esac
 EOF
-chmod +x "$work/bin/"*
+chmod +x "$work/bin/gh"
 
 git_quiet() { git -c init.defaultBranch=main -c user.name=t -c user.email=t@example.org "$@" >/dev/null 2>&1; }
 
