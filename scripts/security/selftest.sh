@@ -69,7 +69,11 @@ expect "checkov-tf fails when an expected file got no check" 1 "no check ran on 
   --expect-file "$work/tf-good/terraform.tf.json" --skip-path 'terraform\.tf\.json$' --directory "$work/tf-good"
 
 # A skip in the checkov config without a comment giving its reason.
-{ cat .checkov.yaml; printf '  - CKV_AWS_1\n'; } >"$work/unexplained.yaml"
+{
+  cat .checkov.yaml
+  grep -q '^skip-check:' .checkov.yaml || printf 'skip-check:\n'
+  printf '  - CKV_AWS_1\n'
+} >"$work/unexplained.yaml"
 expect "checkov gate refuses a skip without a reason" 1 "skip of CKV_AWS_1 has no reason" \
   "$venv/python" scripts/security/checkov_gate.py --checkov "$venv/checkov" --config-file "$work/unexplained.yaml" \
   --label selftest --framework terraform_json --directory "$work/tf-good"
