@@ -13,10 +13,11 @@ import 'just/stacks.just'
 import 'just/e2e.just'
 import 'just/upstream.just'
 import 'just/report.just'
+import 'just/gitops.just'
 
 default:
     @just --list
 
 # Everything CI checks (scripts/test.sh runs this after creating .venv).
-ci: fmt-check clippy test-rust report-browser-test chart-check app-values-check upstream-facts-check custom-resources-check app-apply-test tf-validate schema-aws-check app-schemas-check smoke-test image e2e-shim-test e2e security security-selftest
+ci: fmt-check clippy test-rust report-browser-test chart-check app-values-check upstream-facts-check custom-resources-check gitops-check app-apply-test tf-validate schema-aws-check app-schemas-check smoke-test image e2e-shim-test e2e security security-selftest
     @echo "ci: every check passed"

@@ -1,6 +1,6 @@
 """Write the chart values an environment's webapp helm_release passes, as one file.
 
-    python scripts/app-values-check.py MODULE_DIR OUT_FILE
+    python scripts/app-values-check.py MODULE_DIR OUT_FILE [VALUES_JSON]
 
 Reads MODULE_DIR/app.tf.json (a synthesized module), takes
 `resource.helm_release.webapp`, and has terraform itself evaluate its `values`
@@ -13,6 +13,13 @@ Secret) is only known at apply time; it is replaced by a realistic stand-in
 from PLACEHOLDERS, and a `set` entry without one is an error, so a new entry
 cannot slip past the check. The result goes through the chart's own checks
 (scripts/chart-check.sh). Needs terraform on PATH (no provider is installed).
+
+With GitOps on, the module has no such release: Argo CD delivers the service.
+VALUES_JSON (`infra values <env>`) then gives the values of its release as
+the terraform path would pass them, apply-time values standing for
+themselves; each is replaced by its stand-in here, and the image by the one a
+deploy commits to image.yaml. `just gitops-check` proves Argo CD renders the
+chart from the GitOps tree with exactly these values.
 """
 
 from __future__ import annotations
@@ -174,13 +181,44 @@ def release_values(module_dir: Path) -> dict[str, Any]:
     return values
 
 
+def stand_ins(values: Any, path: str, where: str) -> Any:
+    """`values` with each apply-time stand-in ("${...}") replaced by its PLACEHOLDERS entry."""
+    if isinstance(values, dict):
+        return {k: stand_ins(v, f"{path}.{k}" if path else k, where) for k, v in values.items()}
+    if isinstance(values, list):
+        return [stand_ins(v, f"{path}[{i}]", where) for i, v in enumerate(values)]
+    if isinstance(values, str) and INTERPOLATION.match(values):
+        if path not in PLACEHOLDERS:
+            raise CheckError(f"{where}: `{path}` is computed by terraform and has no stand-in "
+                             "in PLACEHOLDERS (scripts/app-values-check.py)")
+        return PLACEHOLDERS[path]
+    return values
+
+
+def delivered_values(values_file: Path) -> dict[str, Any]:
+    """The service's values when Argo CD delivers it (see the module's doc)."""
+    doc = json.loads(values_file.read_text(encoding="utf-8"))
+    release = next((r for r in doc["releases"] if r["name"] == RELEASE and r["delivery"] == "argocd"), None)
+    if release is None:
+        raise CheckError(f"{values_file}: no release {RELEASE} delivered by Argo CD")
+    values = stand_ins(release["values"], "", f"{values_file}: {RELEASE}")
+    for name in ("image.tag", "image.digest"):
+        set_path(values, name, PLACEHOLDERS[name])
+    return values
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
+    if len(argv) not in (2, 3):
         print(__doc__, file=sys.stderr)
         return 2
     module_dir, out_file = Path(argv[0]), Path(argv[1])
     try:
-        values = release_values(module_dir)
+        module = json.loads((module_dir / "app.tf.json").read_text(encoding="utf-8"))
+        terraform_delivers = RELEASE in module.get("resource", {}).get("helm_release", {})
+        if not terraform_delivers and len(argv) == 3:
+            values = delivered_values(Path(argv[2]))
+        else:
+            values = release_values(module_dir)
     except CheckError as err:
         print(f"app-values-check: {err}", file=sys.stderr)
         return 1

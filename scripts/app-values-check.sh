@@ -24,8 +24,10 @@ files=()
 for env in "${envs[@]}"; do
   echo "app-values-check: synthesizing $env"
   (cd "$root" && cargo run --quiet --locked -- synth "$env" --out "$work/$env")
+  # With GitOps on, the service's release is Argo CD's: its values come from `infra values`.
+  (cd "$root" && cargo run --quiet --locked -- values "$env" --release webapp) >"$work/$env-values.json"
   values="$work/webapp-values-$env.yaml"
-  "$root/.venv/bin/python" "$root/scripts/app-values-check.py" "$work/$env" "$values"
+  "$root/.venv/bin/python" "$root/scripts/app-values-check.py" "$work/$env" "$values" "$work/$env-values.json"
   files+=("$values")
 done
 

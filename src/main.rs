@@ -35,15 +35,21 @@ enum Command {
     /// block), providers.tf.json, variables.tf.json and manifest.json into the
     /// output directory. Nothing is written unless every check passes;
     /// terraform's own files there (.terraform/, *.tfstate*, the lock file)
-    /// are never touched.
+    /// are never touched. With GitOps on (and the app stack selected), also
+    /// writes the environment's GitOps tree (Argo CD Applications and their
+    /// values) for git, by default into gitops/<ENV> of the checkout.
     Synth {
         /// Environment name: a file stacks/config/<ENV>.toml.
         env: String,
         #[command(flatten)]
         select: Select,
-        /// Output directory.
-        #[arg(long, default_value = "cdktf.out")]
-        out: PathBuf,
+        /// Output directory [default: cdktf.out]. Given, the GitOps tree is
+        /// written only where --gitops-out says (a check writing into a
+        /// scratch directory leaves the checkout's tree alone).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        tree: Tree,
         #[command(flatten)]
         overlay: Overlay,
         #[command(flatten)]
@@ -104,6 +110,8 @@ enum Command {
         out: PathBuf,
         #[command(flatten)]
         when: When,
+        #[command(flatten)]
+        tree: Tree,
         #[command(flatten)]
         project: Project,
     },
@@ -198,6 +206,14 @@ struct When {
 }
 
 #[derive(Debug, Args)]
+struct Tree {
+    /// Directory of the environment's GitOps tree (default: the path
+    /// `gitops.path` of its config names in the checkout, gitops/<ENV>).
+    #[arg(long, value_name = "DIR")]
+    gitops_out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 struct Select {
     /// Only these stacks, comma-separated (e.g. network,iam,eks).
     #[arg(long, value_delimiter = ',')]
@@ -247,10 +263,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             env,
             select,
             out,
+            tree,
             overlay,
             project,
         } => {
             let p = ops::Project::locate(project.root)?;
+            let out = match (out, tree.gitops_out) {
+                (None, tree) => ops::Outputs {
+                    module: PathBuf::from("cdktf.out"),
+                    tree: tree.map_or(ops::TreeDir::Checkout, ops::TreeDir::At),
+                },
+                (Some(module), tree) => ops::Outputs {
+                    module,
+                    tree: tree.map_or(ops::TreeDir::Skip, ops::TreeDir::At),
+                },
+            };
             ops::synth(&p, &env, &options(select, overlay), &out)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -340,6 +367,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             select,
             out,
             when,
+            tree,
             project,
         } => {
             let p = ops::Project::locate(project.root)?;
@@ -347,7 +375,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let as_of = ops::as_of(when.as_of.as_deref())?;
             let differs = match other {
                 Some(other) => ops::diff_envs(&p, &env, &other, &options, as_of)?,
-                None => ops::diff_out(&p, &env, &options, &out, as_of)?,
+                None => {
+                    let out = ops::Outputs {
+                        module: out,
+                        tree: tree
+                            .gitops_out
+                            .map_or(ops::TreeDir::Checkout, ops::TreeDir::At),
+                    };
+                    ops::diff_out(&p, &env, &options, &out, as_of)?
+                }
             };
             Ok(if differs {
                 ExitCode::from(1)

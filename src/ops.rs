@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context as _};
+use serde_json::Value;
 use stacks::cost::{self, Date, Estimate};
+use stacks::gitops::Tree;
 use stacks::graph;
 use stacks::inventory::Inventory;
 use stacks::{Options, Synthesis};
@@ -44,6 +46,44 @@ impl Project {
     }
 }
 
+/// Where a synth writes and a diff reads: the Terraform root module, and the
+/// GitOps tree when the environment has one.
+#[derive(Debug, Clone)]
+pub struct Outputs {
+    pub module: PathBuf,
+    pub tree: TreeDir,
+}
+
+/// Where the GitOps tree goes.
+#[derive(Debug, Clone)]
+pub enum TreeDir {
+    /// The checkout's own copy of the tree's path (`gitops/<env>`).
+    Checkout,
+    At(PathBuf),
+    /// Not written (a synth into a scratch directory).
+    Skip,
+}
+
+impl Outputs {
+    fn tree_dir(&self, project: &Project, tree: &Tree) -> Option<PathBuf> {
+        match &self.tree {
+            TreeDir::Checkout => Some(project.root.join(&tree.path)),
+            TreeDir::At(dir) => Some(dir.clone()),
+            TreeDir::Skip => None,
+        }
+    }
+}
+
+/// The GitOps tree of a synthesis that includes the app stack (the stack
+/// whose releases the tree delivers); a phase-1 synth has none.
+fn delivered_tree(synthesis: &Synthesis) -> Option<&Tree> {
+    let app = stacks::Layer::App.name();
+    synthesis
+        .gitops
+        .as_ref()
+        .filter(|_| synthesis.module.summary.iter().any(|s| s.name == app))
+}
+
 /// Synthesizes an environment and prints the notes it has for the user.
 fn synthesize(project: &Project, env: &str, options: &Options) -> anyhow::Result<Synthesis> {
     let options = Options {
@@ -63,26 +103,50 @@ fn count(module: &Module) -> (usize, usize) {
     })
 }
 
-pub fn synth(project: &Project, env: &str, options: &Options, out: &Path) -> anyhow::Result<()> {
+pub fn synth(project: &Project, env: &str, options: &Options, out: &Outputs) -> anyhow::Result<()> {
     let started = Instant::now();
-    let module = synthesize(project, env, options)?.module;
-    let report =
-        write_module(out, &module).with_context(|| format!("writing {}", out.display()))?;
+    let synthesis = synthesize(project, env, options)?;
+    let module = &synthesis.module;
+    let report = write_module(&out.module, module)
+        .with_context(|| format!("writing {}", out.module.display()))?;
     for warning in &report.warnings {
         eprintln!("warning: {warning}");
     }
-    let (resources, data) = count(&module);
+    let (resources, data) = count(module);
     let stacks: Vec<&str> = module.summary.iter().map(|s| s.name.as_str()).collect();
     println!(
         "synthesized {env}: stacks {} ({resources} resources, {data} data sources) into {} \
          ({} written, {} unchanged, {} removed) in {:.1} ms",
         stacks.join(", "),
-        out.display(),
+        out.module.display(),
         report.written.len(),
         report.unchanged.len(),
         report.removed.len(),
         started.elapsed().as_secs_f64() * 1000.0
     );
+    if let Some(tree) = delivered_tree(&synthesis) {
+        let Some(dir) = out.tree_dir(project, tree) else {
+            eprintln!(
+                "note: the GitOps tree of {env} was not written (--out without --gitops-out)"
+            );
+            return Ok(());
+        };
+        let report = write_module(&dir, &tree.module(env, TOOL))
+            .with_context(|| format!("writing the GitOps tree {}", dir.display()))?;
+        for warning in &report.warnings {
+            eprintln!("warning: {warning}");
+        }
+        println!(
+            "GitOps tree of {env}: {} Argo CD applications into {} ({} written, {} unchanged, \
+             {} removed); commit it, Argo CD reads {} from git",
+            tree.releases.len(),
+            dir.display(),
+            report.written.len(),
+            report.unchanged.len(),
+            report.removed.len(),
+            tree.path
+        );
+    }
     Ok(())
 }
 
@@ -118,34 +182,58 @@ pub fn list(project: &Project, env: Option<&str>) -> anyhow::Result<()> {
     emit(&text)
 }
 
-/// Prints the values of the environment's releases (or of one) as JSON.
+/// Prints the values of the environment's releases (or of one) as JSON:
+/// those terraform applies, and those Argo CD delivers (`"delivery":
+/// "argocd"`, their charts' paths relative to the GitOps tree), with the
+/// values the terraform path would pass them.
 pub fn values(project: &Project, env: &str, release: Option<&str>) -> anyhow::Result<()> {
     let synthesis = synthesize(project, env, &Options::default())?;
-    let releases: Vec<_> = stacks::releases::release_values(&synthesis.app)
+    let mut releases: Vec<(&str, stacks::releases::ReleaseValues)> =
+        stacks::releases::release_values(&synthesis.app)
+            .into_iter()
+            .map(|r| ("terraform", r))
+            .collect();
+    if let Some(tree) = &synthesis.gitops {
+        releases.extend(tree.releases.iter().map(|r| ("argocd", r.clone())));
+    }
+    let releases: Vec<Value> = releases
         .into_iter()
-        .filter(|r| release.is_none_or(|name| r.name == name))
+        .filter(|(_, r)| release.is_none_or(|name| r.name == name))
+        .map(|(delivery, r)| {
+            let mut value = serde_json::to_value(r).unwrap_or(Value::Null);
+            if let Value::Object(fields) = &mut value {
+                fields.insert("delivery".into(), Value::from(delivery));
+            }
+            value
+        })
         .collect();
     if let (Some(name), true) = (release, releases.is_empty()) {
         bail!("environment `{env}` has no helm release named `{name}`");
     }
-    let doc = serde_json::json!({"environment": env, "releases": releases});
+    let doc = serde_json::json!({
+        "environment": env,
+        "gitops_tree": synthesis.gitops.as_ref().map(|t| t.path.clone()),
+        "releases": releases,
+    });
     emit(&(serde_json::to_string_pretty(&doc)? + "\n"))
 }
 
-/// Compares the environment with the module in `out`; true when they differ.
+/// Compares the environment with the module in `out` and, when it has one,
+/// its GitOps tree with the tree's directory; true when either differs.
 pub fn diff_out(
     project: &Project,
     env: &str,
     options: &Options,
-    out: &Path,
+    out: &Outputs,
     as_of: Date,
 ) -> anyhow::Result<bool> {
-    let Some(previous) = read_output(out).with_context(|| format!("reading {}", out.display()))?
+    let dir = &out.module;
+    let Some(previous) = read_output(dir).with_context(|| format!("reading {}", dir.display()))?
     else {
         bail!(
             "there is no synthesized output in {} yet; make one with `infra synth {env} --out {}`",
-            out.display(),
-            out.display()
+            dir.display(),
+            dir.display()
         );
     };
     // Compare like with like: without --stacks, the stacks the directory holds.
@@ -155,21 +243,57 @@ pub fn diff_out(
         println!(
             "comparing stacks {} (as held in {}; pass --stacks to choose)",
             held.join(", "),
-            out.display()
+            dir.display()
         );
         options.stacks = Some(held);
     }
-    let new = synthesize(project, env, &options)?.module;
+    let new = synthesize(project, env, &options)?;
     if let Some(prev_env) = previous.environment() {
         if prev_env != env {
-            println!("note: {} holds environment `{prev_env}`", out.display());
+            println!("note: {} holds environment `{prev_env}`", dir.display());
         }
     }
-    let names = (out.display().to_string(), env.to_owned());
-    report(project, &previous.module_files(), &new.files, &names, as_of)
+    let old_files = previous.module_files();
+    let dir_name = dir.display().to_string();
+    let module_differs = report(
+        &blocks(&old_files).context(dir_name.clone())?,
+        &blocks(&new.module.files).context(env.to_owned())?,
+        &dir_name,
+        env,
+    )?;
+    emit(&cost_change(
+        project,
+        &old_files,
+        &new.module.files,
+        (&dir_name, env),
+        as_of,
+    ))?;
+    let Some(tree) = delivered_tree(&new) else {
+        return Ok(module_differs);
+    };
+    let tree_dir = out
+        .tree_dir(project, tree)
+        .unwrap_or_else(|| project.root.join(&tree.path));
+    let held = read_output(&tree_dir)
+        .with_context(|| format!("reading the GitOps tree {}", tree_dir.display()))?;
+    if held.is_none() {
+        println!(
+            "note: there is no GitOps tree in {} yet; `infra synth {env}` writes it",
+            tree_dir.display()
+        );
+    }
+    let old = held.map(|p| p.files).unwrap_or_default();
+    let tree_differs = report(
+        &tree_blocks(&old, &tree_dir.display().to_string())?,
+        &tree_blocks(&tree.files, env)?,
+        &tree_dir.display().to_string(),
+        &format!("{env} (GitOps tree)"),
+    )?;
+    Ok(module_differs || tree_differs)
 }
 
-/// Compares two environments; true when they differ.
+/// Compares two environments, their costs and their GitOps trees; true
+/// when they differ.
 pub fn diff_envs(
     project: &Project,
     a: &str,
@@ -177,27 +301,49 @@ pub fn diff_envs(
     options: &Options,
     as_of: Date,
 ) -> anyhow::Result<bool> {
-    let old = synthesize(project, a, options)?.module;
-    let new = synthesize(project, b, options)?.module;
-    report(
+    let old = synthesize(project, a, options)?;
+    let new = synthesize(project, b, options)?;
+    let modules_differ = report(
+        &blocks(&old.module.files).context(a.to_owned())?,
+        &blocks(&new.module.files).context(b.to_owned())?,
+        a,
+        b,
+    )?;
+    emit(&cost_change(
         project,
-        &old.files,
-        &new.files,
-        &(a.to_owned(), b.to_owned()),
+        &old.module.files,
+        &new.module.files,
+        (a, b),
         as_of,
-    )
+    ))?;
+    let (old_tree, new_tree) = (delivered_tree(&old), delivered_tree(&new));
+    if old_tree.is_none() && new_tree.is_none() {
+        return Ok(modules_differ);
+    }
+    let files = |t: Option<&Tree>| t.map(|t| t.files.clone()).unwrap_or_default();
+    let trees_differ = report(
+        &tree_blocks(&files(old_tree), a)?,
+        &tree_blocks(&files(new_tree), b)?,
+        &format!("{a} (GitOps tree)"),
+        &format!("{b} (GitOps tree)"),
+    )?;
+    Ok(modules_differ || trees_differ)
+}
+
+fn tree_blocks(
+    files: &BTreeMap<String, Vec<u8>>,
+    name: &str,
+) -> anyhow::Result<BTreeMap<String, Value>> {
+    stacks::gitops::blocks(files).with_context(|| format!("{name} (GitOps tree)"))
 }
 
 fn report(
-    project: &Project,
-    old_files: &BTreeMap<String, Vec<u8>>,
-    new_files: &BTreeMap<String, Vec<u8>>,
-    (old_name, new_name): &(String, String),
-    as_of: Date,
+    old: &BTreeMap<String, Value>,
+    new: &BTreeMap<String, Value>,
+    old_name: &str,
+    new_name: &str,
 ) -> anyhow::Result<bool> {
-    let old = blocks(old_files).context(old_name.to_owned())?;
-    let new = blocks(new_files).context(new_name.to_owned())?;
-    let changes = diff(&old, &new);
+    let changes = diff(old, new);
     let (mut added, mut removed, mut changed) = (0, 0, 0);
     let mut text = String::new();
     for change in &changes {
@@ -227,13 +373,6 @@ fn report(
     }
     text.push_str(&format!(
         "{old_name} -> {new_name}: {added} added, {removed} removed, {changed} changed\n"
-    ));
-    text.push_str(&cost_change(
-        project,
-        old_files,
-        new_files,
-        (old_name, new_name),
-        as_of,
     ));
     emit(&text)?;
     Ok(!changes.is_empty())

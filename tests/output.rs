@@ -363,16 +363,18 @@ fn a_symlinked_chart_folder_is_never_written_through() {
     let work = tempfile::tempdir().unwrap();
     let dir = work.path().join("out");
     ok(&synth("staging", &dir, &[]));
+    // The module's folder of charts (with GitOps on, the local chart of
+    // Argo CD's projects and root Application).
     let elsewhere = work.path().join("elsewhere");
     fs::create_dir(&elsewhere).unwrap();
     fs::write(elsewhere.join("Chart.yaml"), "theirs").unwrap();
-    remove_entry(&dir.join("chart"));
-    std::os::unix::fs::symlink(&elsewhere, dir.join("chart")).unwrap();
+    remove_entry(&dir.join("charts"));
+    std::os::unix::fs::symlink(&elsewhere, dir.join("charts")).unwrap();
     let o = synth("staging", &dir, &[]);
     refused(
         &o,
         &[&format!(
-            "{}/chart is a symlink to {}",
+            "{}/charts is a symlink to {}",
             dir.display(),
             elsewhere.display()
         )],
@@ -389,13 +391,13 @@ fn a_symlinked_chart_folder_is_never_written_through() {
     ok(&synth("staging", &reference, &[]));
     let flat = work.path().join("flat");
     flat_copy(&reference, &flat);
-    fs::remove_dir_all(flat.join("chart")).unwrap();
-    std::os::unix::fs::symlink(&elsewhere, flat.join("chart")).unwrap();
+    fs::remove_dir_all(flat.join("charts")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, flat.join("charts")).unwrap();
     let o = synth("staging", &flat, &[]);
     refused(
         &o,
         &[
-            "lists `chart/",
+            "lists `charts/",
             "passes through the symlink",
             "never writes through",
         ],

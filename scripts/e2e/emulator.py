@@ -19,7 +19,15 @@ process (one PID to stop, no request forwarding), and fills exactly these gaps:
   creates none, and the stacks tag it (Karpenter's node security group);
 - removes the launch template's own tags that moto copies into the template
   data as a "launch-template" tag specification (not a valid resource type
-  there), which the provider reads back as a change on every plan.
+  there), which the provider reads back as a change on every plan;
+- answers EC2 MonitorInstances and UnmonitorInstances (moto raises
+  NotImplementedError, a 500 the provider retries until it times out), setting
+  the instance's monitoring state that DescribeInstances then reports;
+- makes security group rules that reference another group keep their
+  description (moto reads it from CIDR rules only) and name the group alone,
+  as AWS answers for a group of the same account: the overlay's provider never
+  asks which account it is in, so it would read "<account>/<group>" as another
+  account's group, and plan to replace the rule on every run.
 
 Everything else is moto's. Every call the shim answers or patches is counted;
 GET /_e2e/shim-report returns the counts so each run prints what was served by
@@ -54,6 +62,7 @@ os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
 from moto.core import DEFAULT_ACCOUNT_ID  # noqa: E402
 from moto.ec2.exceptions import InvalidSubnetIdError  # noqa: E402
 from moto.ec2.models import ec2_backends  # noqa: E402
+from moto.ec2.models.security_groups import SecurityGroupRule  # noqa: E402
 from moto.eks.models import eks_backends  # noqa: E402
 from moto.moto_server.werkzeug_app import (  # noqa: E402
     DomainDispatcherApplication,
@@ -557,7 +566,12 @@ class ShimApp:
         raw_body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(raw_body)
         form = parse_qs(raw_body.decode("utf-8", "replace"))
-        if form.get("Action") != ["CreateLaunchTemplate"]:
+        action = form.get("Action", [""])[0]
+        if action in MONITORING:
+            with self.shim.lock:
+                self.shim.served[f"served {action}"] += 1
+                return monitor_instances(start_response, region, form, action)
+        if action != "CreateLaunchTemplate":
             return self.moto_app(environ, start_response)
         return self.moto_then(environ, start_response, lambda: drop_template_tags(region, form["LaunchTemplateName"][0]))
 
@@ -576,6 +590,47 @@ class ShimApp:
                 if patched:
                     self.shim.served[f"patched {patched}"] += 1
         return chunks
+
+
+def rule_description(rule: Any) -> str | None:
+    return rule.ip_range.get("Description") or rule.source_group.get("Description")
+
+
+def referenced_group(rule: Any) -> dict[str, str] | None:
+    return {"GroupId": rule.source_group["GroupId"]} if rule.source_group.get("GroupId") else None
+
+
+SecurityGroupRule.description = property(rule_description)
+SecurityGroupRule.referenced_group_info = property(referenced_group)
+
+#: The instance monitoring state each EC2 monitoring call leaves.
+MONITORING = {"MonitorInstances": "enabled", "UnmonitorInstances": "disabled"}
+
+
+def monitor_instances(start_response: StartResponse, region: str, form: dict[str, list[str]], action: str) -> list[bytes]:
+    """Sets detailed monitoring on moto's instances and answers as EC2 does."""
+    backend = ec2_backends[DEFAULT_ACCOUNT_ID][region]
+    ids = [form[key][0] for key in sorted(form) if key.startswith("InstanceId.")]
+    items = []
+    for instance_id in ids:
+        try:
+            instance = backend.get_instance_by_id(instance_id)
+        except Exception:  # moto's own "not found" error type varies by version
+            instance = None
+        if instance is None:
+            body = (f"<Response><Errors><Error><Code>InvalidInstanceID.NotFound</Code>"
+                    f"<Message>The instance ID '{instance_id}' does not exist</Message></Error></Errors>"
+                    f"<RequestID>{uuid.uuid4()}</RequestID></Response>").encode()
+            start_response("400 Bad Request", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+            return [body]
+        instance.monitoring_state = MONITORING[action]
+        items.append(f"<item><instanceId>{instance_id}</instanceId><monitoring><state>"
+                     f"{instance.monitoring_state}</state></monitoring></item>")
+    body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<{action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
+            f"<requestId>{uuid.uuid4()}</requestId><instancesSet>{''.join(items)}</instancesSet>"
+            f"</{action}Response>").encode()
+    start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def drop_template_tags(region: str, name: str) -> str | None:

@@ -59,8 +59,14 @@ def inventory(client: Any, allow_bucket: str | None) -> dict[str, list[str]]:
         return [i[id_key] for i in items if i.get("VpcId") not in default_vpcs]
 
     keys = []
+    # moto makes the EBS default key (alias/aws/ebs, for an encrypted volume
+    # without a key) a customer key; in AWS it is AWS managed, and not ours.
+    aws_managed = {a["TargetKeyId"] for a in paginate(kms, "list_aliases", "Aliases")
+                   if a["AliasName"].startswith("alias/aws/") and "TargetKeyId" in a}
     for key in paginate(kms, "list_keys", "Keys"):
         meta = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+        if key["KeyId"] in aws_managed:
+            continue
         if meta["KeyManager"] == "CUSTOMER" and meta["KeyState"] != "PendingDeletion":
             keys.append(f"{key['KeyId']} ({meta['KeyState']})")
     found = {
@@ -75,6 +81,8 @@ def inventory(client: Any, allow_bucket: str | None) -> dict[str, list[str]]:
         "ec2 elastic ips": [a.get("AllocationId", a.get("PublicIp", "?")) for a in ec2.describe_addresses()["Addresses"]],
         "ec2 vpc endpoints": [e["VpcEndpointId"] for e in paginate(ec2, "describe_vpc_endpoints", "VpcEndpoints")
                               if e["State"].lower() not in ("deleted", "deleting")],
+        "ec2 instances": [i["InstanceId"] for r in paginate(ec2, "describe_instances", "Reservations")
+                          for i in r["Instances"] if i["State"]["Name"] not in ("terminated", "shutting-down")],
         "ec2 flow logs": [f["FlowLogId"] for f in paginate(ec2, "describe_flow_logs", "FlowLogs")],
         "ec2 launch templates": [t["LaunchTemplateName"] for t in paginate(ec2, "describe_launch_templates", "LaunchTemplates")],
         "iam roles": [r["RoleName"] for r in paginate(iam, "list_roles", "Roles")],

@@ -204,6 +204,37 @@ class EmulatorShimTest(unittest.TestCase):
         entry = self.eks.create_access_entry(clusterName="joined", principalArn=ROLE, type="EC2_LINUX")["accessEntry"]
         self.assertEqual((entry["type"], entry["username"]), ("EC2_LINUX", "system:node:{{EC2PrivateDNSName}}"))
 
+    def test_a_rule_from_another_group_keeps_its_description_and_names_the_group(self) -> None:
+        vpc = self.ec2.create_vpc(CidrBlock="10.98.0.0/16")["Vpc"]["VpcId"]
+        target = self.ec2.create_security_group(GroupName="api", Description="api", VpcId=vpc)["GroupId"]
+        source = self.ec2.create_security_group(GroupName="bastion", Description="b", VpcId=vpc)["GroupId"]
+        self.ec2.authorize_security_group_ingress(
+            GroupId=target,
+            IpPermissions=[{
+                "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+                "UserIdGroupPairs": [{"GroupId": source, "Description": "from the bastion"}],
+            }],
+        )
+        rules = self.ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [target]}])
+        rule = next(r for r in rules["SecurityGroupRules"] if not r["IsEgress"])
+        self.assertEqual(rule["Description"], "from the bastion")
+        self.assertEqual(rule["ReferencedGroupInfo"], {"GroupId": source})
+
+    def test_detailed_monitoring_is_switched_on_and_off(self) -> None:
+        image = self.ec2.describe_images()["Images"][0]["ImageId"]
+        instance = self.ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+        state = self.ec2.monitor_instances(InstanceIds=[instance])["InstanceMonitorings"][0]["Monitoring"]["State"]
+        self.assertEqual(state, "enabled")
+        described = self.ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]
+        self.assertEqual(described["Monitoring"]["State"], "enabled")
+        self.ec2.unmonitor_instances(InstanceIds=[instance])
+        described = self.ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]
+        self.assertEqual(described["Monitoring"]["State"], "disabled")
+        self.assertEqual(self.error_code(self.ec2.monitor_instances, InstanceIds=["i-0123456789abcdef0"]),
+                         "InvalidInstanceID.NotFound")
+        self.ec2.terminate_instances(InstanceIds=[instance])
+        self.assertGreaterEqual(self.report().get("served MonitorInstances", 0), 2)
+
     def test_deleting_a_cluster_drops_what_the_shim_kept_for_it(self) -> None:
         self.cluster("gone")
         self.eks.create_addon(clusterName="gone", addonName="vpc-cni")

@@ -40,6 +40,8 @@ resources=(
   aws_eks_cluster
   aws_eks_node_group
   aws_flow_log
+  aws_instance
+  aws_iam_instance_profile
   aws_iam_openid_connect_provider
   aws_iam_policy
   aws_iam_role
@@ -53,16 +55,20 @@ resources=(
   aws_route
   aws_route_table
   aws_route_table_association
+  aws_security_group
   aws_sqs_queue
   aws_sqs_queue_policy
   aws_subnet
   aws_vpc
   aws_vpc_endpoint
+  aws_vpc_security_group_egress_rule
+  aws_vpc_security_group_ingress_rule
 )
 data_sources=(
   aws_caller_identity
   aws_iam_openid_connect_provider
   aws_iam_policy_document
+  aws_ssm_parameter
 )
 
 command -v terraform >/dev/null || { echo "aws.sh: terraform is not on PATH" >&2; exit 1; }

@@ -12,30 +12,13 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/deploy-push-test.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-"$root/.venv/bin/python" - "$root/.github/actions/deploy/action.yml" "$work/push.sh" <<'EOF'
-import sys, yaml
-action = yaml.safe_load(open(sys.argv[1]))
-steps = [s for s in action["runs"]["steps"] if s.get("name") == "Push the image, keeping its digest"]
-if len(steps) != 1:
-    sys.exit(f"{sys.argv[1]}: expected one step named 'Push the image, keeping its digest'")
-open(sys.argv[2], "w").write(steps[0]["run"])
-EOF
+"$root/.venv/bin/python" "$root/scripts/security/action_step.py" "$root/.github/actions/deploy/action.yml" \
+  "Push the image, keeping its digest" "$work/push.sh"
 
 # Stand-ins: the "registry" is one file holding the digest under the tag.
-mkdir -p "$work/bin"
-cat >"$work/bin/aws" <<'EOF'
-#!/usr/bin/env bash
-# aws ecr describe-images ... : the digest stored for the tag, or not found.
-[[ -s "$REGISTRY_STATE" ]] || { echo "ImageNotFoundException" >&2; exit 254; }
-cat "$REGISTRY_STATE"
-EOF
-cat >"$work/bin/skopeo" <<'EOF'
-#!/usr/bin/env bash
-# skopeo copy ...: "pushes" the archive, whose digest the test chose.
-echo "skopeo $*" >>"$SKOPEO_LOG"
-echo "$ARCHIVE_DIGEST" >"$REGISTRY_STATE"
-EOF
-chmod +x "$work/bin/aws" "$work/bin/skopeo"
+# shellcheck source=scripts/security/ecr_stand_ins.sh
+source "$root/scripts/security/ecr_stand_ins.sh"
+ecr_stand_ins "$work/bin"
 
 built="sha256:$(printf 'a%.0s' {1..64})"
 other="sha256:$(printf 'b%.0s' {1..64})"

@@ -69,7 +69,11 @@ expect "checkov-tf fails when an expected file got no check" 1 "no check ran on 
   --expect-file "$work/tf-good/terraform.tf.json" --skip-path 'terraform\.tf\.json$' --directory "$work/tf-good"
 
 # A skip in the checkov config without a comment giving its reason.
-{ cat .checkov.yaml; printf '  - CKV_AWS_1\n'; } >"$work/unexplained.yaml"
+{
+  cat .checkov.yaml
+  grep -q '^skip-check:' .checkov.yaml || printf 'skip-check:\n'
+  printf '  - CKV_AWS_1\n'
+} >"$work/unexplained.yaml"
 expect "checkov gate refuses a skip without a reason" 1 "skip of CKV_AWS_1 has no reason" \
   "$venv/python" scripts/security/checkov_gate.py --checkov "$venv/checkov" --config-file "$work/unexplained.yaml" \
   --label selftest --framework terraform_json --directory "$work/tf-good"
@@ -103,6 +107,9 @@ expect "ci-parity fails when the workflow drops a recipe of just ci" 1 "not run 
 # The deploy's digest gate (its own five cases, run on the action's real step).
 expect "deploy pushes once and refuses any digest but the built one" 0 " 0 failed" \
   scripts/security/deploy_push_test.sh
+# The GitOps promotion: the digest ECR holds goes to git, nowhere else.
+expect "deploy commits the image to git, or proposes it, and nothing else" 0 " 0 failed" \
+  scripts/security/deploy_promote_test.sh
 
 echo "security selftest: $passed passed, $failed failed"
 ((failed == 0))

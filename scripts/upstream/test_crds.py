@@ -57,3 +57,12 @@ def test_a_bad_name_and_an_unknown_kind_fail():
     obj["metadata"]["name"] = "General_Pool"
     assert any(p.startswith("metadata.name:") for p in crds.validate(obj))
     assert crds.validate({"apiVersion": "example.com/v1", "kind": "Nope", "metadata": {"name": "x"}})
+
+
+def test_a_kind_whose_crd_the_data_lacks_is_named_not_passed():
+    project = {"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject", "metadata": {"name": "p"}}
+    assert "upstream chart data holds only" in crds.unvalidated(project)
+    assert crds.validate(project) == ["no CRD schema for argoproj.io/v1alpha1 AppProject in stacks/upstream/crds"]
+    assert crds.unvalidated(node_pool()) is None
+    stranger = {"apiVersion": "example.io/v1", "kind": "Thing", "metadata": {"name": "x"}}
+    assert crds.unvalidated(stranger) is None, "an unknown kind is an error, not a known gap"

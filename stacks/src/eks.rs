@@ -138,11 +138,14 @@ pub fn eks(stack: &mut Stack, env: &Environment, network: &Network, iam: &Cluste
     };
 
     access_entry(stack, &ctx, "admin", &iam.admin_role_arn);
-    // The deploy job applies the app stack, whose releases live in
-    // kube-system as well as the service's namespace (controllers, their
-    // ClusterRoles and webhooks): a namespace-scoped policy could not even
-    // refresh them.
-    access_entry(stack, &ctx, "ci_deployer", &iam.ci_deployer_role_arn);
+    // Without GitOps the deploy job applies the app stack, whose releases
+    // live in kube-system as well as the service's namespace (controllers,
+    // their ClusterRoles and webhooks): a namespace-scoped policy could not
+    // even refresh them. With GitOps, CI commits to git and never reaches
+    // the cluster, so it has no entry at all.
+    if env.config.gitops_enabled().is_none() {
+        access_entry(stack, &ctx, "ci_deployer", &iam.ci_deployer_role_arn);
+    }
 
     let before_nodes: Vec<Handle> = BEFORE_NODES_ADDONS
         .iter()
@@ -301,17 +304,7 @@ fn node_group(
             format!("Nodes of group {} of {}", group.name, names.cluster()),
         )
         .set("update_default_version", true)
-        .set(
-            "metadata_options",
-            Expr::object([
-                ("http_endpoint", Expr::from("enabled")),
-                // IMDSv2 only, and one hop: pods cannot reach the node's
-                // credentials; they get their own through IRSA.
-                ("http_tokens", Expr::from("required")),
-                ("http_put_response_hop_limit", Expr::from(1)),
-                ("instance_metadata_tags", Expr::from("disabled")),
-            ]),
-        )
+        .set("metadata_options", crate::aws::imdsv2_only())
         .set(
             "block_device_mappings",
             Expr::list([Expr::object([

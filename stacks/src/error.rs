@@ -44,6 +44,9 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// A release Argo CD cannot deliver as written (see docs/gitops.md).
+    #[error("GitOps delivery: {0}")]
+    Gitops(String),
     #[error("stacks/schemas/{name}.json is not a provider schema")]
     Schema {
         name: &'static str,

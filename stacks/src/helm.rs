@@ -216,3 +216,48 @@ pub fn local_chart_path(path: &std::path::Path) -> Expr {
         Expr::from(format!("/{}", path.display())),
     ])
 }
+
+/// A pod toleration, as every chart spells it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Toleration {
+    pub key: String,
+    pub operator: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    pub effect: &'static str,
+}
+
+/// Where the add-ons that must run before any other pod can be scheduled go
+/// (Karpenter's controller, and Argo CD where it delivers Karpenter): the node
+/// group the config names for Karpenter's controller, selected by the label
+/// EKS puts on its nodes, with that group's taints tolerated and no others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemPlacement {
+    pub node_selector: std::collections::BTreeMap<String, String>,
+    pub tolerations: Vec<Toleration>,
+}
+
+pub fn system_placement(env: &crate::config::Environment) -> SystemPlacement {
+    let group = &env.config.karpenter.controller_node_group;
+    let tolerations = env
+        .config
+        .node_groups
+        .iter()
+        .filter(|g| &g.name == group)
+        .flat_map(|g| &g.taints)
+        .map(|taint| Toleration {
+            key: taint.key.clone(),
+            operator: if taint.value.is_empty() {
+                "Exists"
+            } else {
+                "Equal"
+            },
+            value: (!taint.value.is_empty()).then(|| taint.value.clone()),
+            effect: taint.effect.as_kubernetes(),
+        })
+        .collect();
+    SystemPlacement {
+        node_selector: [("eks.amazonaws.com/nodegroup".to_owned(), group.clone())].into(),
+        tolerations,
+    }
+}

@@ -177,49 +177,63 @@ pub fn workload_iam(stack: &mut Stack, env: &Environment, cluster: &ClusterIam, 
         ],
     );
 
-    // What a deploy needs: push the image, then reach the cluster's API
-    // (the access entry in the eks stack decides what it may do there).
-    inline_policy(
-        stack,
-        "ci_deployer",
-        "push-image-and-deploy",
-        &cluster.ci_deployer_role,
-        [
-            // GetAuthorizationToken has no resource-level permissions.
-            Statement::allow(["ecr:GetAuthorizationToken"])
-                .sid("EcrLogin")
-                .on(["*"]),
-            Statement::allow([
-                "ecr:BatchCheckLayerAvailability",
-                "ecr:BatchGetImage",
-                "ecr:CompleteLayerUpload",
-                "ecr:DescribeImages",
-                "ecr:GetDownloadUrlForLayer",
-                "ecr:InitiateLayerUpload",
-                "ecr:PutImage",
-                "ecr:UploadLayerPart",
-            ])
-            .sid("PushServiceImage")
-            .on([eks.ecr_repository_arn.clone()]),
+    // What a deploy needs: push the image, then (without GitOps) reach the
+    // cluster's API; the access entry in the eks stack decides what it may
+    // do there. With GitOps a deploy is a commit: pushing the image is all.
+    let gitops = env.config.gitops_enabled().is_some();
+    let mut deploy = vec![
+        // GetAuthorizationToken has no resource-level permissions.
+        Statement::allow(["ecr:GetAuthorizationToken"])
+            .sid("EcrLogin")
+            .on(["*"]),
+        Statement::allow([
+            "ecr:BatchCheckLayerAvailability",
+            "ecr:BatchGetImage",
+            "ecr:CompleteLayerUpload",
+            "ecr:DescribeImages",
+            "ecr:GetDownloadUrlForLayer",
+            "ecr:InitiateLayerUpload",
+            "ecr:PutImage",
+            "ecr:UploadLayerPart",
+        ])
+        .sid("PushServiceImage")
+        .on([eks.ecr_repository_arn.clone()]),
+    ];
+    if !gitops {
+        deploy.push(
             Statement::allow(["eks:DescribeCluster"])
                 .sid("ReachCluster")
                 .on([eks.cluster_arn.clone()]),
-        ],
+        );
+    }
+    inline_policy(
+        stack,
+        "ci_deployer",
+        if gitops {
+            "push-image"
+        } else {
+            "push-image-and-deploy"
+        },
+        &cluster.ci_deployer_role,
+        deploy,
     );
     // A deploy applies the whole root module, so terraform refreshes the AWS
     // stacks too: the deployer may read them, never change them. Infrastructure
     // changes are applied by an administrator; from CI they fail by design.
-    let mut refresh = vec![terraform_refresh_statement()];
-    if let Some(bucket) = &env.config.ci.state_bucket {
-        refresh.extend(deployer_statements(&partition, bucket, &env.name));
+    // With GitOps, CI runs no terraform at all.
+    if !gitops {
+        let mut refresh = vec![terraform_refresh_statement()];
+        if let Some(bucket) = &env.config.ci.state_bucket {
+            refresh.extend(deployer_statements(&partition, bucket, &env.name));
+        }
+        inline_policy(
+            stack,
+            "ci_deployer_refresh",
+            "refresh-and-state",
+            &cluster.ci_deployer_role,
+            refresh,
+        );
     }
-    inline_policy(
-        stack,
-        "ci_deployer_refresh",
-        "refresh-and-state",
-        &cluster.ci_deployer_role,
-        refresh,
-    );
     inline_policy(
         stack,
         "admin",

@@ -22,6 +22,7 @@ pub mod report;
 pub mod upstream;
 
 pub mod eks;
+pub mod gitops;
 pub mod iam;
 pub mod karpenter;
 pub mod lb_controller;
@@ -115,6 +116,8 @@ pub struct Synthesis {
     /// The construct tree the module was rendered from.
     pub app: App,
     pub module: Module,
+    /// The environment's GitOps tree, when Argo CD delivers its releases.
+    pub gitops: Option<gitops::Tree>,
     /// Lines for the user that are not errors: what the emulator cannot
     /// cover, settings that differ from the environment's config.
     pub notes: Vec<String>,
@@ -141,6 +144,7 @@ pub fn synthesize(root: &Path, env: &str, options: &Options) -> Result<Synthesis
     let environment = load_environment(root, env)?;
     let mut notes = Vec::new();
     let mut app = build(&environment, &chart_dir(root))?;
+    let gitops = gitops::deliver(&mut app, &environment)?;
     if let Some(bucket) = &options.state_bucket {
         if !config::is_s3_bucket_name(bucket) {
             return Err(Error::StateBucket(bucket.clone()));
@@ -180,6 +184,7 @@ pub fn synthesize(root: &Path, env: &str, options: &Options) -> Result<Synthesis
         environment,
         app,
         module,
+        gitops,
         notes,
     })
 }
@@ -201,7 +206,9 @@ pub fn schemas() -> Result<Schemas, Error> {
 pub const ESTIMATORS: &[fn(&Environment) -> Vec<estimate::Estimated>] = &[webapp::estimated];
 
 /// Every component of an environment, with schemas and policies attached;
-/// `chart_dir` is the service's chart.
+/// `chart_dir` is the service's chart. Every release is still a helm_release
+/// here: with GitOps on, [`synthesize`] then hands them to Argo CD
+/// ([`gitops::deliver`]).
 pub fn build(env: &Environment, chart_dir: &Path) -> Result<App, Error> {
     let mut app = App::new(&env.name);
     app.required_version(">= 1.9, < 2.0");
@@ -238,6 +245,10 @@ fn components(app: &mut App, env: &Environment, chart_dir: &Path) -> Result<(), 
     // iam stack is built after the cluster; both halves land in iam.tf.json.
     let irsa = iam::workload_iam(Layer::Iam.of(app), env, &cluster_iam, &eks);
     helm::cluster_providers(Layer::App.of(app), &env.config.region, &eks);
+    gitops::way_in(app, env, &network, &cluster_iam, &eks);
+    // Argo CD runs on the system nodes and delivers Karpenter, so it waits
+    // for the cluster alone, not for releases it will itself deliver.
+    let cluster_only = eks.clone();
     // Pods of the later releases land on nodes Karpenter launches: they wait
     // for its NodePools, and on destroy go first, while it can still drain.
     let node_pools = karpenter::karpenter(app, env, &network, &irsa, &eks)?;
@@ -246,5 +257,6 @@ fn components(app: &mut App, env: &Environment, chart_dir: &Path) -> Result<(), 
         lb_controller::lb_controller(app, env, &network, &irsa, &eks)?,
         metrics_server::metrics_server(Layer::App.of(app), &eks)?,
     ];
-    webapp::webapp(app, env, &network, &irsa, &eks, &addons, chart_dir)
+    webapp::webapp(app, env, &network, &irsa, &eks, &addons, chart_dir)?;
+    gitops::argo_cd(app, env, &cluster_only)
 }

@@ -458,6 +458,7 @@ mod tests {
             mode: Mode::Managed,
             ty,
             body,
+            block: None,
         }
     }
 

@@ -40,15 +40,33 @@ pub enum Chart {
 /// Every helm_release of `app`, its values documents merged in order and its
 /// `set` entries applied on top, as helm does.
 pub fn release_values(app: &App) -> Vec<ReleaseValues> {
+    release_values_with(app, &mut |unknown| {
+        Value::String(format!("${{{}}}", unknown.to_hcl()))
+    })
+}
+
+/// [`release_values`], with `unknown` deciding the value of each part only
+/// terraform knows (a reference, a call); a local value is read through.
+pub fn release_values_with(
+    app: &App,
+    unknown: &mut dyn FnMut(&Expr) -> Value,
+) -> Vec<ReleaseValues> {
     let locals: BTreeMap<&str, &Expr> = app.stacks().iter().flat_map(|s| s.locals()).collect();
-    let mut evaluate = |expr: &Expr| {
-        expr.evaluate(&mut |unknown| match unknown {
-            Expr::Ref(Address::Local(name), steps) if steps.is_empty() => locals
-                .get(name.as_str())
-                .map_or(Value::Null, |local| local.evaluate_with_stand_ins()),
-            other => Value::String(format!("${{{}}}", other.to_hcl())),
-        })
-    };
+    fn read_through(
+        locals: &BTreeMap<&str, &Expr>,
+        unknown: &mut dyn FnMut(&Expr) -> Value,
+        expr: &Expr,
+    ) -> Value {
+        match expr {
+            Expr::Ref(Address::Local(name), steps) if steps.is_empty() => {
+                locals.get(name.as_str()).map_or(Value::Null, |local| {
+                    local.evaluate(&mut |e| read_through(locals, unknown, e))
+                })
+            }
+            other => unknown(other),
+        }
+    }
+    let mut evaluate = |expr: &Expr| expr.evaluate(&mut |e| read_through(&locals, unknown, e));
     let mut out = Vec::new();
     for stack in app.stacks() {
         for release in stack
@@ -67,7 +85,7 @@ pub fn release_values(app: &App) -> Vec<ReleaseValues> {
                     version: text("version"),
                 },
                 None => Chart::Local {
-                    path: match release.get("chart").map(&mut evaluate) {
+                    path: match release.get("chart").map(Expr::evaluate_with_stand_ins) {
                         Some(Value::String(path)) => path
                             .strip_prefix("${path.module}/")
                             .unwrap_or(&path)

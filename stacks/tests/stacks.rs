@@ -106,6 +106,7 @@ fn aws_stacks_synthesize_alone_with_the_outputs_others_rely_on() {
     assert_eq!(
         outputs,
         [
+            "api_tunnel",
             "ci_deployer_role_arn",
             "cluster_endpoint",
             "cluster_name",
@@ -394,7 +395,10 @@ fn ci_deployer_policies(env: &stacks::Environment) -> (String, String) {
 
 #[test]
 fn ci_deployer_trusts_one_repository_environment_or_branch_only() {
+    // Delivered by terraform, the deployer also refreshes and keeps state;
+    // tests/gitops.rs has what it may do with GitOps on.
     let mut env = environment("production");
+    env.config.gitops = None;
     let (trust, refresh) = ci_deployer_policies(&env);
     assert!(
         trust.contains(r#""token.actions.githubusercontent.com:sub" = "repo:example-org/webapp:environment:production""#),
@@ -483,8 +487,8 @@ fn staging_and_production_differ_only_where_intended() {
         "~ output.private_subnet_ids: value",
         "~ output.public_subnet_ids: value",
         // The floors differ, and the diff shows each changed floor.
-        "~ policy: allow_spot, min_azs, public_api.max_addresses, public_api.min_prefix, \
-         require_nat_gateway_per_az",
+        "~ policy: allow_spot, gitops.admin_disabled, gitops.private_api, gitops.required, \
+         min_azs, public_api.max_addresses, public_api.min_prefix, require_nat_gateway_per_az",
     ];
     assert_eq!(
         summary, expected,
@@ -510,4 +514,26 @@ fn optional_config_switches_synthesize_valid_blocks() {
     let (_, cluster) = resources(&module, "aws_eks_cluster").remove(0);
     assert_eq!(cluster["vpc_config"]["endpoint_public_access"], false);
     assert!(cluster["vpc_config"].get("public_access_cidrs").is_none());
+}
+
+#[test]
+fn spot_is_refused_where_argo_cd_delivers_the_node_pools_too() {
+    // With GitOps on, the NodePools reach the cluster inside Argo CD's root
+    // Application (terraform fills in their role); the policy reads them there.
+    let mut env = environment("production");
+    env.config.karpenter.node_pools[0]
+        .capacity_types
+        .push(stacks::config::NodeCapacity::Spot);
+    let mut app = build(&env);
+    stacks::gitops::deliver(&mut app, &env).expect("GitOps delivery");
+    let errors = app
+        .synth(&SynthOptions::default())
+        .expect_err("spot in production")
+        .to_string();
+    assert!(
+        errors.contains(
+            "helm_release.argocd_bootstrap: policy `no-spot` violated: NodePool allows spot"
+        ),
+        "{errors}"
+    );
 }

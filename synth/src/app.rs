@@ -48,6 +48,24 @@ pub struct Module {
     pub summary: Vec<StackSummary>,
 }
 
+impl Module {
+    /// A module of plain files the program made, with no stacks and no
+    /// backend (a tree of manifests meant for git, say): its manifest lists
+    /// the files, so [`crate::output::write_module`] writes and replaces it
+    /// as safely as a terraform module.
+    pub fn from_files(environment: &str, tool: &str, files: BTreeMap<String, Vec<u8>>) -> Self {
+        let mut manifest = crate::manifest::Manifest::build(environment, tool, None, &[], &files);
+        manifest.backend = None;
+        let mut files = files;
+        files.insert(MANIFEST_FILE.to_owned(), manifest.to_bytes());
+        Self {
+            environment: environment.to_owned(),
+            files,
+            summary: Vec::new(),
+        }
+    }
+}
+
 /// Counts per synthesized stack, for the manifest and `list`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackSummary {
@@ -292,6 +310,7 @@ impl App {
                     mode: r.mode(),
                     ty: r.ty(),
                     body,
+                    block: Some(r),
                 })
                 .collect(),
         };

@@ -18,6 +18,10 @@ pub struct ResourceView<'a> {
     pub ty: &'a str,
     /// The JSON body terraform will read, overrides applied.
     pub body: &'a Value,
+    /// The block as built, for what the rendered JSON hides: a document
+    /// inside `yamlencode(...)` is HCL text there, an expression here
+    /// (see [`crate::Expr::evaluate`]). `None` in views made by hand.
+    pub block: Option<&'a crate::block::Resource>,
 }
 
 /// Everything being synthesized.

@@ -153,6 +153,21 @@ impl Stack {
         Some(self.resources.remove(i))
     }
 
+    /// Removes a local value and returns it (a step that moves a block
+    /// elsewhere takes the values only that block used along).
+    pub fn remove_local(&mut self, name: &str) -> Option<Expr> {
+        let i = self.locals.iter().position(|(n, _)| n == name)?;
+        Some(self.locals.remove(i).1)
+    }
+
+    /// Removes the asset copied to `dest` and returns its files, sorted by
+    /// relative path (a step that delivers a chart another way takes it).
+    pub fn take_asset(&mut self, dest: &str) -> Option<Vec<(String, Vec<u8>)>> {
+        let dest = dest.trim_end_matches('/');
+        let i = self.assets.iter().position(|a| a.dest == dest)?;
+        Some(self.assets.remove(i).files)
+    }
+
     pub fn locals(&self) -> impl Iterator<Item = (&str, &Expr)> {
         self.locals.iter().map(|(n, v)| (n.as_str(), v))
     }

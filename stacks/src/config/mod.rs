@@ -13,6 +13,7 @@ mod check;
 mod ci;
 mod cidr;
 mod cluster;
+mod gitops;
 mod karpenter;
 mod network;
 mod node_groups;
@@ -35,6 +36,7 @@ pub use cidr::{CidrError, Ipv4Cidr};
 pub use cluster::{
     parse_kubernetes_version, ClusterConfig, ControlPlaneLogType, KUBERNETES_MINOR_VERSIONS,
 };
+pub use gitops::{BastionConfig, GitopsConfig, GitopsPolicy, SsoConfig, TeamConfig, TeamRole};
 pub use karpenter::{
     parse_duration, Architecture, BudgetConfig, ConsolidationPolicy, DisruptionReason,
     KarpenterConfig, NodeCapacity, NodePoolConfig, KARPENTER_CONTROLLER_REPLICAS,
@@ -82,6 +84,9 @@ pub struct Config {
     /// Expected monthly usage, the inputs of `infra cost` (terraform never reads it).
     #[serde(default)]
     pub usage: UsageConfig,
+    /// Delivery by Argo CD from a git repository (off when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gitops: Option<GitopsConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -255,6 +260,7 @@ pub fn parse_environment(
     problems.section(&config.app, &config);
     problems.section(&config.karpenter, &config);
     problems.section(&config.usage, &config);
+    problems.section(&config.gitops, &config);
     if problems.is_empty() {
         Ok(Environment {
             name: name.to_owned(),

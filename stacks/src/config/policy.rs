@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::check::{Problems, Scope, Section};
 use super::cidr::Ipv4Cidr;
+use super::gitops::GitopsPolicy;
 use super::{CapacityType, Config, NatGatewayMode, NodeCapacity};
 
 /// The floors of one environment.
@@ -23,6 +24,9 @@ pub struct PolicyConfig {
     pub allow_spot: bool,
     /// Who may be let in to the Kubernetes API's public endpoint.
     pub public_api: PublicApiPolicy,
+    /// Delivery by Argo CD, and what it requires.
+    #[serde(default)]
+    pub gitops: GitopsPolicy,
 }
 
 /// Limits on `cluster.endpoint_public_access_cidrs`, judged by the addresses
@@ -97,6 +101,7 @@ impl Section for PolicyConfig {
             self.public_api
                 .check(&cluster.endpoint_public_access_cidrs, at);
         }
+        self.gitops.check(config, at);
     }
 }
 

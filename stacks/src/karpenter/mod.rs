@@ -27,7 +27,10 @@ use synth::{Address, App, Expr, Handle};
 use crate::aws::{name_tags, Irsa, Names, Partition};
 use crate::config::{Environment, KARPENTER_CONTROLLER_REPLICAS};
 use crate::eks::Eks;
-use crate::helm::{addon_release, custom_resources, Chart, ServiceAccount, ADDON_NAMESPACE};
+use crate::helm::{
+    addon_release, custom_resources, system_placement, Chart, ServiceAccount, Toleration,
+    ADDON_NAMESPACE,
+};
 use crate::network::Network;
 use crate::{Error, Layer};
 
@@ -77,15 +80,6 @@ struct Settings {
     /// Given, so the controller need not look it up at start.
     cluster_endpoint: Expr,
     interruption_queue: Expr,
-}
-
-#[derive(Debug, Serialize)]
-struct Toleration {
-    key: String,
-    operator: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    value: Option<String>,
-    effect: &'static str,
 }
 
 #[derive(Debug, Serialize)]
@@ -150,6 +144,7 @@ pub fn karpenter(
         .handle();
 
     let app_stack = Layer::App.of(app);
+    let system = system_placement(env);
     let values = Values {
         replicas: KARPENTER_CONTROLLER_REPLICAS,
         service_account: ServiceAccount::irsa(SERVICE_ACCOUNT, controller_role.attr("arn")),
@@ -158,12 +153,8 @@ pub fn karpenter(
             cluster_endpoint: eks.endpoint.clone(),
             interruption_queue: queue.name,
         },
-        node_selector: [(
-            "eks.amazonaws.com/nodegroup".to_owned(),
-            env.config.karpenter.controller_node_group.clone(),
-        )]
-        .into(),
-        tolerations: controller_tolerations(env),
+        node_selector: system.node_selector,
+        tolerations: system.tolerations,
         controller: Controller {
             resources: Resources {
                 requests: [("cpu", CONTROLLER_CPU), ("memory", CONTROLLER_MEMORY)].into(),
@@ -206,26 +197,6 @@ fn to_expr(id: &str, object: &impl Serialize) -> Result<Expr, Error> {
         release: id.to_owned(),
         source: Box::new(source),
     })
-}
-
-/// Tolerations of the controller node group's taints, and nothing more.
-fn controller_tolerations(env: &Environment) -> Vec<Toleration> {
-    env.config
-        .node_groups
-        .iter()
-        .filter(|g| g.name == env.config.karpenter.controller_node_group)
-        .flat_map(|g| &g.taints)
-        .map(|taint| Toleration {
-            key: taint.key.clone(),
-            operator: if taint.value.is_empty() {
-                "Exists"
-            } else {
-                "Equal"
-            },
-            value: (!taint.value.is_empty()).then(|| taint.value.clone()),
-            effect: taint.effect.as_kubernetes(),
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -1,25 +1,61 @@
 //! Policies on the nodes of the cluster, managed node groups and Karpenter's
 //! alike: which role they act as, which capacity they run on, where Karpenter
-//! may put them. Karpenter's EC2NodeClass and NodePools are read from the
-//! locals they are kept in, as terraform hands them to helm.
+//! may put them. Karpenter's EC2NodeClass and NodePools are read where they
+//! are: from the locals the Karpenter component keeps them in, and from the
+//! values of any release that carries them inline (Argo CD's root
+//! Application, with GitOps on).
 
 use serde_json::Value;
-use synth::{Diagnostic, ModuleView, Policy, ResourceView};
+use synth::{Diagnostic, Expr, ModuleView, Policy, ResourceView};
 
 use super::{is_private, referenced};
 use crate::karpenter::DISCOVERY_TAG;
 
-/// Karpenter's custom resources of one kind, by local name.
-fn karpenter_objects<'m>(
-    module: &'m ModuleView<'_>,
-    kind: &'m str,
-) -> impl Iterator<Item = (&'m str, &'m Value)> + 'm {
-    module.locals.iter().filter_map(move |(name, value)| {
-        let api = value.get("apiVersion").and_then(Value::as_str)?;
-        (value.get("kind").and_then(Value::as_str) == Some(kind)
-            && (api.starts_with("karpenter.sh/") || api.starts_with("karpenter.k8s.aws/")))
-        .then_some((*name, value))
-    })
+/// Karpenter's custom resources of one kind, with where each was found
+/// (`local.<name>`, or the release whose values carry it).
+fn karpenter_objects(module: &ModuleView<'_>, kind: &str) -> Vec<(String, Value)> {
+    let wanted = |value: &Value| {
+        let api = value
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        value.get("kind").and_then(Value::as_str) == Some(kind)
+            && (api.starts_with("karpenter.sh/") || api.starts_with("karpenter.k8s.aws/"))
+    };
+    let mut found: Vec<(String, Value)> = module
+        .locals
+        .iter()
+        .filter(|(_, value)| wanted(value))
+        .map(|(name, value)| (format!("local.{name}"), (*value).clone()))
+        .collect();
+    for release in module.of_type("helm_release") {
+        let Some(Expr::List(documents)) = release.block.and_then(|b| b.get("values")) else {
+            continue;
+        };
+        for document in documents {
+            let document = match document {
+                Expr::Call(name, args) if name == "yamlencode" && args.len() == 1 => &args[0],
+                other => other,
+            };
+            let mut inline = Vec::new();
+            collect(&document.evaluate_with_stand_ins(), &wanted, &mut inline);
+            found.extend(inline.into_iter().map(|v| (release.address.to_string(), v)));
+        }
+    }
+    found
+}
+
+/// Every object below `value` (itself included) that `wanted` picks.
+fn collect(value: &Value, wanted: &dyn Fn(&Value) -> bool, out: &mut Vec<Value>) {
+    if wanted(value) {
+        out.push(value.clone());
+        return;
+    }
+    match value {
+        Value::Array(items) => items.iter().for_each(|v| collect(v, wanted, out)),
+        Value::Object(map) => map.values().for_each(|v| collect(v, wanted, out)),
+        _ => {}
+    }
 }
 
 /// No node runs on spot capacity: no managed node group of capacity type
@@ -43,28 +79,9 @@ impl Policy for NoSpot {
                 ));
             }
         }
-        for (name, pool) in karpenter_objects(module, "NodePool") {
-            if let Some(problem) = spot_allowed(pool) {
-                violations.push(Diagnostic::new(
-                    format!("local.{name}"),
-                    format!("NodePool {problem}"),
-                ));
-            }
-        }
-        // A NodePool written inline into a release's values is out of
-        // reach; refuse it rather than pass it unread.
-        for release in module.of_type("helm_release") {
-            let documents = release.body.get("values").and_then(Value::as_array);
-            if documents.is_some_and(|docs| {
-                docs.iter()
-                    .filter_map(Value::as_str)
-                    .any(|doc| doc.contains(r#""kind" = "NodePool""#))
-            }) {
-                violations.push(Diagnostic::new(
-                    &release.address,
-                    "passes a NodePool inline in its values, where this policy cannot read it; \
-                     keep each NodePool in a local of its own",
-                ));
+        for (at, pool) in karpenter_objects(module, "NodePool") {
+            if let Some(problem) = spot_allowed(&pool) {
+                violations.push(Diagnostic::new(at, format!("NodePool {problem}")));
             }
         }
         violations
@@ -133,9 +150,12 @@ impl Policy for NodeRoleIsNotClusterRole {
             .of_type("aws_eks_cluster")
             .filter_map(|c| referenced(module, c.body.get("role_arn")))
             .collect();
-        let mut node_roles: Vec<(String, Option<&Value>)> = Vec::new();
+        let mut node_roles: Vec<(String, Option<Value>)> = Vec::new();
         for group in module.of_type("aws_eks_node_group") {
-            node_roles.push((group.address.to_string(), group.body.get("node_role_arn")));
+            node_roles.push((
+                group.address.to_string(),
+                group.body.get("node_role_arn").cloned(),
+            ));
         }
         for entry in module.of_type("aws_eks_access_entry") {
             let node_entry = entry
@@ -144,14 +164,18 @@ impl Policy for NodeRoleIsNotClusterRole {
                 .and_then(Value::as_str)
                 .is_some_and(|t| t.starts_with("EC2_"));
             if node_entry {
-                node_roles.push((entry.address.to_string(), entry.body.get("principal_arn")));
+                node_roles.push((
+                    entry.address.to_string(),
+                    entry.body.get("principal_arn").cloned(),
+                ));
             }
         }
-        for (name, class) in karpenter_objects(module, "EC2NodeClass") {
-            node_roles.push((format!("local.{name}"), class.pointer("/spec/role")));
+        for (at, class) in karpenter_objects(module, "EC2NodeClass") {
+            node_roles.push((at, class.pointer("/spec/role").cloned()));
         }
         let mut violations = Vec::new();
         for (at, role) in node_roles {
+            let role = role.as_ref();
             let found = referenced(module, role).or_else(|| {
                 // A role given by name rather than by reference.
                 let name = role?.as_str()?;
@@ -258,6 +282,7 @@ mod tests {
             mode: Mode::Managed,
             ty,
             body,
+            block: None,
         }
     }
 
@@ -308,20 +333,6 @@ mod tests {
             let problem = spot_allowed(&bad).unwrap_or_default();
             assert!(problem.contains(says), "{bad}: {problem}");
         }
-    }
-
-    #[test]
-    fn a_node_pool_out_of_the_policys_sight_is_refused() {
-        let inline =
-            json!({"values": ["${yamlencode({ \"objects\" = [{ \"kind\" = \"NodePool\" }] })}"]});
-        let module = ModuleView {
-            environment: "test",
-            resources: vec![view("helm_release", "pools", &inline)],
-            locals: Default::default(),
-        };
-        let found = NoSpot.check(&module);
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert!(found[0].message.contains("inline"), "{found:?}");
     }
 
     #[test]

@@ -48,8 +48,12 @@ pub fn webapp(
 ) -> Result<(), Error> {
     let role_arn = service_role(Layer::Iam.of(app), env, network, irsa);
     let config = &env.config;
+    // With GitOps, a deploy is a commit of the image to git (docs/gitops.md)
+    // and Argo CD rolls it out on its own time: terraform takes no image and
+    // cannot wait for the service's load balancer.
+    let gitops = config.gitops_enabled().is_some();
     let stack = Layer::App.of(app);
-    let deploy = DeployVariables::declare(stack);
+    let deploy = DeployVariables::declare(stack, !gitops);
 
     let namespace = namespace(stack, &config.service.namespace);
     let secret = stack
@@ -96,12 +100,16 @@ pub fn webapp(
         .set("timeout", RELEASE_TIMEOUT_SECONDS)
         .set("max_history", 10)
         .set("values", Expr::list([Expr::call("yamlencode", [values])]))
-        .set(
-            "set",
-            Expr::list([
-                set_string("image.repository", eks.ecr_repository_url.clone()),
-                set_string("image.tag", deploy.image_tag),
-                set_string("image.digest", deploy.image_digest),
+        .set("set", {
+            let mut entries = vec![set_string(
+                "image.repository",
+                eks.ecr_repository_url.clone(),
+            )];
+            if let Some((tag, digest)) = deploy.image {
+                entries.push(set_string("image.tag", tag));
+                entries.push(set_string("image.digest", digest));
+            }
+            entries.extend([
                 set_string("serviceAccount.roleArn", role_arn),
                 set_string(
                     "secret.existingSecret",
@@ -112,8 +120,9 @@ pub fn webapp(
                     "secret.existingSecretChecksum",
                     secret_metadata.attr("resource_version"),
                 ),
-            ]),
-        );
+            ]);
+            Expr::List(entries)
+        });
     // The Service needs the controller's webhook, the HPA needs metrics; and
     // on destroy the controller must outlive the Service to delete the NLB.
     for addon in addons {
@@ -121,7 +130,9 @@ pub fn webapp(
     }
     let webapp = webapp.handle();
 
-    service_outputs(stack, config.app.load_balancer.http, namespace, &webapp);
+    if !gitops {
+        service_outputs(stack, config.app.load_balancer.http, namespace, &webapp);
+    }
     Ok(())
 }
 
@@ -162,13 +173,31 @@ fn service_role(stack: &mut Stack, env: &Environment, network: &Network, irsa: &
 /// The variables a deploy passes.
 #[derive(Debug)]
 struct DeployVariables {
-    image_tag: Expr,
-    image_digest: Expr,
+    /// The image's tag and digest, when terraform deploys it.
+    image: Option<(Expr, Expr)>,
     app_secret: Expr,
 }
 
 impl DeployVariables {
-    fn declare(stack: &mut Stack) -> Self {
+    fn declare(stack: &mut Stack, image: bool) -> Self {
+        let app_secret = stack.variable(
+            "app_secret",
+            Variable::new()
+                .ty("string")
+                .sensitive()
+                .description("Value of APP_SECRET for the service; pass it as TF_VAR_app_secret, never in a file.")
+                .validation(
+                    Expr::raw("length(var.app_secret) >= 16"),
+                    "app_secret must be at least 16 characters.",
+                ),
+        );
+        Self {
+            image: image.then(|| Self::image(stack)),
+            app_secret,
+        }
+    }
+
+    fn image(stack: &mut Stack) -> (Expr, Expr) {
         let image_tag = stack.variable(
             "image_tag",
             Variable::new()
@@ -192,22 +221,7 @@ impl DeployVariables {
                     "image_digest must be empty or sha256: followed by 64 lowercase hex digits.",
                 ),
         );
-        let app_secret = stack.variable(
-            "app_secret",
-            Variable::new()
-                .ty("string")
-                .sensitive()
-                .description("Value of APP_SECRET for the service; pass it as TF_VAR_app_secret, never in a file.")
-                .validation(
-                    Expr::raw("length(var.app_secret) >= 16"),
-                    "app_secret must be at least 16 characters.",
-                ),
-        );
-        Self {
-            image_tag,
-            image_digest,
-            app_secret,
-        }
+        (image_tag, image_digest)
     }
 }
 

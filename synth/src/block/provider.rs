@@ -71,6 +71,11 @@ impl Provider {
         &self.name
     }
 
+    /// One setting's expression, for overlays that adjust a declared provider.
+    pub fn get(&self, name: &str) -> Option<&Expr> {
+        self.config.get(name)
+    }
+
     pub fn reference(&self) -> ProviderRef {
         ProviderRef {
             name: self.name.clone(),

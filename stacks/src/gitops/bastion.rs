@@ -1,0 +1,278 @@
+//! The way in when the cluster's API is private: a small EC2 instance in a
+//! private subnet, managed by AWS Systems Manager, that only forwards a port.
+//!
+//! `just bootstrap <env>` (scripts/gitops/bootstrap.sh) opens an SSM port
+//! forwarding session through it to the API endpoint and runs phase 2 with
+//! terraform's helm and kubernetes providers pointed at the local end of the
+//! tunnel (`var.cluster_api_tunnel`; TLS is still checked against the
+//! endpoint's name). Why this and not a VPN or a runner in the VPC: nothing
+//! listens on the internet (no SSH, no public address, no inbound rule but
+//! the API's from this one security group), every session is an IAM-signed,
+//! logged AWS API call by the MFA-guarded admin role, the admin's own
+//! terraform, credentials and state stay where they are, and it costs one
+//! t3.micro instead of a VPN endpoint per hour or a runner to keep patched.
+
+use synth::{Expr, Handle, Lifecycle, Stack, Variable};
+
+use crate::aws::{
+    attach, imdsv2_only, inline_policy, name_tags, role, service_trust, Names, Partition, Statement,
+};
+use crate::config::{Environment, GitopsConfig};
+use crate::eks::Eks;
+use crate::iam::ClusterIam;
+use crate::network::Network;
+
+/// The one SSM document the admin role may start sessions with.
+pub const PORT_FORWARD_DOCUMENT: &str = "AWS-StartPortForwardingSessionToRemoteHost";
+
+/// The variable holding the tunnel's local end (`https://127.0.0.1:PORT`).
+pub const TUNNEL_VARIABLE: &str = "cluster_api_tunnel";
+
+/// The latest Amazon Linux 2023 image, whose SSM agent is preinstalled.
+fn ami_parameter(instance_type: &str) -> String {
+    format!(
+        "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{}",
+        if is_graviton(instance_type) {
+            "arm64"
+        } else {
+            "x86_64"
+        }
+    )
+}
+
+/// Graviton families carry a `g` after their generation (t4g, m7gd, c6gn).
+fn is_graviton(instance_type: &str) -> bool {
+    let family = instance_type.split('.').next().unwrap_or("");
+    family.find(|c: char| c.is_ascii_digit()).is_some_and(|i| {
+        family[i..]
+            .trim_start_matches(|c: char| c.is_ascii_digit())
+            .contains('g')
+    })
+}
+
+/// The bastion's IAM role and instance profile (iam stack), instance and
+/// security group rules (eks stack), and the admin role's right to open a
+/// port-forwarding session through it and nothing else.
+pub fn bastion(
+    app: &mut synth::App,
+    env: &Environment,
+    gitops: &GitopsConfig,
+    network: &Network,
+    cluster_iam: &ClusterIam,
+    eks: &Eks,
+) {
+    let names = Names::new(env);
+    let partition = Partition::of(&env.config.region);
+    let name = names.name("bastion");
+
+    let iam = crate::Layer::Iam.of(app);
+    let instance_role = role(iam, "bastion", &name, service_trust(&partition, "ec2"));
+    attach(
+        iam,
+        "bastion",
+        &instance_role,
+        &partition,
+        &["AmazonSSMManagedInstanceCore"],
+    );
+    let profile = iam
+        .resource("aws_iam_instance_profile", "bastion")
+        .set("name", name.as_str())
+        .set("role", instance_role.attr("name"))
+        .set("tags", name_tags(&name, []))
+        .handle();
+
+    let stack = crate::Layer::Eks.of(app);
+    let group = security_group(stack, &name, network, eks);
+    let ami = stack
+        .data("aws_ssm_parameter", "bastion_ami")
+        .set("name", ami_parameter(&gitops.bastion.instance_type))
+        .handle();
+    let instance = stack
+        .resource("aws_instance", "bastion")
+        .set("ami", ami.attr("value"))
+        .set("instance_type", gitops.bastion.instance_type.as_str())
+        // A private subnet: no public address is ever mapped there, and the
+        // instance reaches Systems Manager through the NAT.
+        .set("subnet_id", network.private_subnet_ids[0].clone())
+        .set("vpc_security_group_ids", Expr::list([group.attr("id")]))
+        .set("iam_instance_profile", profile.attr("name"))
+        .set("monitoring", true)
+        .set("ebs_optimized", true)
+        .set("metadata_options", imdsv2_only())
+        .set(
+            "root_block_device",
+            Expr::object([
+                ("encrypted", Expr::from(true)),
+                ("volume_type", Expr::from("gp3")),
+                ("volume_size", Expr::from(8)),
+                ("delete_on_termination", Expr::from(true)),
+            ]),
+        )
+        .set("tags", name_tags(&name, []))
+        // A newer image is published every few weeks: it is taken when the
+        // instance is replaced on purpose, not on every plan.
+        .lifecycle(Lifecycle::new().ignore_changes(["ami"]))
+        .handle();
+    stack.export(
+        "api_tunnel",
+        Expr::object([
+            ("instance_id", instance.attr("id")),
+            ("region", Expr::from(env.config.region.as_str())),
+            ("api_host", api_host(eks)),
+            ("document", Expr::from(PORT_FORWARD_DOCUMENT)),
+        ]),
+        "What `just apply` opens an SSM port-forwarding session to the private API with: the bastion, its region, the API's host name and the session document.",
+    );
+    let region = &env.config.region;
+    let account = &network.account_id;
+    inline_policy(
+        crate::Layer::Iam.of(app),
+        "admin_bastion",
+        "port-forward-to-the-api",
+        &cluster_iam.admin_role,
+        [
+            Statement::allow(["ssm:StartSession"])
+                .sid("PortForwardThroughTheBastion")
+                .on([
+                    partition_arn(
+                        &partition,
+                        "ec2",
+                        region,
+                        account,
+                        "instance/",
+                        instance.attr("id"),
+                    ),
+                    Expr::from(format!(
+                        "arn:{}:ssm:{region}::document/{PORT_FORWARD_DOCUMENT}",
+                        partition.name
+                    )),
+                ])
+                // Only the documents listed above: no shell on the bastion.
+                .condition("BoolIfExists", "ssm:SessionDocumentAccessCheck", "true"),
+            Statement::allow(["ssm:TerminateSession", "ssm:ResumeSession"])
+                .sid("OwnSessionsOnly")
+                .on([partition_arn(
+                    &partition,
+                    "ssm",
+                    region,
+                    account,
+                    "session/",
+                    Expr::from("*"),
+                )])
+                .condition(
+                    "StringLike",
+                    "ssm:resourceTag/aws:ssmmessages:session-id",
+                    "${aws:userid}*",
+                ),
+        ],
+    );
+}
+
+/// `arn:<partition>:<service>:<region>:<account>:<kind><id>`.
+fn partition_arn(
+    partition: &Partition,
+    service: &str,
+    region: &str,
+    account: &Expr,
+    kind: &str,
+    id: Expr,
+) -> Expr {
+    Expr::template([
+        Expr::from(format!("arn:{}:{service}:{region}:", partition.name)),
+        account.clone(),
+        Expr::from(format!(":{kind}")),
+        id,
+    ])
+}
+
+/// The bastion's group: out to HTTPS only (Systems Manager through the NAT,
+/// the API endpoint); nothing in. The cluster's group lets it reach the API.
+fn security_group(stack: &mut Stack, name: &str, network: &Network, eks: &Eks) -> Handle {
+    let group = stack
+        .resource("aws_security_group", "bastion")
+        .set("name", name)
+        .set(
+            "description",
+            "SSM-managed bastion: HTTPS out to Systems Manager and the cluster API, nothing in",
+        )
+        .set("vpc_id", network.vpc_id.clone())
+        .set("tags", name_tags(name, []))
+        .handle();
+    stack
+        .resource("aws_vpc_security_group_egress_rule", "bastion_https")
+        .set("security_group_id", group.attr("id"))
+        .set(
+            "description",
+            "HTTPS to Systems Manager (through the NAT) and to the cluster API",
+        )
+        .set("ip_protocol", "tcp")
+        .set("from_port", 443)
+        .set("to_port", 443)
+        .set("cidr_ipv4", "0.0.0.0/0")
+        .set("tags", name_tags(&format!("{name}-https-out"), []));
+    stack
+        .resource("aws_vpc_security_group_ingress_rule", "api_from_bastion")
+        .set("security_group_id", eks.cluster_security_group_id.clone())
+        .set(
+            "description",
+            "The Kubernetes API from the bastion's port-forwarding sessions",
+        )
+        .set("ip_protocol", "tcp")
+        .set("from_port", 443)
+        .set("to_port", 443)
+        .set("referenced_security_group_id", group.attr("id"))
+        .set("tags", name_tags(&format!("{name}-to-api"), []));
+    group
+}
+
+/// The API endpoint's host name (its URL without the scheme).
+fn api_host(eks: &Eks) -> Expr {
+    Expr::call(
+        "replace",
+        [eks.endpoint.clone(), Expr::from("https://"), Expr::from("")],
+    )
+}
+
+/// Points the app stack's helm and kubernetes providers at the tunnel when
+/// one is given, still checking the API server's certificate against its own
+/// name; without one they talk to the endpoint as before (from inside the VPC).
+pub fn tunnel_providers(stack: &mut Stack, eks: &Eks) {
+    let tunnel = stack.variable(
+        TUNNEL_VARIABLE,
+        Variable::new()
+            .ty("string")
+            .default("")
+            .description(
+                "Local end of an SSM port-forwarding session to the private API endpoint (https://127.0.0.1:PORT), set by just bootstrap; empty to reach the endpoint directly.",
+            )
+            .validation(
+                Expr::raw(format!(
+                    "var.{TUNNEL_VARIABLE} == \"\" || can(regex(\"^https://(127\\\\.0\\\\.0\\\\.1|localhost):[0-9]+$\", var.{TUNNEL_VARIABLE}))"
+                )),
+                "cluster_api_tunnel must be empty or https://127.0.0.1:PORT (the tunnel ends on this machine).",
+            ),
+    );
+    let host = Expr::call(
+        "coalesce",
+        [Expr::call("trimspace", [tunnel]), eks.endpoint.clone()],
+    );
+    let server_name = api_host(eks);
+    for provider in stack.providers_mut() {
+        let adjusted = match provider.name() {
+            "kubernetes" => provider
+                .clone()
+                .set("host", host.clone())
+                .set("tls_server_name", server_name.clone()),
+            "helm" => {
+                let Some(Expr::Map(mut kubernetes)) = provider.get("kubernetes").cloned() else {
+                    continue;
+                };
+                kubernetes.insert("host".to_owned(), host.clone());
+                kubernetes.insert("tls_server_name".to_owned(), server_name.clone());
+                provider.clone().set("kubernetes", Expr::Map(kubernetes))
+            }
+            _ => continue,
+        };
+        *provider = adjusted;
+    }
+}
