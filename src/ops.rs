@@ -184,8 +184,22 @@ fn report(
     let old = blocks(old).context(old_name.to_owned())?;
     let new = blocks(new).context(new_name.to_owned())?;
     let changes = diff(&old, &new);
-    let (mut added, mut removed, mut changed) = (0, 0, 0);
+    let (mut added, mut removed, mut changed, mut moved) = (0, 0, 0, 0);
     let mut text = String::new();
+    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".into());
+    let attr_lines = |attrs: &[synth::diff::AttrChange]| -> String {
+        attrs
+            .iter()
+            .map(|attr| {
+                format!(
+                    "    {}: {} -> {}\n",
+                    attr.path,
+                    show(&attr.old),
+                    show(&attr.new)
+                )
+            })
+            .collect()
+    };
     for change in &changes {
         match change {
             Change::Added(address) => {
@@ -198,21 +212,17 @@ fn report(
             }
             Change::Changed(address, attrs) => {
                 changed += 1;
-                text.push_str(&format!("~ {address}\n"));
-                for attr in attrs {
-                    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".into());
-                    text.push_str(&format!(
-                        "    {}: {} -> {}\n",
-                        attr.path,
-                        show(&attr.old),
-                        show(&attr.new)
-                    ));
-                }
+                text.push_str(&format!("~ {address}\n{}", attr_lines(attrs)));
+            }
+            Change::Moved { from, to, attrs } => {
+                moved += 1;
+                text.push_str(&format!("> {from} -> {to} (moved)\n{}", attr_lines(attrs)));
             }
         }
     }
     text.push_str(&format!(
-        "{old_name} -> {new_name}: {added} added, {removed} removed, {changed} changed\n"
+        "{old_name} -> {new_name}: {added} added, {removed} removed, {changed} changed, \
+         {moved} moved\n"
     ));
     emit(&text)?;
     Ok(!changes.is_empty())

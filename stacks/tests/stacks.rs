@@ -451,6 +451,7 @@ fn staging_and_production_differ_only_where_intended() {
                 let paths: Vec<&str> = attrs.iter().map(|c| c.path.as_str()).collect();
                 format!("~ {a}: {}", paths.join(", "))
             }
+            synth::diff::Change::Moved { from, to, .. } => format!("> {from} -> {to}"),
         })
         .collect();
     let expected = [

@@ -167,6 +167,11 @@ impl Index {
         }
         Self { owner }
     }
+
+    /// The stack that declares `address`, if any does.
+    pub(crate) fn owner_of(&self, address: &Address) -> Option<&str> {
+        self.owner.get(address).map(String::as_str)
+    }
 }
 
 /// Checks the references of the selected blocks, collecting the variables

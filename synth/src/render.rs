@@ -1,6 +1,7 @@
 //! Rendering a checked selection of stacks into the files of one root
 //! module: `terraform.tf.json`, `providers.tf.json`, `variables.tf.json`,
-//! one `<stack>.tf.json` per stack, the stacks' assets and the manifest.
+//! one `<stack>.tf.json` per stack (with the `moved` and `import` blocks of
+//! its resources), the stacks' assets and the manifest.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -144,6 +145,23 @@ fn render_stack(stack: &Stack, rendered: &[(&Resource, &Value)]) -> Vec<u8> {
             root.insert(key.into(), Value::Object(by_type));
         }
     }
+    let managed = || {
+        let mut managed: Vec<&Resource> = rendered
+            .iter()
+            .map(|(r, _)| *r)
+            .filter(|r| r.mode() == Mode::Managed)
+            .collect();
+        managed.sort_by_key(|r| r.address());
+        managed.into_iter()
+    };
+    let moved: Vec<Value> = managed().flat_map(moved_blocks).collect();
+    if !moved.is_empty() {
+        root.insert("moved".into(), Value::Array(moved));
+    }
+    let imports: Vec<Value> = managed().filter_map(import_block).collect();
+    if !imports.is_empty() {
+        root.insert("import".into(), Value::Array(imports));
+    }
     if !stack.locals.is_empty() {
         let locals: Map<String, Value> = stack
             .locals
@@ -161,6 +179,31 @@ fn render_stack(stack: &Stack, rendered: &[(&Resource, &Value)]) -> Vec<u8> {
         root.insert("output".into(), Value::Object(outputs));
     }
     to_canonical_string(&Value::Object(root)).into_bytes()
+}
+
+/// The `moved` blocks of a resource: its former addresses chained, oldest
+/// first, ending at its own.
+fn moved_blocks(r: &Resource) -> Vec<Value> {
+    let own = r.address();
+    let formers = r.former_addresses();
+    formers
+        .iter()
+        .zip(formers.iter().skip(1).chain(std::iter::once(&own)))
+        .map(|(from, to)| json!({"from": from.to_string(), "to": to.to_string()}))
+        .collect()
+}
+
+/// The `import` block of a resource that adopts an existing object.
+fn import_block(r: &Resource) -> Option<Value> {
+    let id = r.import_id()?;
+    let mut block = Map::new();
+    block.insert("to".into(), Value::String(r.address().to_string()));
+    block.insert("id".into(), id.to_json());
+    // An import goes through the provider configuration its resource uses.
+    if let Some(provider) = r.explicit_provider() {
+        block.insert("provider".into(), Value::String(provider.to_string()));
+    }
+    Some(Value::Object(block))
 }
 
 fn manifest(

@@ -9,10 +9,13 @@ use super::guard;
 use super::layout::{
     is_our_link, link_text, new_generation, recover, switch, Generation, State, GEN_PREFIX,
 };
+use super::read::module_files;
+use super::state::state_view;
 use super::WriteReport;
 use crate::app::{Module, MANIFEST_FILE};
 use crate::error::SynthError;
 use crate::manifest::{entry_problem, top_name, Manifest, ManifestError, SYNTH_DIR};
+use crate::refactor::{assess, Assessment};
 
 pub(crate) fn write(
     fs_: &mut Fs<'_>,
@@ -59,7 +62,29 @@ fn write_locked(
         State::Linked(generation) => &generation.recorded,
     };
     guard::check(dir, recorded, &module.environment, &backend)?;
-    switch_to(fs_, dir, state, module, &tops(module))
+    let assessment = guard_state(dir, &state, module)?;
+    let mut report = switch_to(fs_, dir, state, module, &tops(module))?;
+    report.assessment = assessment;
+    Ok(report)
+}
+
+/// Refuses a module that would take a stateful resource out of the state in
+/// `dir` (nobody allowing it); before any change, so nothing is written.
+fn guard_state(dir: &Path, state: &State, module: &Module) -> Result<Assessment, SynthError> {
+    let view = state_view(dir)?;
+    let previous = module_files(dir, state)?;
+    let previous = (!previous.is_empty()).then_some(&previous);
+    let assessment = assess(&view, previous, module)?;
+    let refused: Vec<String> = assessment.refused().map(|d| d.describe()).collect();
+    if refused.is_empty() {
+        return Ok(assessment);
+    }
+    Err(SynthError::WouldDestroy {
+        dir: dir.to_owned(),
+        environment: module.environment.clone(),
+        state: assessment.state.describe(),
+        resources: refused,
+    })
 }
 
 /// The module's own manifest, which records its backend for the guard.
