@@ -219,6 +219,7 @@ fn options(select: Select, overlay: Overlay) -> stacks::Options {
         stacks: select.stacks,
         emulator: overlay.emulator,
         state_bucket: overlay.state_bucket,
+        allow_destroy: Vec::new(),
         tool: String::new(),
     }
 }

@@ -17,6 +17,7 @@ mod network;
 mod node_groups;
 mod policy;
 mod quantity;
+mod state;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -37,6 +38,7 @@ pub use network::{AzSubnets, NatGatewayMode, NetworkConfig};
 pub use node_groups::{CapacityType, NodeGroupConfig};
 pub use policy::{PolicyConfig, PublicApiPolicy};
 pub use quantity::{parse_quantity, QuantityUnit};
+pub use state::{ImportEntry, MovedEntry, StateConfig};
 
 use check::{Problems, Scope, Section};
 
@@ -70,6 +72,9 @@ pub struct Config {
     /// Extra tags on every taggable resource, besides the reserved ones.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// Protection, imports and moves of the environment's terraform state.
+    #[serde(default)]
+    pub state: StateConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -241,6 +246,7 @@ pub fn parse_environment(
     problems.section(&floors, &config);
     problems.section(&config.tags, &config);
     problems.section(&config.app, &config);
+    problems.section(&config.state, &config);
     if problems.is_empty() {
         Ok(Environment {
             name: name.to_owned(),

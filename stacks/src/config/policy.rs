@@ -20,6 +20,9 @@ pub struct PolicyConfig {
     pub require_nat_gateway_per_az: bool,
     /// Who may be let in to the Kubernetes API's public endpoint.
     pub public_api: PublicApiPolicy,
+    /// Whether terraform must refuse to destroy the stateful resources
+    /// (`state.prevent_destroy` in the environment's config).
+    pub require_prevent_destroy: bool,
 }
 
 /// Limits on `cluster.endpoint_public_access_cidrs`, judged by the addresses
@@ -84,6 +87,13 @@ impl Section for PolicyConfig {
             at.elsewhere(
                 "network.nat_gateway",
                 "is `single` but policy require_nat_gateway_per_az is true; use `one_per_az`",
+            );
+        }
+        if self.require_prevent_destroy && !config.state.prevent_destroy {
+            at.elsewhere(
+                "state.prevent_destroy",
+                "is false but policy require_prevent_destroy is true: terraform must refuse to \
+                 destroy this environment's stateful resources; set it to true",
             );
         }
         let cluster = &config.cluster;
