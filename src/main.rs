@@ -36,6 +36,12 @@ enum Command {
     /// output directory. Nothing is written unless every check passes;
     /// terraform's own files there (.terraform/, *.tfstate*, the lock file)
     /// are never touched.
+    ///
+    /// A module that would take a stateful resource (cluster, node group, KMS
+    /// key, bucket, log group, repository...) out of the state there is
+    /// refused, naming each and how to keep it (a moved entry) or let it go
+    /// (--allow-destroy). Resources that look renamed since the last synth
+    /// there are reported with the moved entry that keeps their state.
     Synth {
         /// Environment name: a file stacks/config/<ENV>.toml.
         env: String,
@@ -44,6 +50,10 @@ enum Command {
         /// Output directory.
         #[arg(long, default_value = "cdktf.out")]
         out: PathBuf,
+        /// Let this synth take the stateful resource at ADDRESS out of the
+        /// state (terraform destroys it on the next apply); repeatable.
+        #[arg(long, value_name = "ADDRESS", value_delimiter = ',')]
+        allow_destroy: Vec<String>,
         #[command(flatten)]
         overlay: Overlay,
         #[command(flatten)]
@@ -89,7 +99,10 @@ enum Command {
     /// says otherwise.
     ///
     /// Prints resource-level additions, removals and changes with attribute
-    /// paths. Exit status: 0 no differences, 1 differences, 2 error.
+    /// paths, and moves. Against a directory, also resources that look
+    /// renamed without a moved entry (with the entry to add), and stateful
+    /// resources a synth there would refuse to take out of its state.
+    /// Exit status: 0 no differences, 1 differences, 2 error.
     Diff {
         /// Environment to synthesize and compare.
         env: String,
@@ -155,11 +168,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             env,
             select,
             out,
+            allow_destroy,
             overlay,
             project,
         } => {
             let p = ops::Project::locate(project.root)?;
-            ops::synth(&p, &env, &options(select, overlay), &out)?;
+            let options = stacks::Options {
+                allow_destroy,
+                ..options(select, overlay)
+            };
+            ops::synth(&p, &env, &options, &out)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate {

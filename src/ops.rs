@@ -11,6 +11,7 @@ use anyhow::{bail, Context as _};
 use stacks::{Options, Synthesis};
 use synth::diff::{blocks, diff, Change};
 use synth::output::{read_output, write_module};
+use synth::refactor::{assess, assess_applied, Assessment};
 use synth::Module;
 
 const TOOL: &str = concat!("infra ", env!("CARGO_PKG_VERSION"));
@@ -67,6 +68,7 @@ pub fn synth(project: &Project, env: &str, options: &Options, out: &Path) -> any
     for warning in &report.warnings {
         eprintln!("warning: {warning}");
     }
+    eprint!("{}", state_notes(&report.assessment, out));
     let (resources, data) = count(&module);
     let stacks: Vec<&str> = module.summary.iter().map(|s| s.name.as_str()).collect();
     println!(
@@ -160,12 +162,102 @@ pub fn diff_out(
             println!("note: {} holds environment `{prev_env}`", out.display());
         }
     }
-    report(
+    let differs = report(
         &previous.module_files(),
         &new.files,
         &out.display().to_string(),
         env,
-    )
+    )?;
+    // Without state there, judge as if what it holds had been applied: what
+    // a synth into the environment's real directory would meet.
+    let (assessment, state) = if previous.state.is_empty() {
+        let what = format!(
+            "{} holds no state; as if its module had been applied",
+            out.display()
+        );
+        (assess_applied(&previous.files, &new)?, what)
+    } else {
+        (
+            assess(&previous.state, Some(&previous.files), &new)?,
+            previous.state.describe(),
+        )
+    };
+    emit(&guard_report(&assessment, &state))?;
+    Ok(differs)
+}
+
+/// What `diff` adds against a directory: likely renames and the stateful
+/// resources a synth there would refuse to take out of the state (a
+/// stateful rename is told once, there).
+fn guard_report(assessment: &Assessment, state: &str) -> String {
+    let mut text = String::new();
+    let renames: Vec<_> = unguarded_renames(assessment).collect();
+    if !renames.is_empty() {
+        text.push_str(
+            "likely renames without a moved entry (terraform would destroy the first and create \
+             the second):\n",
+        );
+        for rename in renames {
+            text.push_str(&format!(
+                "  {} -> {} ({})\n    to keep it: {}\n",
+                rename.from,
+                rename.to,
+                rename.likeness(),
+                rename.hint()
+            ));
+        }
+    }
+    let destroyed: Vec<String> = assessment.destroyed.iter().map(|d| d.describe()).collect();
+    if !destroyed.is_empty() {
+        text.push_str(&format!(
+            "stateful resources this takes out of the state ({state}); `infra synth` refuses \
+             them unless allowed:\n"
+        ));
+        for line in destroyed {
+            text.push_str(&format!("  - {line}\n"));
+        }
+    }
+    text
+}
+
+/// Likely renames of resources the destroy guard does not speak for.
+fn unguarded_renames(assessment: &Assessment) -> impl Iterator<Item = &synth::diff::Rename> {
+    assessment
+        .renames
+        .iter()
+        .filter(|r| !assessment.destroyed.iter().any(|d| d.address == r.from))
+}
+
+/// What `synth` tells besides its summary: destroys the user allowed,
+/// renames that are not stateful (nothing refused them), and a state the
+/// guard could not see into.
+fn state_notes(assessment: &Assessment, out: &Path) -> String {
+    let mut text = String::new();
+    for d in assessment.destroyed.iter().filter(|d| d.allowed) {
+        text.push_str(&format!(
+            "warning: terraform will destroy {} ({}) on the next apply: allowed by --allow-destroy\n",
+            d.address, d.loses
+        ));
+    }
+    for rename in unguarded_renames(assessment) {
+        text.push_str(&format!(
+            "note: {} looks renamed to {} ({}): terraform will destroy and create it; to keep \
+             it, {}\n",
+            rename.from,
+            rename.to,
+            rename.likeness(),
+            rename.hint()
+        ));
+    }
+    if assessment.blind {
+        text.push_str(&format!(
+            "note: {} holds {}, and no module synthesized there before stands for what it \
+             holds: nothing could be checked against it\n",
+            out.display(),
+            assessment.state.describe()
+        ));
+    }
+    text
 }
 
 /// Compares two environments; true when they differ.

@@ -128,3 +128,24 @@ pub fn assess(
         destroyed,
     })
 }
+
+/// [`assess`] as if everything `previous` declares had been applied: what a
+/// synth would meet in a directory where that module's state is (for `diff`
+/// against a directory without state, such as committed golden files).
+pub fn assess_applied(
+    previous: &BTreeMap<String, Vec<u8>>,
+    module: &Module,
+) -> Result<Assessment, SynthError> {
+    let resources = blocks(previous)
+        .map(|old| {
+            old.into_keys()
+                .filter(|k| resource_type(k).is_some())
+                .collect()
+        })
+        .unwrap_or_default();
+    let applied = StateView {
+        resources,
+        ..StateView::default()
+    };
+    assess(&applied, Some(previous), module)
+}

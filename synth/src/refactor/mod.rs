@@ -29,7 +29,7 @@ use crate::error::Diagnostic;
 use crate::expr::Address;
 use crate::stack::Stack;
 
-pub use guard::{assess, Assessment, Destroyed};
+pub use guard::{assess, assess_applied, Assessment, Destroyed};
 pub(crate) use rename::rename;
 
 /// What a synthesized module may not destroy, carried with the module so the
