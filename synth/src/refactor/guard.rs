@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::app::Module;
+use crate::app::{Module, MANIFEST_FILE};
 use crate::diff::{blocks, renames, resource_type, Blocks, Rename};
 use crate::error::SynthError;
 use crate::output::StateView;
@@ -90,10 +90,11 @@ pub fn assess(
     previous: Option<&BTreeMap<String, Vec<u8>>>,
     module: &Module,
 ) -> Result<Assessment, SynthError> {
-    let old: Option<Blocks> = previous.and_then(|files| blocks(files).ok());
-    if state.is_empty() && old.is_none() {
+    // Without state, only renames matter, and an unchanged module has none.
+    if state.is_empty() && previous.is_none_or(|files| unchanged(files, module)) {
         return Ok(Assessment::default());
     }
+    let old: Option<Blocks> = previous.and_then(|files| blocks(files).ok());
     let new = blocks(&module.files)?;
     let renames = old.as_ref().map(|o| renames(o, &new)).unwrap_or_default();
     let moved_away: BTreeSet<&str> = new
@@ -127,6 +128,12 @@ pub fn assess(
         renames,
         destroyed,
     })
+}
+
+/// Whether `module`'s files (its manifest aside) are exactly `previous`.
+fn unchanged(previous: &BTreeMap<String, Vec<u8>>, module: &Module) -> bool {
+    let mut files = module.files.iter().filter(|(n, _)| *n != MANIFEST_FILE);
+    files.clone().count() == previous.len() && files.all(|(n, b)| previous.get(n) == Some(b))
 }
 
 /// [`assess`] as if everything `previous` declares had been applied: what a
