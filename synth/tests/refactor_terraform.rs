@@ -17,7 +17,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 use synth::output::write_module;
@@ -28,13 +27,7 @@ use common::tree;
 /// Exit status and standard output; standard error goes into the failure
 /// message only (it can hold warnings about the machine's CLI config).
 fn terraform(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let o = Command::new("terraform")
-        .arg(format!("-chdir={}", dir.display()))
-        .args(args)
-        .env("TF_IN_AUTOMATION", "1")
-        .env("CHECKPOINT_DISABLE", "1")
-        .output()
-        .expect("terraform on PATH");
+    let o = common::terraform(dir, args);
     (
         o.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&o.stdout).into_owned(),
