@@ -145,20 +145,20 @@ fn render_stack(stack: &Stack, rendered: &[(&Resource, &Value)]) -> Vec<u8> {
             root.insert(key.into(), Value::Object(by_type));
         }
     }
-    let managed = || {
-        let mut managed: Vec<&Resource> = rendered
-            .iter()
-            .map(|(r, _)| *r)
-            .filter(|r| r.mode() == Mode::Managed)
-            .collect();
-        managed.sort_by_key(|r| r.address());
-        managed.into_iter()
-    };
-    let moved: Vec<Value> = managed().flat_map(moved_blocks).collect();
+    let mut refactored: Vec<&Resource> = rendered
+        .iter()
+        .map(|(r, _)| *r)
+        .filter(|r| {
+            r.mode() == Mode::Managed
+                && (!r.former_addresses().is_empty() || r.import_id().is_some())
+        })
+        .collect();
+    refactored.sort_by_key(|r| r.address());
+    let moved: Vec<Value> = refactored.iter().flat_map(|r| moved_blocks(r)).collect();
     if !moved.is_empty() {
         root.insert("moved".into(), Value::Array(moved));
     }
-    let imports: Vec<Value> = managed().filter_map(import_block).collect();
+    let imports: Vec<Value> = refactored.iter().filter_map(|r| import_block(r)).collect();
     if !imports.is_empty() {
         root.insert("import".into(), Value::Array(imports));
     }
