@@ -69,6 +69,20 @@ pub fn synth(project: &Project, env: &str, options: &Options, out: &Path) -> any
         eprintln!("warning: {warning}");
     }
     eprint!("{}", state_notes(&report.assessment, out));
+    for address in &options.allow_destroy {
+        if !report
+            .assessment
+            .destroyed
+            .iter()
+            .any(|d| &d.address == address)
+        {
+            eprintln!(
+                "note: --allow-destroy {address}: this synth takes no stateful resource of that \
+                 address out of the state in {}",
+                out.display()
+            );
+        }
+    }
     let (resources, data) = count(&module);
     let stacks: Vec<&str> = module.summary.iter().map(|s| s.name.as_str()).collect();
     println!(

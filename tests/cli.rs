@@ -583,6 +583,26 @@ fn a_subset_that_would_drop_stateful_resources_from_state_is_refused() {
         "{}",
         stderr(&o)
     );
+    // An address this synth does not destroy (a typo) is said, not ignored.
+    // The state still holds the other stacks: each synth must allow them.
+    let o = synth_into(
+        "staging",
+        out.path(),
+        &[
+            "--stacks",
+            "network",
+            "--allow-destroy",
+            &format!("{allowed},aws_kms_key.logz"),
+        ],
+    );
+    assert!(
+        stderr(&o).contains(
+            "note: --allow-destroy aws_kms_key.logz: this synth takes no stateful resource of \
+             that address out of the state"
+        ),
+        "{}",
+        stderr(&o)
+    );
     let o = synth_into("staging", out.path(), &["--allow-destroy", "eks.main"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
