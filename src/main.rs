@@ -32,7 +32,8 @@ enum Command {
     /// Check an environment and write its Terraform root module.
     ///
     /// Writes one <stack>.tf.json per stack, terraform.tf.json (the terraform
-    /// block), providers.tf.json, variables.tf.json and manifest.json into the
+    /// block), providers.tf.json, variables.tf.json, refactor.tf.json (moved
+    /// and import blocks, when there are any) and manifest.json into the
     /// output directory. Nothing is written unless every check passes;
     /// terraform's own files there (.terraform/, *.tfstate*, the lock file)
     /// are never touched.

@@ -181,8 +181,8 @@ adopt_repository() {
   log "adopt: ECR repository $adopted_name created through the emulator's API, not by terraform"
   test_root "$work/root" keep aws_ecr_repository.service "$adopted_name"
   synth "$dir" --root "$work/root"
-  [[ "$(jq -c .import "$dir/eks.tf.json")" == "[{\"id\":\"$adopted_name\",\"to\":\"aws_ecr_repository.service\"}]" ]] ||
-    die "eks.tf.json has no import block for $adopted_name: $(jq -c .import "$dir/eks.tf.json")"
+  [[ "$(jq -c .import "$dir/refactor.tf.json")" == "[{\"id\":\"$adopted_name\",\"to\":\"aws_ecr_repository.service\"}]" ]] ||
+    die "refactor.tf.json has no import block for $adopted_name: $(jq -c .import "$dir/refactor.tf.json")"
 }
 
 # After the apply: one object imported, and it is the repository made before.

@@ -52,7 +52,7 @@ fn resources(module: &Module) -> BTreeMap<String, Value> {
 }
 
 #[test]
-fn config_imports_and_moves_land_beside_the_resources_they_name() {
+fn config_imports_and_moves_land_on_the_resources_they_name() {
     let mut env = environment("staging");
     env.config.state.import.push(stacks::config::ImportEntry {
         to: "aws_ecr_repository.service".into(),
@@ -63,17 +63,16 @@ fn config_imports_and_moves_land_beside_the_resources_they_name() {
         to: "aws_cloudwatch_log_group.cluster".into(),
     });
     let module = synth(&build(&env).expect("staging with state entries"));
-    let eks = file(&module, "eks.tf.json");
     assert_eq!(
-        eks["import"],
-        json!([{"to": "aws_ecr_repository.service", "id": "webapp-staging"}])
+        file(&module, synth::REFACTOR_FILE),
+        json!({
+            "import": [{"to": "aws_ecr_repository.service", "id": "webapp-staging"}],
+            "moved": [{"from": "aws_cloudwatch_log_group.control_plane",
+                       "to": "aws_cloudwatch_log_group.cluster"}]
+        })
     );
-    assert_eq!(
-        eks["moved"],
-        json!([{"from": "aws_cloudwatch_log_group.control_plane",
-                "to": "aws_cloudwatch_log_group.cluster"}])
-    );
-    assert!(file(&module, "network.tf.json").get("import").is_none());
+    let shipped = synth(&build(&environment("staging")).expect("staging"));
+    assert!(!shipped.files.contains_key(synth::REFACTOR_FILE));
 }
 
 #[test]

@@ -19,6 +19,10 @@ use crate::stack::Stack;
 pub const TERRAFORM_FILE: &str = "terraform.tf.json";
 pub const PROVIDERS_FILE: &str = "providers.tf.json";
 pub const VARIABLES_FILE: &str = "variables.tf.json";
+/// The module's `moved` and `import` blocks: statements about state, with
+/// no configuration for a scanner to judge (and top-level arrays, which
+/// checkov's JSON parser refuses), so they live apart from the stacks.
+pub const REFACTOR_FILE: &str = "refactor.tf.json";
 pub const MANIFEST_FILE: &str = "manifest.json";
 
 /// A whole program: the stacks of one environment and its root settings.

@@ -29,8 +29,8 @@ mod ser;
 mod stack;
 
 pub use app::{
-    App, Module, StackSummary, SynthOptions, MANIFEST_FILE, PROVIDERS_FILE, TERRAFORM_FILE,
-    VARIABLES_FILE,
+    App, Module, StackSummary, SynthOptions, MANIFEST_FILE, PROVIDERS_FILE, REFACTOR_FILE,
+    TERRAFORM_FILE, VARIABLES_FILE,
 };
 pub use block::{
     Backend, Handle, Lifecycle, Mode, Output, Provider, ProviderRef, RequiredProvider, Resource,

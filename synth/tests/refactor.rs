@@ -123,7 +123,7 @@ fn diagnostics(err: SynthError) -> String {
 }
 
 #[test]
-fn moved_and_import_blocks_render_in_the_file_of_their_resource() {
+fn moved_and_import_blocks_render_in_their_own_file() {
     let m = module("current", |app| {
         resource(app, &Address::resource("demo_vault", "current"))
             .moved_from("demo_vault", "first")
@@ -136,7 +136,7 @@ fn moved_and_import_blocks_render_in_the_file_of_their_resource() {
             .provider(Provider::new("demo").alias("east").set("region", "there"))
             .variable("cache_id", synth::Variable::new().ty("string"));
     });
-    let data = file(&m, "data.tf.json");
+    let data = file(&m, synth::REFACTOR_FILE);
     // Former addresses chained oldest first, ending at the resource's own.
     assert_eq!(
         data["moved"],
@@ -150,8 +150,13 @@ fn moved_and_import_blocks_render_in_the_file_of_their_resource() {
         json!([{"to": "demo_cache.cache", "id": "${var.cache_id}", "provider": "demo.east"},
                {"to": "demo_vault.current", "id": "vault-$${7}"}])
     );
-    let web = file(&m, "web.tf.json");
-    assert!(web.get("moved").is_none() && web.get("import").is_none());
+    // Apart from the stacks, which scanners read: nothing to scan in them.
+    for stack in ["data.tf.json", "web.tf.json"] {
+        let body = file(&m, stack);
+        assert!(body.get("moved").is_none() && body.get("import").is_none());
+    }
+    let plain = module("current", |_| {});
+    assert!(!plain.files.contains_key(synth::REFACTOR_FILE));
 }
 
 #[test]
@@ -254,8 +259,8 @@ fn a_rename_without_a_moved_block_is_refused_with_the_line_that_keeps_the_state(
         [],
         "a declared move is no rename"
     );
-    let data: Value =
-        serde_json::from_slice(&fs::read(dir.path().join("data.tf.json")).unwrap()).unwrap();
+    let refactor = dir.path().join(synth::REFACTOR_FILE);
+    let data: Value = serde_json::from_slice(&fs::read(refactor).unwrap()).unwrap();
     assert_eq!(
         data["moved"],
         json!([{"from": "demo_vault.old", "to": "demo_vault.new"}])

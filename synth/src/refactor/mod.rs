@@ -5,8 +5,8 @@
 //! `moveFrom`/`importFrom` and Pulumi's aliases and `import`:
 //!
 //! - [`crate::Resource::moved_from`] and [`crate::Resource::import_from`]
-//!   next to the construct, rendered as `moved` and `import` blocks in the
-//!   file of the resource's stack, and checked here before anything is
+//!   next to the construct, rendered as `moved` and `import` blocks in
+//!   [`crate::REFACTOR_FILE`], and checked here before anything is
 //!   rendered;
 //! - [`crate::App::rename_resource`], which renames a block and every
 //!   reference to it in the construct tree (CDKTF's `overrideLogicalId`);
