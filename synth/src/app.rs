@@ -172,6 +172,7 @@ impl App {
             .filter(|s| selected.contains(s.name()))
             .collect();
         let mut diags = Vec::new();
+        check::stack_names(&self.stacks, &mut diags);
         let index = Index::build(&self.stacks, &mut diags);
         let providers = check::merge_providers(&self.stacks, &mut diags);
         let used_providers = providers.used_by(&chosen, &mut diags);

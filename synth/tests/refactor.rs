@@ -200,6 +200,21 @@ fn moves_and_imports_that_terraform_would_refuse_are_named_before_rendering() {
 }
 
 #[test]
+fn a_stack_may_not_take_the_name_of_the_modules_own_files() {
+    for name in ["refactor", "terraform", "providers", "variables"] {
+        let mut app = App::new("blue");
+        app.stack(name, "");
+        let text = diagnostics(app.synth(&SynthOptions::default()).unwrap_err());
+        assert!(
+            text.contains(&format!(
+                "stack `{name}`: its file would be {name}.tf.json, which is the module's own"
+            )),
+            "{text}"
+        );
+    }
+}
+
+#[test]
 fn renaming_a_resource_renames_every_reference_to_it() {
     let old = Address::resource("demo_vault", "vault");
     let renamed = module("vault", |app| {
