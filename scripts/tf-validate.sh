@@ -6,6 +6,11 @@
 # This is the real hashicorp/aws provider judging every block, references
 # and expressions included, which the committed schema subset cannot.
 #
+# Then the same stacks with every stateful construct renamed, each with its
+# `moved` entry (examples/rename_stateful.rs), must validate too; and, once,
+# synth/tests/refactor_terraform.rs has real terraform plan a rename over
+# local state (a move, not a destroy and a create) and adopt an import.
+#
 # Usage: scripts/tf-validate.sh [ENV...]   (default: every stacks/config/*.toml)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,4 +45,19 @@ for env in "${envs[@]}"; do
   fi
   terraform -chdir="$out" validate -no-color
   echo "tf-validate: $env: network, iam, eks valid for terraform $(terraform version -json | jq -r .terraform_version) with the real aws provider" >&2
+
+  # Same providers, so the initialised directory serves the renamed module.
+  cargo run --locked --quiet --example rename_stateful -- "$root" "$env" "$out" >"$work/$env-renamed.log"
+  renamed="$(grep -c ' -> ' "$work/$env-renamed.log" || true)"
+  moved="$(jq -s '[.[].moved // [] | length] | add' "$out"/*.tf.json)"
+  if [[ "$renamed" -eq 0 || "$moved" != "$renamed" ]]; then
+    cat "$work/$env-renamed.log" >&2
+    echo "tf-validate: $env: $renamed stateful constructs renamed but $moved moved blocks synthesized" >&2
+    exit 1
+  fi
+  terraform -chdir="$out" validate -no-color
+  echo "tf-validate: $env: every stateful construct renamed ($moved moved blocks) is valid too" >&2
 done
+
+echo "tf-validate: a rename and an import against local state, planned and applied by real terraform" >&2
+cargo test --locked --quiet -p synth --test refactor_terraform -- --ignored

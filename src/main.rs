@@ -32,12 +32,19 @@ enum Command {
     /// Check an environment and write its Terraform root module.
     ///
     /// Writes one <stack>.tf.json per stack, terraform.tf.json (the terraform
-    /// block), providers.tf.json, variables.tf.json and manifest.json into the
+    /// block), providers.tf.json, variables.tf.json, refactor.tf.json (moved
+    /// and import blocks, when there are any) and manifest.json into the
     /// output directory. Nothing is written unless every check passes;
     /// terraform's own files there (.terraform/, *.tfstate*, the lock file)
     /// are never touched. With GitOps on (and the app stack selected), also
     /// writes the environment's GitOps tree (Argo CD Applications and their
     /// values) for git, by default into gitops/<ENV> of the checkout.
+    ///
+    /// A module that would take a stateful resource (cluster, node group, KMS
+    /// key, bucket, log group, repository...) out of the state there is
+    /// refused, naming each and how to keep it (a moved entry) or let it go
+    /// (--allow-destroy). Resources that look renamed since the last synth
+    /// there are reported with the moved entry that keeps their state.
     Synth {
         /// Environment name: a file stacks/config/<ENV>.toml.
         env: String,
@@ -50,6 +57,10 @@ enum Command {
         out: Option<PathBuf>,
         #[command(flatten)]
         tree: Tree,
+        /// Let this synth take the stateful resource at ADDRESS out of the
+        /// state (terraform destroys it on the next apply); repeatable.
+        #[arg(long, value_name = "ADDRESS", value_delimiter = ',')]
+        allow_destroy: Vec<String>,
         #[command(flatten)]
         overlay: Overlay,
         #[command(flatten)]
@@ -95,9 +106,11 @@ enum Command {
     /// says otherwise.
     ///
     /// Prints resource-level additions, removals and changes with attribute
-    /// paths, then the monthly cost of both sides and the items whose cost
-    /// changes (see `infra cost`). Exit status: 0 no differences, 1
-    /// differences, 2 error.
+    /// paths, and moves. Against a directory, also resources that look
+    /// renamed without a moved entry (with the entry to add), and stateful
+    /// resources a synth there would refuse to take out of its state. Then
+    /// the monthly cost of both sides and the items whose cost changes (see
+    /// `infra cost`). Exit status: 0 no differences, 1 differences, 2 error.
     Diff {
         /// Environment to synthesize and compare.
         env: String,
@@ -264,6 +277,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             select,
             out,
             tree,
+            allow_destroy,
             overlay,
             project,
         } => {
@@ -278,7 +292,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     tree: tree.map_or(ops::TreeDir::Skip, ops::TreeDir::At),
                 },
             };
-            ops::synth(&p, &env, &options(select, overlay), &out)?;
+            let options = stacks::Options {
+                allow_destroy,
+                ..options(select, overlay)
+            };
+            ops::synth(&p, &env, &options, &out)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate {
@@ -406,6 +424,7 @@ fn options(select: Select, overlay: Overlay) -> stacks::Options {
         stacks: select.stacks,
         emulator: overlay.emulator,
         state_bucket: overlay.state_bucket,
+        allow_destroy: Vec::new(),
         tool: String::new(),
     }
 }

@@ -17,6 +17,7 @@ use stacks::inventory::Inventory;
 use stacks::{Options, Synthesis};
 use synth::diff::{blocks, diff, Change};
 use synth::output::{read_output, write_module};
+use synth::refactor::{assess, assess_applied, Assessment};
 use synth::Module;
 
 const TOOL: &str = concat!("infra ", env!("CARGO_PKG_VERSION"));
@@ -111,6 +112,21 @@ pub fn synth(project: &Project, env: &str, options: &Options, out: &Outputs) -> 
         .with_context(|| format!("writing {}", out.module.display()))?;
     for warning in &report.warnings {
         eprintln!("warning: {warning}");
+    }
+    eprint!("{}", state_notes(&report.assessment, &out.module));
+    for address in &options.allow_destroy {
+        if !report
+            .assessment
+            .destroyed
+            .iter()
+            .any(|d| &d.address == address)
+        {
+            eprintln!(
+                "note: --allow-destroy {address}: this synth takes no stateful resource of that \
+                 address out of the state in {}",
+                out.module.display()
+            );
+        }
     }
     let (resources, data) = count(module);
     let stacks: Vec<&str> = module.summary.iter().map(|s| s.name.as_str()).collect();
@@ -261,6 +277,18 @@ pub fn diff_out(
         &dir_name,
         env,
     )?;
+    // Without state there, judge as if what it holds had been applied: what
+    // a synth into the environment's real directory would meet.
+    let (assessment, state) = if previous.state.is_empty() {
+        let what = format!("{dir_name} holds no state; as if its module had been applied");
+        (assess_applied(&previous.files, &new.module)?, what)
+    } else {
+        (
+            assess(&previous.state, Some(&previous.files), &new.module)?,
+            previous.state.describe(),
+        )
+    };
+    emit(&guard_report(&assessment, &state))?;
     emit(&cost_change(
         project,
         &old_files,
@@ -290,6 +318,80 @@ pub fn diff_out(
         &format!("{env} (GitOps tree)"),
     )?;
     Ok(module_differs || tree_differs)
+}
+
+/// What `diff` adds against a directory: likely renames and the stateful
+/// resources a synth there would refuse to take out of the state (a
+/// stateful rename is told once, there).
+fn guard_report(assessment: &Assessment, state: &str) -> String {
+    let mut text = String::new();
+    let renames: Vec<_> = unguarded_renames(assessment).collect();
+    if !renames.is_empty() {
+        text.push_str(
+            "likely renames without a moved entry (terraform would destroy the first and create \
+             the second):\n",
+        );
+        for rename in renames {
+            text.push_str(&format!(
+                "  {} -> {} ({})\n    to keep it: {}\n",
+                rename.from,
+                rename.to,
+                rename.likeness(),
+                rename.hint()
+            ));
+        }
+    }
+    let destroyed: Vec<String> = assessment.destroyed.iter().map(|d| d.describe()).collect();
+    if !destroyed.is_empty() {
+        text.push_str(&format!(
+            "stateful resources this takes out of the state ({state}); `infra synth` refuses \
+             them unless allowed:\n"
+        ));
+        for line in destroyed {
+            text.push_str(&format!("  - {line}\n"));
+        }
+    }
+    text
+}
+
+/// Likely renames of resources the destroy guard does not speak for.
+fn unguarded_renames(assessment: &Assessment) -> impl Iterator<Item = &synth::diff::Rename> {
+    assessment
+        .renames
+        .iter()
+        .filter(|r| !assessment.destroyed.iter().any(|d| d.address == r.from))
+}
+
+/// What `synth` tells besides its summary: destroys the user allowed,
+/// renames that are not stateful (nothing refused them), and a state the
+/// guard could not see into.
+fn state_notes(assessment: &Assessment, out: &Path) -> String {
+    let mut text = String::new();
+    for d in assessment.destroyed.iter().filter(|d| d.allowed) {
+        text.push_str(&format!(
+            "warning: terraform will destroy {} ({}) on the next apply: allowed by --allow-destroy\n",
+            d.address, d.loses
+        ));
+    }
+    for rename in unguarded_renames(assessment) {
+        text.push_str(&format!(
+            "note: {} looks renamed to {} ({}): terraform will destroy and create it; to keep \
+             it, {}\n",
+            rename.from,
+            rename.to,
+            rename.likeness(),
+            rename.hint()
+        ));
+    }
+    if assessment.blind {
+        text.push_str(&format!(
+            "note: {} holds {}, and no module synthesized there before stands for what it \
+             holds: nothing could be checked against it\n",
+            out.display(),
+            assessment.state.describe()
+        ));
+    }
+    text
 }
 
 /// Compares two environments, their costs and their GitOps trees; true
@@ -344,8 +446,22 @@ fn report(
     new_name: &str,
 ) -> anyhow::Result<bool> {
     let changes = diff(old, new);
-    let (mut added, mut removed, mut changed) = (0, 0, 0);
+    let (mut added, mut removed, mut changed, mut moved) = (0, 0, 0, 0);
     let mut text = String::new();
+    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".into());
+    let attr_lines = |attrs: &[synth::diff::AttrChange]| -> String {
+        attrs
+            .iter()
+            .map(|attr| {
+                format!(
+                    "    {}: {} -> {}\n",
+                    attr.path,
+                    show(&attr.old),
+                    show(&attr.new)
+                )
+            })
+            .collect()
+    };
     for change in &changes {
         match change {
             Change::Added(address) => {
@@ -358,21 +474,17 @@ fn report(
             }
             Change::Changed(address, attrs) => {
                 changed += 1;
-                text.push_str(&format!("~ {address}\n"));
-                for attr in attrs {
-                    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".into());
-                    text.push_str(&format!(
-                        "    {}: {} -> {}\n",
-                        attr.path,
-                        show(&attr.old),
-                        show(&attr.new)
-                    ));
-                }
+                text.push_str(&format!("~ {address}\n{}", attr_lines(attrs)));
+            }
+            Change::Moved { from, to, attrs } => {
+                moved += 1;
+                text.push_str(&format!("> {from} -> {to} (moved)\n{}", attr_lines(attrs)));
             }
         }
     }
     text.push_str(&format!(
-        "{old_name} -> {new_name}: {added} added, {removed} removed, {changed} changed\n"
+        "{old_name} -> {new_name}: {added} added, {removed} removed, {changed} changed, \
+         {moved} moved\n"
     ));
     emit(&text)?;
     Ok(!changes.is_empty())

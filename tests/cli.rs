@@ -473,3 +473,154 @@ fn an_os_error_is_told_once() {
     let text = stderr(&o);
     assert_eq!(text.matches("(os error").count(), 1, "{text}");
 }
+
+/// A local state file holding every managed resource synthesized in `out`,
+/// as after a complete apply.
+fn applied_state(out: &Path, env: &str) {
+    let mut held = Vec::new();
+    for entry in fs::read_dir(out).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.to_string_lossy().ends_with(".tf.json") {
+            continue;
+        }
+        let doc = json(&path);
+        for (ty, named) in doc["resource"].as_object().into_iter().flatten() {
+            for name in named.as_object().unwrap().keys() {
+                held.push(
+                    serde_json::json!({"mode": "managed", "type": ty, "name": name,
+                    "provider": "p", "instances": [{"attributes": {}}]}),
+                );
+            }
+        }
+    }
+    let state = serde_json::json!({"version": 4, "serial": 1, "lineage": "l", "resources": held});
+    fs::write(
+        out.join(format!("terraform.{env}.tfstate")),
+        state.to_string(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_subset_that_would_drop_stateful_resources_from_state_is_refused() {
+    let out = tempfile::tempdir().unwrap();
+    assert!(synth_into("staging", out.path(), &[]).status.success());
+    applied_state(out.path(), "staging");
+    let before = snapshot(out.path());
+    let o = synth_into("staging", out.path(), &["--stacks", "network"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for expected in [
+        "terraform would destroy 5 stateful resource(s) that its state holds (the local state file terraform.staging.tfstate)",
+        "aws_kms_key.eks_secrets (everything encrypted with it, unreadable once the key is gone) is declared in stack `iam`",
+        "aws_eks_cluster.main (the cluster and every Kubernetes object in it) is declared in stack `eks`, which --stacks leaves out",
+        "to keep it: add `eks` to --stacks",
+        "to destroy it on purpose: --allow-destroy aws_eks_cluster.main",
+        "aws_ecr_repository.service (every image pushed to it)",
+        "Nothing was written.",
+    ] {
+        assert!(err.contains(expected), "missing `{expected}` in:\n{err}");
+    }
+    assert_eq!(before, snapshot(out.path()));
+
+    // Allowed by address: written, and each destroy is told.
+    let allowed = "aws_cloudwatch_log_group.cluster,aws_ecr_repository.service,\
+                   aws_eks_cluster.main,aws_eks_node_group.general,aws_kms_key.eks_secrets";
+    let o = synth_into(
+        "staging",
+        out.path(),
+        &["--stacks", "network", "--allow-destroy", allowed],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "warning: terraform will destroy aws_eks_cluster.main (the cluster and every \
+             Kubernetes object in it) on the next apply: allowed by --allow-destroy"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    // An address this synth does not destroy (a typo) is said, not ignored.
+    // The state still holds the other stacks: each synth must allow them.
+    let o = synth_into(
+        "staging",
+        out.path(),
+        &[
+            "--stacks",
+            "network",
+            "--allow-destroy",
+            &format!("{allowed},aws_kms_key.logz"),
+        ],
+    );
+    assert!(
+        stderr(&o).contains(
+            "note: --allow-destroy aws_kms_key.logz: this synth takes no stateful resource of \
+             that address out of the state"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    let o = synth_into("staging", out.path(), &["--allow-destroy", "eks.main"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--allow-destroy `eks.main` is not a resource address"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_node_group_renamed_in_config_takes_a_moved_entry_there() {
+    let root = scratch_root();
+    let config = root.path().join("stacks/config/staging.toml");
+    let out = tempfile::tempdir().unwrap();
+    let synth = |command: &[&str]| {
+        let mut args = command.to_vec();
+        args.extend_from_slice(&[
+            "--root",
+            root.path().to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+        ]);
+        infra(&args)
+    };
+    assert!(synth(&["synth", "staging"]).status.success());
+    applied_state(out.path(), "staging");
+    let text = fs::read_to_string(&config).unwrap();
+    let renamed = text.replacen("name = \"general\"", "name = \"system\"", 1);
+    fs::write(&config, &renamed).unwrap();
+
+    // `diff` shows it before a synth is tried.
+    let o = synth(&["diff", "staging"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let report = stdout(&o);
+    for expected in [
+        "stateful resources this takes out of the state (the local state file terraform.staging.tfstate)",
+        "aws_eks_node_group.general (its nodes, and the pods running on them are evicted) looks renamed to aws_eks_node_group.system",
+        "likely renames without a moved entry",
+        "aws_launch_template.node_general -> aws_launch_template.node_system",
+    ] {
+        assert!(report.contains(expected), "missing `{expected}` in:\n{report}");
+    }
+    let o = synth(&["synth", "staging"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains(r#"{"moved": [{"from": "aws_eks_node_group.general", "to": "aws_eks_node_group.system"}]}"#),
+        "{}",
+        stderr(&o)
+    );
+
+    let moved = "[[state.moved]]\nfrom = \"aws_eks_node_group.general\"\nto = \"aws_eks_node_group.system\"\n\n\
+                 [[state.moved]]\nfrom = \"aws_launch_template.node_general\"\nto = \"aws_launch_template.node_system\"\n";
+    fs::write(&config, format!("{renamed}\n{moved}")).unwrap();
+    let o = synth(&["diff", "staging"]);
+    let report = stdout(&o);
+    assert!(
+        report.contains("> aws_eks_node_group.general -> aws_eks_node_group.system (moved)"),
+        "{report}"
+    );
+    assert!(!report.contains("likely renames"), "{report}");
+    let o = synth(&["synth", "staging"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("looks renamed"), "{}", stderr(&o));
+}

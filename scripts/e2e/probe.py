@@ -6,6 +6,8 @@
   probe.py URL REGION bucket-delete BUCKET
   probe.py URL REGION lock BUCKET KEY --expect held|released
   probe.py URL REGION state-versions BUCKET KEY --min N
+  probe.py URL REGION repository-create NAME
+  probe.py URL REGION repository-adopted NAME --created-at T --tag KEY=VALUE
 
 `inventory` lists what the stacks create (VPCs and their parts, IAM roles,
 policies and OIDC providers, KMS keys and aliases, EKS clusters, ECR
@@ -21,6 +23,13 @@ encryption, public access blocked) and deleted version by version: moto fails
 DeleteObjects with HTTP 500 once versioning is suspended, which is what
 emptying a versioned bucket through terraform does, so versioning is never
 suspended here.
+
+`repository-create` makes an ECR repository the way someone would have made it
+by hand before the stacks managed it (the stacks' settings, none of their
+tags) and prints its creation time; `repository-adopted` checks, after an
+apply with an `import` entry for it, that it is the same repository (same
+creation time) and that terraform now manages it (it carries the tag the
+stacks set).
 """
 
 from __future__ import annotations
@@ -191,6 +200,34 @@ def cmd_state_versions(client: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_repository_create(client: Any, args: argparse.Namespace) -> int:
+    repo = client("ecr").create_repository(
+        repositoryName=args.name,
+        imageTagMutability="IMMUTABLE",
+        imageScanningConfiguration={"scanOnPush": True},
+        encryptionConfiguration={"encryptionType": "KMS"},
+    )["repository"]
+    print(f"{repo['createdAt'].timestamp()}")
+    return 0
+
+
+def cmd_repository_adopted(client: Any, args: argparse.Namespace) -> int:
+    ecr = client("ecr")
+    repos = ecr.describe_repositories(repositoryNames=[args.name])["repositories"]
+    created = repos[0]["createdAt"].timestamp()
+    if abs(created - args.created_at) > 0.001:
+        print(f"repository {args.name} was created at {created}, not at {args.created_at}: "
+              "terraform replaced it instead of adopting it", file=sys.stderr)
+        return 1
+    tags = {t["Key"]: t["Value"] for t in ecr.list_tags_for_resource(resourceArn=repos[0]["repositoryArn"])["tags"]}
+    key, _, value = args.tag.partition("=")
+    if tags.get(key) != value:
+        print(f"repository {args.name} has tags {tags}, not {key}={value}: terraform does not manage it", file=sys.stderr)
+        return 1
+    print(f"repository {args.name}: the one created before the apply (createdAt {created}), now tagged {key}={value}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("url", help="emulator endpoint, http://127.0.0.1:PORT")
@@ -214,6 +251,14 @@ def main() -> int:
     ver.add_argument("key")
     ver.add_argument("--min", type=int, required=True)
     ver.set_defaults(run=cmd_state_versions)
+    create = sub.add_parser("repository-create")
+    create.add_argument("name")
+    create.set_defaults(run=cmd_repository_create)
+    adopted = sub.add_parser("repository-adopted")
+    adopted.add_argument("name")
+    adopted.add_argument("--created-at", type=float, required=True)
+    adopted.add_argument("--tag", required=True, help="KEY=VALUE the stacks set")
+    adopted.set_defaults(run=cmd_repository_adopted)
     args = parser.parse_args()
     if not args.url.startswith(("http://127.0.0.1:", "http://localhost:")):
         parser.error(f"{args.url}: the emulator must be on loopback")

@@ -4,14 +4,23 @@
 #
 #   scripts/e2e/run.sh ENV
 #
-# 1. Local state: synth with --emulator, terraform init (offline provider
-#    mirror when the machine has one), validate, apply, a second
+# 1. Local state: synth with --emulator; the ECR repository the stacks
+#    declare is created beforehand through the emulator's API and adopted by
+#    an [[state.import]] entry in a test copy of the config; terraform init
+#    (offline provider mirror when the machine has one), validate, apply (1
+#    imported: the same repository, now managed), a second
 #    `plan -detailed-exitcode` that must exit 0, destroy, and a check through
 #    the emulator's API that nothing is left.
 # 2. S3 backend: bootstrap a versioned, encrypted state bucket in the emulator,
 #    synth with --state-bucket (use_lockfile), and apply while a second
 #    terraform run must be refused by the lock; then the same clean re-plan,
 #    destroy and emptiness check, and the state bucket is removed.
+#
+# Where the config keeps terraform's prevent_destroy on (production), each
+# destroy must first be refused by terraform, naming every protected
+# resource, with nothing destroyed; then the protection is lifted as an
+# operator tearing the environment down would (config and floor, in a test
+# copy) and the destroy runs.
 #
 # The emulator (scripts/e2e/emulator.py: moto server + EKS shim) listens on
 # 127.0.0.1 on a port the kernel picks and is stopped by its PID on exit,
@@ -31,6 +40,7 @@ env_name=""
 work=""
 url=""
 region=""
+prevent_destroy=""
 
 log() { printf '[e2e %s %s] %s\n' "$env_name" "$(date -u +%H:%M:%S)" "$*"; }
 die() {
@@ -94,7 +104,7 @@ step() {
 }
 
 # The emulator overlay prints what the emulator does not cover; it is shown
-# on every run.
+# on every run. Extra arguments (--root, --state-bucket) go to synth.
 synth() {
   local out="$1"
   shift
@@ -124,16 +134,121 @@ indented() { "$@" 2>&1 | sed -u "s/^/[e2e $env_name]   /"; }
 
 probe() { indented "$py" "$root/scripts/e2e/probe.py" "$url" "$region" "$@"; }
 
+# test_root DIR keep|lift [IMPORT_TO IMPORT_ID]: a copy of the environment's
+# config and floors in DIR (the chart linked) for `synth --root`. `lift`
+# turns terraform's prevent_destroy off in both, as an operator tearing the
+# environment down does; an import entry adopts an existing object.
+test_root() {
+  local dir="$1"
+  rm -rf "$dir"
+  mkdir -p "$dir/stacks/config" "$dir/stacks/policy"
+  ln -s "$root/helm-chart" "$dir/helm-chart"
+  "$py" - "$root" "$env_name" "$@" <<'PY'
+import pathlib
+import re
+import sys
+
+root, env, dir_, mode, *entry = sys.argv[1:]
+config = pathlib.Path(root, "stacks/config", f"{env}.toml").read_text()
+policy = pathlib.Path(root, "stacks/policy", f"{env}.toml").read_text()
+if mode == "lift":
+    config, n = re.subn(r"(?m)^prevent_destroy = true$", "prevent_destroy = false", config)
+    policy, m = re.subn(r"(?m)^require_prevent_destroy = true$", "require_prevent_destroy = false", policy)
+    if n != 1:
+        sys.exit(f"{env}.toml: no `prevent_destroy = true` to lift")
+if entry:
+    to, id_ = entry
+    config += f'\n[[state.import]]\nto = "{to}"\nid = "{id_}"\n'
+pathlib.Path(dir_, "stacks/config", f"{env}.toml").write_text(config)
+pathlib.Path(dir_, "stacks/policy", f"{env}.toml").write_text(policy)
+PY
+}
+
+# The ECR repository the stacks declare, created through the emulator's API
+# before terraform runs (as by hand, before the stacks managed it), then
+# synthesized again from a test copy of the config whose [[state.import]]
+# entry adopts it. Sets adopted_* for adopted_check.
+adopted_name=""
+adopted_tag=""
+adopted_created=""
+adopt_repository() {
+  local dir="$1" body
+  body="$(jq -c '.resource.aws_ecr_repository.service' "$dir/eks.tf.json")"
+  adopted_name="$(jq -r .name <<<"$body")"
+  adopted_tag="$(jq -r .tags.Name <<<"$body")"
+  adopted_created="$("$py" "$root/scripts/e2e/probe.py" "$url" "$region" repository-create "$adopted_name")" ||
+    die "could not create the repository $adopted_name to adopt"
+  log "adopt: ECR repository $adopted_name created through the emulator's API, not by terraform"
+  test_root "$work/root" keep aws_ecr_repository.service "$adopted_name"
+  synth "$dir" --root "$work/root"
+  [[ "$(jq -c .import "$dir/refactor.tf.json")" == "[{\"id\":\"$adopted_name\",\"to\":\"aws_ecr_repository.service\"}]" ]] ||
+    die "refactor.tf.json has no import block for $adopted_name: $(jq -c .import "$dir/refactor.tf.json")"
+}
+
+# After the apply: one object imported, and it is the repository made before.
+adopted_check() {
+  local log_file="$work/$1.log"
+  grep -Eq 'Apply complete! Resources: 1 imported,' "$log_file" ||
+    die "$1 did not import the repository: $(grep 'Apply complete' "$log_file")"
+  log "$1: $(grep -o 'Resources: .*' "$log_file")"
+  probe repository-adopted "$adopted_name" --created-at "$adopted_created" --tag "Name=$adopted_tag"
+}
+
+# teardown LOGNAME DIR ROOT_ARGS...: the destroy. With prevent_destroy in the
+# environment's config, terraform must refuse it first: only resources the
+# module protects named (terraform stops its walk at the first ones it
+# meets in destroy order), and the state unchanged. Then a synth from a copy
+# of the config with the protection lifted (ROOT_ARGS: test_root's, then
+# synth's extra arguments after --) lets it run.
+teardown() {
+  local name="$1" dir="$2" status=0 protected refused held
+  shift 2
+  if [[ "$prevent_destroy" == "True" ]]; then
+    protected="$(jq -rs '[.[].resource // {} | to_entries[] | .key as $type | .value | to_entries[]
+      | select(.value.lifecycle.prevent_destroy == true) | "\($type).\(.key)"] | .[]' "$dir"/*.tf.json |
+      LC_ALL=C sort)"
+    held="$(terraform -chdir="$dir" state list 2>/dev/null | wc -l)"
+    tf "$name-refused" "$dir" destroy -auto-approve -input=false -no-color || status=$?
+    # terraform wraps its diagnostics: join the lines before matching.
+    refused="$(tr '\n' ' ' <"$work/$name-refused.log" |
+      grep -oE 'Resource [a-z0-9_]+\.[A-Za-z0-9_-]+ +has +lifecycle\.prevent_destroy' |
+      awk '{print $2}' | LC_ALL=C sort -u)"
+    if [[ "$status" -eq 0 || -z "$refused" ]] || LC_ALL=C comm -23 <(echo "$refused") <(echo "$protected") | grep -q .; then
+      tail -n 40 "$work/$name-refused.log" >&2
+      die "$name: terraform destroy exited $status naming [${refused//$'\n'/ }]; expected a refusal naming some of [${protected//$'\n'/ }]"
+    fi
+    [[ "$held" -gt 0 && "$(terraform -chdir="$dir" state list 2>/dev/null | wc -l)" -eq "$held" ]] ||
+      die "$name: the refused destroy changed the state ($held resources before)"
+    log "$name: terraform refused to destroy (exit $status): prevent_destroy on ${refused//$'\n'/, }; all $held resources still in state"
+    probe inventory --expect applied "${inventory_args[@]}"
+    local lifted="$work/root-lifted" root_args=()
+    while [[ $# -gt 0 && "$1" != "--" ]]; do
+      root_args+=("$1")
+      shift
+    done
+    [[ $# -gt 0 ]] && shift
+    test_root "$lifted" lift "${root_args[@]}"
+    synth "$dir" --root "$lifted" "$@"
+    log "$name: prevent_destroy lifted in a copy of the config and floors, as for a teardown"
+  fi
+  step "$name" "$dir" destroy -auto-approve -input=false -no-color
+}
+
+inventory_args=()
+
 local_state_run() {
   local dir="$work/local" started=$SECONDS
   log "--- local state"
   synth "$dir"
+  adopt_repository "$dir"
   step local-init "$dir" init -input=false -no-color
   step local-validate "$dir" validate -no-color
   step local-apply "$dir" apply -auto-approve -input=false -no-color
+  adopted_check local-apply
   probe inventory --expect applied
   plan_is_clean local-plan "$dir"
-  step local-destroy "$dir" destroy -auto-approve -input=false -no-color
+  inventory_args=()
+  teardown local-destroy "$dir" aws_ecr_repository.service "$adopted_name"
   probe inventory --expect empty
   log "local state: ok in $((SECONDS - started)) s"
 }
@@ -201,7 +316,8 @@ s3_backend_run() {
   apply_while_locked "$dir" "$bucket" "$key"
   probe inventory --expect applied --allow-bucket "$bucket"
   plan_is_clean s3-plan "$dir"
-  step s3-destroy "$dir" destroy -auto-approve -input=false -no-color
+  inventory_args=(--allow-bucket "$bucket")
+  teardown s3-destroy "$dir" -- --state-bucket "$bucket"
   probe inventory --expect empty --allow-bucket "$bucket"
   probe state-versions "$bucket" "$key" --min 2
   log "gap 4: moto fails DeleteObjects on a versioning-suspended bucket; removing versions one by one instead"
@@ -232,6 +348,7 @@ main() {
   command -v terraform >/dev/null || die "terraform is not on PATH"
   "$root/scripts/venv.sh"
   region="$("$py" -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["region"])' "$config")"
+  prevent_destroy="$("$py" -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb")).get("state", {}).get("prevent_destroy", False))' "$config")"
 
   work="$root/.e2e/$env_name"
   rm -rf "$work"

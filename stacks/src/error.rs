@@ -25,6 +25,11 @@ pub enum Error {
         "--state-bucket `{0}` is not an S3 bucket name (3 to 63 lowercase letters, digits, `-`, `.`)"
     )]
     StateBucket(String),
+    #[error(
+        "--allow-destroy `{0}` is not a resource address like `aws_kms_key.logs` (the address \
+         a refused synth names)"
+    )]
+    AllowDestroy(String),
     #[error("emulator overlay: {0}")]
     Emulator(String),
     #[error("copying the chart {} into the module", path.display())]

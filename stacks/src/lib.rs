@@ -2,8 +2,10 @@
 //! Terraform root module, in four stacks (network, iam, eks, app).
 //!
 //! [`synthesize`] is the one operation the CLI calls: it loads and checks the
-//! environment's config, builds every component, chooses where state lives,
-//! applies the emulator overlay when asked, and checks and renders the module.
+//! environment's config, builds every component, protects the stateful
+//! resources and applies the config's imports and moves, chooses where state
+//! lives, applies the emulator overlay when asked, and checks and renders the
+//! module.
 //! A component is a function from the config (and what earlier components
 //! expose, as typed structs of references) to constructs, in one module:
 //! adding a component is adding a file and a line in [`components`].
@@ -17,6 +19,7 @@ pub mod graph;
 pub mod helm;
 pub mod inventory;
 pub mod policy;
+pub mod refactor;
 pub mod releases;
 pub mod report;
 pub mod upstream;
@@ -32,7 +35,7 @@ pub mod webapp;
 
 use std::path::{Path, PathBuf};
 
-use synth::{App, Module, Schemas, Stack, SynthOptions};
+use synth::{Address, App, Module, Schemas, Stack, SynthOptions};
 
 pub use config::{known_environments, load_environment, Config, ConfigError, Environment};
 pub use error::Error;
@@ -105,6 +108,9 @@ pub struct Options {
     /// Keep state in this S3 bucket (key `<env>/terraform.tfstate`, lock file
     /// beside it) instead of a local file.
     pub state_bucket: Option<String>,
+    /// Stateful resources (`aws_kms_key.logs`) this synthesis may take out
+    /// of the state of the directory it is written into.
+    pub allow_destroy: Vec<String>,
     /// Recorded in the manifest (`infra 0.1.0`).
     pub tool: String,
 }
@@ -167,6 +173,14 @@ pub fn synthesize(root: &Path, env: &str, options: &Options) -> Result<Synthesis
         &environment,
         options.state_bucket.as_deref(),
     ));
+    for text in &options.allow_destroy {
+        match Address::parse(text) {
+            Some(address @ Address::Resource { .. }) => {
+                app.allow_destroy(&address);
+            }
+            _ => return Err(Error::AllowDestroy(text.clone())),
+        }
+    }
     if let Some(endpoint) = &options.emulator {
         notes.extend(aws::emulator::apply(&mut app, endpoint)?);
     }
@@ -205,10 +219,11 @@ pub fn schemas() -> Result<Schemas, Error> {
 /// `estimated` function here, as it adds its builder in [`components`].
 pub const ESTIMATORS: &[fn(&Environment) -> Vec<estimate::Estimated>] = &[webapp::estimated];
 
-/// Every component of an environment, with schemas and policies attached;
-/// `chart_dir` is the service's chart. Every release is still a helm_release
-/// here: with GitOps on, [`synthesize`] then hands them to Argo CD
-/// ([`gitops::deliver`]).
+/// Every component of an environment, with schemas and policies attached,
+/// the stateful resources protected and the config's imports and moves
+/// applied; `chart_dir` is the service's chart. Every release is still a
+/// helm_release here: with GitOps on, [`synthesize`] then hands them to
+/// Argo CD ([`gitops::deliver`]).
 pub fn build(env: &Environment, chart_dir: &Path) -> Result<App, Error> {
     let mut app = App::new(&env.name);
     app.required_version(">= 1.9, < 2.0");
@@ -233,6 +248,8 @@ pub fn build(env: &Environment, chart_dir: &Path) -> Result<App, Error> {
     }
     app.set_schemas(schemas);
     components(&mut app, env, chart_dir)?;
+    aws::stateful::protect(&mut app, env);
+    refactor::apply(&mut app, env)?;
     Ok(app)
 }
 

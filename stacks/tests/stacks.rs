@@ -455,16 +455,24 @@ fn staging_and_production_differ_only_where_intended() {
                 let paths: Vec<&str> = attrs.iter().map(|c| c.path.as_str()).collect();
                 format!("~ {a}: {}", paths.join(", "))
             }
+            synth::diff::Change::Moved { from, to, .. } => format!("> {from} -> {to}"),
         })
         .collect();
     let expected = [
+        // Terraform refuses to destroy production's stateful resources.
+        "~ aws_cloudwatch_log_group.cluster: lifecycle",
+        "~ aws_cloudwatch_log_group.flow_logs: lifecycle",
+        "~ aws_ecr_repository.service: lifecycle",
         // A third AZ, with its own NAT gateway; the second AZ gets its own too.
         "+ aws_eip.nat_b",
         "+ aws_eip.nat_c",
-        "~ aws_eks_cluster.main: vpc_config.subnet_ids",
+        "~ aws_eks_cluster.main: lifecycle, vpc_config.subnet_ids",
         // Node sizes.
         "~ aws_eks_node_group.system: capacity_type, instance_types.0, instance_types.1, \
-         scaling_config.desired_size, scaling_config.max_size, scaling_config.min_size, subnet_ids",
+         lifecycle.prevent_destroy, scaling_config.desired_size, scaling_config.max_size, \
+         scaling_config.min_size, subnet_ids",
+        "~ aws_kms_key.eks_secrets: lifecycle",
+        "~ aws_kms_key.logs: lifecycle",
         "~ aws_launch_template.node_system: block_device_mappings.0.ebs.volume_size",
         "+ aws_nat_gateway.b",
         "+ aws_nat_gateway.c",
@@ -488,7 +496,8 @@ fn staging_and_production_differ_only_where_intended() {
         "~ output.public_subnet_ids: value",
         // The floors differ, and the diff shows each changed floor.
         "~ policy: allow_spot, gitops.admin_disabled, gitops.private_api, gitops.required, \
-         min_azs, public_api.max_addresses, public_api.min_prefix, require_nat_gateway_per_az",
+         min_azs, public_api.max_addresses, public_api.min_prefix, require_nat_gateway_per_az, \
+         require_prevent_destroy",
     ];
     assert_eq!(
         summary, expected,

@@ -5,10 +5,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::block::{Backend, Mode, Provider, Resource};
+use crate::block::{Backend, Mode, Provider};
 use crate::check::{self, Index, RefCheck};
 use crate::error::{Diagnostic, SynthError};
+use crate::expr::Address;
 use crate::policy::{ModuleView, Policy, ResourceView};
+use crate::refactor::{self, Protection};
 use crate::render::{self, Parts, Rendered};
 use crate::schema::{BlockKind, Schemas};
 use crate::stack::Stack;
@@ -17,6 +19,10 @@ use crate::stack::Stack;
 pub const TERRAFORM_FILE: &str = "terraform.tf.json";
 pub const PROVIDERS_FILE: &str = "providers.tf.json";
 pub const VARIABLES_FILE: &str = "variables.tf.json";
+/// The module's `moved` and `import` blocks: statements about state, with
+/// no configuration for a scanner to judge (and top-level arrays, which
+/// checkov's JSON parser refuses), so they live apart from the stacks.
+pub const REFACTOR_FILE: &str = "refactor.tf.json";
 pub const MANIFEST_FILE: &str = "manifest.json";
 
 /// A whole program: the stacks of one environment and its root settings.
@@ -29,6 +35,7 @@ pub struct App {
     schemas: Schemas,
     policies: Vec<Box<dyn Policy>>,
     metadata: BTreeMap<String, serde_json::Value>,
+    protection: Protection,
 }
 
 /// What to synthesize.
@@ -46,6 +53,9 @@ pub struct Module {
     pub environment: String,
     pub files: BTreeMap<String, Vec<u8>>,
     pub summary: Vec<StackSummary>,
+    /// What the module may not take out of a directory's state; the writer
+    /// checks it (see [`crate::refactor`]).
+    pub protection: Protection,
 }
 
 impl Module {
@@ -62,6 +72,8 @@ impl Module {
             environment: environment.to_owned(),
             files,
             summary: Vec::new(),
+            // No state lives beside such a tree: nothing to protect.
+            protection: Protection::default(),
         }
     }
 }
@@ -121,6 +133,32 @@ impl App {
         self
     }
 
+    /// Declares every resource of type `ty` stateful: destroying one loses
+    /// `loses` (say, "objects stored in it"). Writing a module that would
+    /// take one out of a directory's state is refused (see
+    /// [`crate::refactor`]).
+    pub fn stateful(&mut self, ty: &str, loses: &str) -> &mut Self {
+        self.protection
+            .stateful
+            .insert(ty.to_owned(), loses.to_owned());
+        self
+    }
+
+    /// Lets this synthesis take the stateful resource at `address` out of
+    /// the state: terraform destroys it on the next apply.
+    pub fn allow_destroy(&mut self, address: &Address) -> &mut Self {
+        self.protection.allow_destroy.insert(address.to_string());
+        self
+    }
+
+    /// Renames the block at `from` to `name`, and every reference to it in
+    /// every stack, as CDKTF's `overrideLogicalId` does; returns the new
+    /// address. Terraform then sees a new address: to keep the object, call
+    /// [`crate::Resource::moved_from`] on the renamed block too.
+    pub fn rename_resource(&mut self, from: &Address, name: &str) -> Result<Address, SynthError> {
+        refactor::rename(&mut self.stacks, from, name)
+    }
+
     /// Adds a stack (or returns the existing one of that name).
     pub fn stack(&mut self, name: &str, description: &str) -> &mut Stack {
         if let Some(i) = self.stacks.iter().position(|s| s.name() == name) {
@@ -139,7 +177,7 @@ impl App {
     }
 
     /// Applies a change to every resource and data source (an aspect).
-    pub fn visit_resources_mut(&mut self, mut f: impl FnMut(&mut Resource)) {
+    pub fn visit_resources_mut(&mut self, mut f: impl FnMut(&mut crate::Resource)) {
         for stack in &mut self.stacks {
             stack.resources_mut().iter_mut().for_each(&mut f);
         }
@@ -154,12 +192,14 @@ impl App {
             .filter(|s| selected.contains(s.name()))
             .collect();
         let mut diags = Vec::new();
+        check::stack_names(&self.stacks, &mut diags);
         let index = Index::build(&self.stacks, &mut diags);
         let providers = check::merge_providers(&self.stacks, &mut diags);
         let used_providers = providers.used_by(&chosen, &mut diags);
         let included = providers.included(&used_providers);
         let referenced_vars =
             self.check_references(&index, &selected, &chosen, &included, &mut diags);
+        refactor::check(&self.stacks, &index, &mut diags);
         check::cycles(&chosen, &mut diags);
         let rendered = render_blocks(&chosen, &mut diags);
         self.check_schemas(&rendered, &included, &mut diags);
@@ -191,7 +231,25 @@ impl App {
             environment: self.environment.clone(),
             files,
             summary,
+            protection: Protection {
+                unselected: self.unselected(&selected),
+                ..self.protection.clone()
+            },
         })
+    }
+
+    /// Managed resources of the stacks left out of the selection.
+    fn unselected(&self, selected: &BTreeSet<String>) -> BTreeMap<String, String> {
+        self.stacks
+            .iter()
+            .filter(|s| !selected.contains(s.name()))
+            .flat_map(|s| {
+                s.resources
+                    .iter()
+                    .filter(|r| r.mode() == Mode::Managed)
+                    .map(|r| (r.address().to_string(), s.name().to_owned()))
+            })
+            .collect()
     }
 
     /// Every reference of the chosen blocks resolves inside the selection;
@@ -222,6 +280,7 @@ impl App {
                     r.overrides().iter().filter_map(|o| o.value.as_ref()),
                 );
                 refs.check_depends_on(&owner, r.explicit_depends_on());
+                refs.check(&owner, r.import_id().into_iter());
             }
             for (name, value) in &stack.locals {
                 refs.check(&format!("local.{name}"), std::iter::once(value));

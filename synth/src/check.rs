@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::app::{PROVIDERS_FILE, REFACTOR_FILE, TERRAFORM_FILE, VARIABLES_FILE};
 use crate::block::{type_provider, Provider, ProviderRef, RequiredProvider};
 use crate::error::{Diagnostic, SynthError};
 use crate::expr::{Address, Expr};
@@ -33,6 +34,25 @@ pub(crate) fn select(
         });
     }
     Ok(wanted.iter().cloned().collect())
+}
+
+/// A stack's file must not be one of the module's own files.
+pub(crate) fn stack_names(stacks: &[Stack], diags: &mut Vec<Diagnostic>) {
+    let own = [
+        TERRAFORM_FILE,
+        PROVIDERS_FILE,
+        VARIABLES_FILE,
+        REFACTOR_FILE,
+    ];
+    for stack in stacks {
+        let file = format!("{}.tf.json", stack.name());
+        if own.contains(&file.as_str()) {
+            diags.push(Diagnostic::new(
+                format!("stack `{}`", stack.name()),
+                format!("its file would be {file}, which is the module's own; name it otherwise"),
+            ));
+        }
+    }
 }
 
 /// Provider declarations merged from all stacks; the same provider declared
@@ -166,6 +186,11 @@ impl Index {
             }
         }
         Self { owner }
+    }
+
+    /// The stack that declares `address`, if any does.
+    pub(crate) fn owner_of(&self, address: &Address) -> Option<&str> {
+        self.owner.get(address).map(String::as_str)
     }
 }
 

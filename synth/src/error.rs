@@ -71,6 +71,20 @@ pub enum SynthError {
         manifest: String,
         evidence: Vec<String>,
     },
+    #[error(
+        "refusing to write `{environment}` into {dir}: terraform would destroy {} stateful \
+         resource(s) that its state holds ({state}):\n{}\nNothing was written.",
+        .resources.len(),
+        list_lines(.resources)
+    )]
+    WouldDestroy {
+        dir: PathBuf,
+        environment: String,
+        /// Where the state is.
+        state: String,
+        /// Each resource, what it holds, and how to keep or drop it.
+        resources: Vec<String>,
+    },
     #[error("refusing to write `{name}`: it {reason}")]
     ModulePath { name: String, reason: String },
     #[error(

@@ -39,6 +39,31 @@ impl Address {
             name: name.into(),
         }
     }
+
+    /// Reads a resource address as written in a config file or on a
+    /// command line: `aws_vpc.main` or `data.aws_region.current`. `None`
+    /// when it is not one (a variable, a local, an instance key, a typo).
+    pub fn parse(text: &str) -> Option<Self> {
+        let (data, rest) = match text.strip_prefix("data.") {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (ty, name) = rest.split_once('.')?;
+        let is_type = ty.contains('_')
+            && ty.starts_with(|c: char| c.is_ascii_lowercase())
+            && ty
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        let is_name = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        match (is_type && is_name, data) {
+            (false, _) => None,
+            (true, false) => Some(Self::resource(ty, name)),
+            (true, true) => Some(Self::data(ty, name)),
+        }
+    }
 }
 
 impl fmt::Display for Address {
@@ -199,6 +224,28 @@ impl Expr {
         });
     }
 
+    /// Points every reference to `from` at `to` instead. [`Expr::Raw`] text
+    /// is not looked into: its references are not tracked.
+    pub(crate) fn rename_references(&mut self, from: &Address, to: &Address) {
+        match self {
+            Self::List(items) | Self::Call(_, items) | Self::Template(items) => {
+                items.iter_mut().for_each(|i| i.rename_references(from, to));
+            }
+            Self::Map(map) => map.values_mut().for_each(|v| v.rename_references(from, to)),
+            Self::Ref(address, steps) => {
+                if address == from {
+                    *address = to.clone();
+                }
+                rename_in_steps(steps, from, to);
+            }
+            Self::Traverse(inner, steps) => {
+                inner.rename_references(from, to);
+                rename_in_steps(steps, from, to);
+            }
+            Self::Null | Self::Bool(_) | Self::Number(_) | Self::Str(_) | Self::Raw(_) => {}
+        }
+    }
+
     fn walk<'a>(&'a self, f: &mut impl FnMut(&'a Expr)) {
         f(self);
         match self {
@@ -299,6 +346,14 @@ fn walk_steps<'a>(steps: &'a [Step], f: &mut impl FnMut(&'a Expr)) {
     for step in steps {
         if let Step::Index(index) = step {
             index.walk(f);
+        }
+    }
+}
+
+fn rename_in_steps(steps: &mut [Step], from: &Address, to: &Address) {
+    for step in steps {
+        if let Step::Index(index) = step {
+            index.rename_references(from, to);
         }
     }
 }
@@ -561,6 +616,59 @@ mod tests {
     fn raw_expressions_pass_through() {
         let e = Expr::count_index();
         assert_eq!(e.to_json(), json!("${count.index}"));
+    }
+
+    #[test]
+    fn addresses_parse_as_written() {
+        assert_eq!(
+            Address::parse("aws_vpc.main"),
+            Some(Address::resource("aws_vpc", "main"))
+        );
+        assert_eq!(
+            Address::parse("data.aws_region.current"),
+            Some(Address::data("aws_region", "current"))
+        );
+        assert_eq!(
+            Address::parse("terraform_data.a-b_1"),
+            Some(Address::resource("terraform_data", "a-b_1"))
+        );
+        for bad in [
+            "",
+            "aws_vpc",
+            "var.x",
+            "local.y",
+            "aws_vpc.main.id",
+            "aws_vpc.main[0]",
+            "Aws_vpc.main",
+            "aws_vpc.1a",
+            "data.aws_region",
+            "module.m.aws_vpc.main",
+        ] {
+            assert_eq!(Address::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn references_are_renamed_everywhere_but_in_raw_text() {
+        let old = Address::resource("aws_vpc", "main");
+        let new = Address::resource("aws_vpc", "core");
+        let mut e = Expr::object([(
+            "a",
+            Expr::call(
+                "f",
+                [
+                    vpc().attr("id"),
+                    Expr::template([Expr::from("x"), vpc().attr("arn")]),
+                    Expr::reference(Address::Var("v".into())).index(vpc().attr("n")),
+                    Expr::raw("aws_vpc.main.id"),
+                ],
+            ),
+        )]);
+        e.rename_references(&old, &new);
+        assert_eq!(
+            e.to_json(),
+            json!({"a": "${f(aws_vpc.core.id, \"x${aws_vpc.core.arn}\", var.v[aws_vpc.core.n], aws_vpc.main.id)}"})
+        );
     }
 
     #[test]

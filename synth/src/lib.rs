@@ -5,7 +5,9 @@
 //! variables, locals and outputs built from [`Expr`] values. [`App::synth`]
 //! checks the whole module (duplicate addresses, dangling references,
 //! cycles, undeclared providers, provider schemas, policies) and renders it;
-//! [`output::write_module`] puts it on disk without disturbing terraform.
+//! [`output::write_module`] puts it on disk without disturbing terraform,
+//! and refuses to take a stateful resource out of the state there
+//! ([`refactor`]: `moved` and `import` blocks, renames, the destroy guard).
 //! Nothing here knows about any particular provider.
 
 mod app;
@@ -20,14 +22,15 @@ mod json;
 pub mod manifest;
 pub mod output;
 mod policy;
+pub mod refactor;
 mod render;
 mod schema;
 mod ser;
 mod stack;
 
 pub use app::{
-    App, Module, StackSummary, SynthOptions, MANIFEST_FILE, PROVIDERS_FILE, TERRAFORM_FILE,
-    VARIABLES_FILE,
+    App, Module, StackSummary, SynthOptions, MANIFEST_FILE, PROVIDERS_FILE, REFACTOR_FILE,
+    TERRAFORM_FILE, VARIABLES_FILE,
 };
 pub use block::{
     Backend, Handle, Lifecycle, Mode, Output, Provider, ProviderRef, RequiredProvider, Resource,

@@ -1,13 +1,17 @@
 //! Rendering a checked selection of stacks into the files of one root
 //! module: `terraform.tf.json`, `providers.tf.json`, `variables.tf.json`,
-//! one `<stack>.tf.json` per stack, the stacks' assets and the manifest.
+//! one `<stack>.tf.json` per stack, `refactor.tf.json` (the `moved` and
+//! `import` blocks of the selected stacks' resources), the stacks' assets
+//! and the manifest.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::app::{StackSummary, MANIFEST_FILE, PROVIDERS_FILE, TERRAFORM_FILE, VARIABLES_FILE};
+use crate::app::{
+    StackSummary, MANIFEST_FILE, PROVIDERS_FILE, REFACTOR_FILE, TERRAFORM_FILE, VARIABLES_FILE,
+};
 use crate::block::{Backend, Mode, Provider, RequiredProvider, Resource, Variable};
 use crate::json::{to_canonical_string, to_value};
 use crate::manifest::Manifest;
@@ -70,6 +74,9 @@ pub(crate) fn files(parts: &Parts<'_>) -> (BTreeMap<String, Vec<u8>>, Vec<StackS
             data_sources: addresses(stack, Mode::Data),
             outputs: stack.outputs.iter().map(|(n, _)| n.clone()).collect(),
         });
+    }
+    if let Some(refactor) = refactor_file(parts.rendered) {
+        files.insert(REFACTOR_FILE.to_owned(), refactor);
     }
     let manifest = manifest(parts, &summary, &files);
     files.insert(MANIFEST_FILE.to_owned(), manifest);
@@ -161,6 +168,58 @@ fn render_stack(stack: &Stack, rendered: &[(&Resource, &Value)]) -> Vec<u8> {
         root.insert("output".into(), Value::Object(outputs));
     }
     to_canonical_string(&Value::Object(root)).into_bytes()
+}
+
+/// The `moved` and `import` blocks of the rendered resources, sorted by
+/// resource address; `None` when there are none.
+fn refactor_file(rendered: &[Rendered<'_>]) -> Option<Vec<u8>> {
+    let mut refactored: Vec<&Resource> = rendered
+        .iter()
+        .map(|(_, r, _)| *r)
+        .filter(|r| {
+            r.mode() == Mode::Managed
+                && (!r.former_addresses().is_empty() || r.import_id().is_some())
+        })
+        .collect();
+    if refactored.is_empty() {
+        return None;
+    }
+    refactored.sort_by_key(|r| r.address());
+    let mut root = Map::new();
+    let moved: Vec<Value> = refactored.iter().flat_map(|r| moved_blocks(r)).collect();
+    if !moved.is_empty() {
+        root.insert("moved".into(), Value::Array(moved));
+    }
+    let imports: Vec<Value> = refactored.iter().filter_map(|r| import_block(r)).collect();
+    if !imports.is_empty() {
+        root.insert("import".into(), Value::Array(imports));
+    }
+    Some(to_canonical_string(&Value::Object(root)).into_bytes())
+}
+
+/// The `moved` blocks of a resource: its former addresses chained, oldest
+/// first, ending at its own.
+fn moved_blocks(r: &Resource) -> Vec<Value> {
+    let own = r.address();
+    let formers = r.former_addresses();
+    formers
+        .iter()
+        .zip(formers.iter().skip(1).chain(std::iter::once(&own)))
+        .map(|(from, to)| json!({"from": from.to_string(), "to": to.to_string()}))
+        .collect()
+}
+
+/// The `import` block of a resource that adopts an existing object.
+fn import_block(r: &Resource) -> Option<Value> {
+    let id = r.import_id()?;
+    let mut block = Map::new();
+    block.insert("to".into(), Value::String(r.address().to_string()));
+    block.insert("id".into(), id.to_json());
+    // An import goes through the provider configuration its resource uses.
+    if let Some(provider) = r.explicit_provider() {
+        block.insert("provider".into(), Value::String(provider.to_string()));
+    }
+    Some(Value::Object(block))
 }
 
 fn manifest(

@@ -16,19 +16,12 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Command;
 
 use common::{chart_source, copy_tree, module, scratch, tree, write_flat, A, A2, B};
 use synth::output::{write_module, write_module_observed};
 
 fn terraform(dir: &Path, args: &[&str]) -> (bool, String) {
-    let o = Command::new("terraform")
-        .arg(format!("-chdir={}", dir.display()))
-        .args(args)
-        .env("TF_IN_AUTOMATION", "1")
-        .env("CHECKPOINT_DISABLE", "1")
-        .output()
-        .expect("terraform on PATH");
+    let o = common::terraform(dir, args);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&o.stdout),

@@ -1,7 +1,7 @@
 //! The AWS kit the components build with: names and tags, the provider and
 //! partition, IAM statements and role helpers, KMS keys, where state lives,
-//! and the end-to-end emulator overlay. Nothing here is a component; every
-//! component uses it.
+//! which resource types hold data, and the end-to-end emulator overlay.
+//! Nothing here is a component; every component uses it.
 
 pub mod emulator;
 pub mod iam;
@@ -9,6 +9,7 @@ pub mod kms;
 pub mod names;
 pub mod provider;
 pub mod state;
+pub mod stateful;
 
 pub use iam::{attach, inline_policy, json_encode, policy, role, service_trust, Irsa, Statement};
 pub use kms::kms_key;

@@ -19,6 +19,7 @@ mod network;
 mod node_groups;
 mod policy;
 mod quantity;
+mod state;
 mod usage;
 
 use std::collections::BTreeMap;
@@ -45,6 +46,7 @@ pub use network::{AzSubnets, NatGatewayMode, NetworkConfig};
 pub use node_groups::{CapacityType, NodeGroupConfig, TaintConfig, TaintEffect};
 pub use policy::{PolicyConfig, PublicApiPolicy};
 pub use quantity::{parse_quantity, QuantityUnit};
+pub use state::{ImportEntry, MovedEntry, StateConfig};
 pub use usage::{UsageConfig, UsageKey, UsageSource, UsageValue};
 
 use check::{Problems, Scope, Section};
@@ -87,6 +89,9 @@ pub struct Config {
     /// Delivery by Argo CD from a git repository (off when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gitops: Option<GitopsConfig>,
+    /// Protection, imports and moves of the environment's terraform state.
+    #[serde(default)]
+    pub state: StateConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -261,6 +266,7 @@ pub fn parse_environment(
     problems.section(&config.karpenter, &config);
     problems.section(&config.usage, &config);
     problems.section(&config.gitops, &config);
+    problems.section(&config.state, &config);
     if problems.is_empty() {
         Ok(Environment {
             name: name.to_owned(),

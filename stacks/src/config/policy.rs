@@ -27,6 +27,9 @@ pub struct PolicyConfig {
     /// Delivery by Argo CD, and what it requires.
     #[serde(default)]
     pub gitops: GitopsPolicy,
+    /// Whether terraform must refuse to destroy the stateful resources
+    /// (`state.prevent_destroy` in the environment's config).
+    pub require_prevent_destroy: bool,
 }
 
 /// Limits on `cluster.endpoint_public_access_cidrs`, judged by the addresses
@@ -95,6 +98,13 @@ impl Section for PolicyConfig {
         }
         if !self.allow_spot {
             no_spot(config, at);
+        }
+        if self.require_prevent_destroy && !config.state.prevent_destroy {
+            at.elsewhere(
+                "state.prevent_destroy",
+                "is false but policy require_prevent_destroy is true: terraform must refuse to \
+                 destroy this environment's stateful resources; set it to true",
+            );
         }
         let cluster = &config.cluster;
         if cluster.endpoint_public_access {

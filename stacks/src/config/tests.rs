@@ -595,3 +595,79 @@ fn usage_inputs_are_checked_at_load() {
         UsageSource::Resource
     );
 }
+
+#[test]
+fn production_must_keep_terraforms_prevent_destroy() {
+    let e = error_after(
+        "production",
+        PRODUCTION,
+        "prevent_destroy = true",
+        "prevent_destroy = false",
+    );
+    assert_error(
+        &e,
+        &[
+            "stacks/config/production.toml",
+            "state.prevent_destroy: is false but policy require_prevent_destroy is true",
+        ],
+    );
+    // Staging's floor leaves it to the config.
+    let staging = load("staging", STAGING).expect("staging.toml is valid");
+    assert!(!staging.config.state.prevent_destroy);
+    assert!(!staging.policy.require_prevent_destroy);
+}
+
+#[test]
+fn state_entries_are_checked_for_their_form_at_their_field() {
+    let entries = r#"[state]
+prevent_destroy = false
+
+[[state.import]]
+to = "aws_ecr_repository.service"
+id = "webapp-staging"
+
+[[state.import]]
+to = "aws_ecr_repository.service"
+id = " "
+
+[[state.import]]
+to = "data.aws_region.current"
+id = "eu-west-1"
+
+[[state.moved]]
+from = "aws_kms_key.logs"
+to = "aws_kms_key.logs"
+
+[[state.moved]]
+from = "aws_kms_key.a"
+to = "aws_kms_key.b"
+
+[[state.moved]]
+from = "aws_kms_key.a"
+to = "aws_kms_key[0]"
+"#;
+    let e = error_after(
+        "staging",
+        STAGING,
+        "[state]\nprevent_destroy = false\n",
+        entries,
+    );
+    assert_error(
+        &e,
+        &[
+            "state.import[1].to: `aws_ecr_repository.service` is imported twice",
+            "state.import[1].id: is empty",
+            "state.import[2].to: `data.aws_region.current` is a data source",
+            "state.moved[0]: moves a resource to its own address",
+            "state.moved[2].to: `aws_kms_key[0]` is not a resource address",
+            "state.moved[2].from: `aws_kms_key.a` is moved twice",
+        ],
+    );
+    let e = error_after(
+        "staging",
+        STAGING,
+        "prevent_destroy = false",
+        "prevent_destroy = false\nprotect = true",
+    );
+    assert_error(&e, &["unknown field `protect`"]);
+}

@@ -302,19 +302,26 @@ pub(super) fn diff(
     let old = blocks(&ours.module.files).map_err(ReportError::Diff)?;
     let new = blocks(&theirs.module.files).map_err(ReportError::Diff)?;
     let (mut added, mut removed, mut changed) = (Vec::new(), Vec::new(), Vec::new());
+    let attributes = |attrs: Vec<synth::diff::AttrChange>| {
+        attrs
+            .into_iter()
+            .map(|c| {
+                let show = |v: Option<String>| v.unwrap_or_else(|| "(absent)".into());
+                (c.path, show(c.old), show(c.new))
+            })
+            .collect()
+    };
     for change in block_diff(&old, &new) {
         match change {
             Change::Added(a) => added.push(a),
             Change::Removed(a) => removed.push(a),
             Change::Changed(address, attrs) => changed.push(ChangedBlock {
                 address,
-                attributes: attrs
-                    .into_iter()
-                    .map(|c| {
-                        let show = |v: Option<String>| v.unwrap_or_else(|| "(absent)".into());
-                        (c.path, show(c.old), show(c.new))
-                    })
-                    .collect(),
+                attributes: attributes(attrs),
+            }),
+            Change::Moved { from, to, attrs } => changed.push(ChangedBlock {
+                address: format!("{from} -> {to} (moved)"),
+                attributes: attributes(attrs),
             }),
         }
     }

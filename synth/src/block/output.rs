@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::is_false;
-use crate::expr::Expr;
+use crate::expr::{Address, Expr};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Output {
@@ -25,6 +25,10 @@ impl Output {
 
     pub fn value(&self) -> &Expr {
         &self.value
+    }
+
+    pub(crate) fn rename_references(&mut self, from: &Address, to: &Address) {
+        self.value.rename_references(from, to);
     }
 }
 

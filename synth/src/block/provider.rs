@@ -26,6 +26,9 @@ impl std::fmt::Display for ProviderRef {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RequiredProvider {
     pub source: String,
+    /// Empty for a built-in provider (`terraform.io/builtin/terraform`),
+    /// which terraform refuses a version constraint for.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub version: String,
 }
 
@@ -89,6 +92,12 @@ impl Provider {
 
     pub(crate) fn config_exprs(&self) -> impl Iterator<Item = &Expr> {
         self.config.values()
+    }
+
+    pub(crate) fn rename_references(&mut self, from: &Address, to: &Address) {
+        for value in self.config.values_mut() {
+            value.rename_references(from, to);
+        }
     }
 
     pub fn to_json(&self) -> serde_json::Value {

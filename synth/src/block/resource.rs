@@ -1,4 +1,6 @@
-//! Resources and data sources: attributes, meta-arguments, overrides.
+//! Resources and data sources: attributes, meta-arguments, overrides, and
+//! what keeps a resource's state across refactorings (its former addresses,
+//! the existing object it adopts).
 //!
 //! [`Resource::override_path`] is the escape hatch that edits the rendered
 //! JSON directly, as CDKTF's `addOverride` does.
@@ -64,6 +66,10 @@ pub struct Resource {
     provider: Option<ProviderRef>,
     lifecycle: Lifecycle,
     overrides: Vec<Override>,
+    /// Former addresses, oldest first (`moved` blocks).
+    moved_from: Vec<Address>,
+    /// The ID of an existing object to adopt (an `import` block).
+    import: Option<Expr>,
 }
 
 impl Resource {
@@ -79,6 +85,8 @@ impl Resource {
             provider: None,
             lifecycle: Lifecycle::default(),
             overrides: Vec::new(),
+            moved_from: Vec::new(),
+            import: None,
         }
     }
 
@@ -173,6 +181,44 @@ impl Resource {
         self
     }
 
+    /// Asks terraform to refuse any plan that destroys this resource
+    /// (`lifecycle.prevent_destroy`), keeping the rest of its lifecycle.
+    pub fn prevent_destroy(&mut self) -> &mut Self {
+        let lifecycle = std::mem::take(&mut self.lifecycle);
+        self.lifecycle = lifecycle.prevent_destroy();
+        self
+    }
+
+    /// This resource used to be `ty.name`: synthesizes a `moved` block, so
+    /// terraform moves the state it has under that address here instead of
+    /// destroying that object and creating this one. For a construct
+    /// renamed more than once, call it once per former address, oldest
+    /// first: the moves are chained (`a` to `b`, `b` to this), which is right
+    /// whichever of them an environment's state still uses.
+    pub fn moved_from(&mut self, ty: &str, name: &str) -> &mut Self {
+        self.moved_from.push(Address::resource(ty, name));
+        self
+    }
+
+    /// Adopts an object that already exists, by the ID its provider imports
+    /// it with: synthesizes an `import` block, so the next apply takes it
+    /// into state instead of creating it. Once imported, terraform ignores
+    /// the block; it can stay as a record of where the object came from.
+    pub fn import_from(&mut self, id: impl Into<Expr>) -> &mut Self {
+        self.import = Some(id.into());
+        self
+    }
+
+    /// The addresses this resource used to have, oldest first.
+    pub fn former_addresses(&self) -> &[Address] {
+        &self.moved_from
+    }
+
+    /// The ID of the existing object this resource adopts, if any.
+    pub fn import_id(&self) -> Option<&Expr> {
+        self.import.as_ref()
+    }
+
     /// Sets any JSON path of the rendered block (`a.b.0.c`; numeric parts
     /// index arrays), for what the builders do not cover.
     pub fn override_path(&mut self, path: &str, value: impl Into<Expr>) -> &mut Self {
@@ -211,6 +257,16 @@ impl Resource {
         out
     }
 
+    /// Whether the block has `count` or `for_each`: many instances.
+    pub(crate) fn is_repeated(&self) -> bool {
+        self.count.is_some() || self.for_each.is_some()
+    }
+
+    /// The `provider` meta-argument, when one is set.
+    pub(crate) fn explicit_provider(&self) -> Option<&ProviderRef> {
+        self.provider.as_ref()
+    }
+
     /// The explicit `depends_on` targets only.
     pub(crate) fn explicit_depends_on(&self) -> &[Address] {
         &self.depends_on
@@ -221,6 +277,31 @@ impl Resource {
             .values()
             .chain(self.count.iter())
             .chain(self.for_each.iter())
+    }
+
+    /// Gives the block another name (see [`crate::App::rename_resource`]).
+    pub(crate) fn set_name(&mut self, name: &str) {
+        name.clone_into(&mut self.name);
+    }
+
+    /// Points every reference to `from` this block makes, in attributes,
+    /// meta-arguments, overrides and its import ID, at `to`.
+    pub(crate) fn rename_references(&mut self, from: &Address, to: &Address) {
+        let exprs = self
+            .attrs
+            .values_mut()
+            .chain(self.count.iter_mut())
+            .chain(self.for_each.iter_mut())
+            .chain(self.import.iter_mut())
+            .chain(self.overrides.iter_mut().filter_map(|o| o.value.as_mut()));
+        for expr in exprs {
+            expr.rename_references(from, to);
+        }
+        for target in &mut self.depends_on {
+            if target == from {
+                *target = to.clone();
+            }
+        }
     }
 
     pub(crate) fn overrides(&self) -> &[Override] {
@@ -386,6 +467,40 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("inside a scalar"));
+    }
+
+    #[test]
+    fn prevent_destroy_keeps_the_rest_of_the_lifecycle() {
+        let mut r = Resource::new(Mode::Managed, "aws_eks_node_group", "general");
+        r.ignore_changes(["scaling_config[0].desired_size"])
+            .prevent_destroy();
+        assert_eq!(
+            r.to_json().unwrap()["lifecycle"],
+            json!({"prevent_destroy": true, "ignore_changes": ["scaling_config[0].desired_size"]})
+        );
+    }
+
+    #[test]
+    fn renamed_references_reach_meta_arguments_overrides_and_the_import_id() {
+        let old = Address::resource("aws_kms_key", "logs");
+        let new = Address::resource("aws_kms_key", "log_key");
+        let key = Expr::reference(old.clone());
+        let mut r = Resource::new(Mode::Managed, "aws_cloudwatch_log_group", "flow");
+        r.set("kms_key_id", key.clone().attr("arn"))
+            .count(Expr::call("length", [key.clone().attr("tags")]))
+            .depends_on(old.clone())
+            .override_path("x", key.clone().attr("id"))
+            .import_from(key.attr("key_id"));
+        r.rename_references(&old, &new);
+        let body = r.to_json().unwrap();
+        assert_eq!(body["kms_key_id"], "${aws_kms_key.log_key.arn}");
+        assert_eq!(body["count"], "${length(aws_kms_key.log_key.tags)}");
+        assert_eq!(body["depends_on"], json!(["aws_kms_key.log_key"]));
+        assert_eq!(body["x"], "${aws_kms_key.log_key.id}");
+        assert_eq!(
+            r.import_id().unwrap().to_json(),
+            "${aws_kms_key.log_key.key_id}"
+        );
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::manifest::StateBackend;
 
 /// One trace of terraform's in the directory.
 #[derive(Debug)]
-enum Trace {
+pub(crate) enum Trace {
     /// `.terraform/`, the lock file: terraform has been here, whatever the state.
     Working(String),
     /// A local state file, its backup or its lock: the state path it serves.
@@ -35,9 +35,9 @@ enum Trace {
     Workspaces,
 }
 
-const BACKEND_RECORD: &str = ".terraform/terraform.tfstate";
+pub(crate) const BACKEND_RECORD: &str = ".terraform/terraform.tfstate";
 
-fn traces(dir: &Path) -> Result<Vec<Trace>, SynthError> {
+pub(crate) fn traces(dir: &Path) -> Result<Vec<Trace>, SynthError> {
     let mut out = Vec::new();
     for name in names(dir)? {
         if name == ".terraform" {

@@ -14,13 +14,16 @@
 //!   the links into it; a manifest entry that is not a plain relative path,
 //!   or a name taken by anything else, is an error naming it;
 //! - terraform's files are never touched, and a directory whose state
-//!   belongs to another module is refused (`guard.rs`).
+//!   belongs to another module is refused (`guard.rs`);
+//! - a module that would take a stateful resource out of the state there
+//!   is refused too (`state.rs` reads the state, [`crate::refactor`] judges).
 
 mod flat;
 mod fsops;
 mod guard;
 mod layout;
 mod read;
+mod state;
 mod write;
 
 use std::path::Path;
@@ -28,9 +31,11 @@ use std::path::Path;
 pub use crate::manifest::is_terraform_owned;
 pub use fsops::{Change, Observer};
 pub use read::{read_output, read_output_observed, Previous};
+pub use state::StateView;
 
 use crate::app::Module;
 use crate::error::SynthError;
+use crate::refactor::Assessment;
 
 /// What a write did, file by file (the manifest aside).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,10 +46,15 @@ pub struct WriteReport {
     /// Clean-up that failed after the new module took effect (an old
     /// generation that could not be removed, say); the next synth retries.
     pub warnings: Vec<String>,
+    /// What the module does to the state there: likely renames, stateful
+    /// resources it destroys because the user allowed it.
+    pub assessment: Assessment,
 }
 
 /// Writes `module` into `dir` (created if missing). On error, what terraform
-/// reads in `dir` is the previous module, unchanged.
+/// reads in `dir` is the previous module, unchanged. A module that would
+/// take a stateful resource out of the state in `dir`, without a `moved`
+/// block or the user's leave, is refused before anything changes.
 pub fn write_module(dir: &Path, module: &Module) -> Result<WriteReport, SynthError> {
     write_module_observed(dir, module, &mut |_| Ok(()))
 }

@@ -9,6 +9,7 @@ use std::path::Path;
 use super::flat::listed_file;
 use super::fsops::{io_error, kind, lock, names, Fs, Kind, Observer};
 use super::layout::{recover, Recorded, State};
+use super::state::{state_view, StateView};
 use crate::app::MANIFEST_FILE;
 use crate::error::SynthError;
 use crate::manifest::{Manifest, SYNTH_DIR};
@@ -20,6 +21,8 @@ pub struct Previous {
     pub manifest: Option<Manifest>,
     /// The module's files (manifest aside), by path relative to the directory.
     pub files: BTreeMap<String, Vec<u8>>,
+    /// The terraform state beside it.
+    pub state: StateView,
 }
 
 impl Previous {
@@ -71,21 +74,35 @@ pub fn read_output_observed(
         Kind::Dir => Some(lock(&synth_dir)?),
         _ => None,
     };
-    let (manifest, files) = match recover(&mut Fs::new(observe), dir)? {
-        State::Linked(generation) => (generation.recorded.manifest().cloned(), generation.files()?),
-        State::Flat(Recorded::Valid(manifest)) => {
-            let files = flat_files(dir, &manifest)?;
-            (Some(manifest), files)
-        }
-        State::Flat(_) => (None, loose_tf_files(dir)?),
+    let state = recover(&mut Fs::new(observe), dir)?;
+    let manifest = match &state {
+        State::Linked(generation) => generation.recorded.manifest().cloned(),
+        State::Flat(recorded) => recorded.manifest().cloned(),
     };
+    let files = module_files(dir, &state)?;
     if manifest.is_none() && files.is_empty() {
         return Ok(None);
     }
     Ok(Some(Previous {
         manifest,
-        files: files.into_iter().collect(),
+        files,
+        state: state_view(dir)?,
     }))
+}
+
+/// The files of the module a recovered directory holds (manifest aside):
+/// the current generation's, a flat directory's listed files, or with no
+/// manifest at all its top-level `*.tf.json` files.
+pub(crate) fn module_files(
+    dir: &Path,
+    state: &State,
+) -> Result<BTreeMap<String, Vec<u8>>, SynthError> {
+    let files = match state {
+        State::Linked(generation) => generation.files()?,
+        State::Flat(Recorded::Valid(manifest)) => flat_files(dir, manifest)?,
+        State::Flat(_) => loose_tf_files(dir)?,
+    };
+    Ok(files.into_iter().collect())
 }
 
 /// The files a flat directory's manifest lists that are there.

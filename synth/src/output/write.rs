@@ -9,10 +9,13 @@ use super::guard;
 use super::layout::{
     is_our_link, link_text, new_generation, recover, switch, Generation, State, GEN_PREFIX,
 };
+use super::read::module_files;
+use super::state::state_view;
 use super::WriteReport;
 use crate::app::{Module, MANIFEST_FILE};
 use crate::error::SynthError;
 use crate::manifest::{entry_problem, top_name, Manifest, ManifestError, SYNTH_DIR};
+use crate::refactor::{assess, Assessment};
 
 pub(crate) fn write(
     fs_: &mut Fs<'_>,
@@ -59,7 +62,33 @@ fn write_locked(
         State::Linked(generation) => &generation.recorded,
     };
     guard::check(dir, recorded, &module.environment, &backend)?;
-    switch_to(fs_, dir, state, module, &tops(module))
+    let previous = module_files(dir, &state)?;
+    let assessment = guard_state(dir, &previous, module)?;
+    let mut report = switch_to(fs_, dir, state, module, &tops(module), previous)?;
+    report.assessment = assessment;
+    Ok(report)
+}
+
+/// Refuses a module that would take a stateful resource out of the state in
+/// `dir` (nobody allowing it); before any change, so nothing is written.
+fn guard_state(
+    dir: &Path,
+    previous: &BTreeMap<String, Vec<u8>>,
+    module: &Module,
+) -> Result<Assessment, SynthError> {
+    let view = state_view(dir)?;
+    let previous = (!previous.is_empty()).then_some(previous);
+    let assessment = assess(&view, previous, module)?;
+    let refused: Vec<String> = assessment.refused().map(|d| d.describe()).collect();
+    if refused.is_empty() {
+        return Ok(assessment);
+    }
+    Err(SynthError::WouldDestroy {
+        dir: dir.to_owned(),
+        environment: module.environment.clone(),
+        state: assessment.state.describe(),
+        resources: refused,
+    })
 }
 
 /// The module's own manifest, which records its backend for the guard.
@@ -113,13 +142,16 @@ fn tops(module: &Module) -> BTreeMap<String, bool> {
     out
 }
 
+/// `previous`: the files of the module `state` holds, as read for the guard.
 fn switch_to(
     fs_: &mut Fs<'_>,
     dir: &Path,
     state: State,
     module: &Module,
     wanted: &BTreeMap<String, bool>,
+    previous: BTreeMap<String, Vec<u8>>,
 ) -> Result<WriteReport, SynthError> {
+    let linked = matches!(state, State::Linked(_));
     let current = match state {
         State::Linked(generation) => {
             for name in wanted.keys() {
@@ -140,7 +172,13 @@ fn switch_to(
             }
         }
     };
-    let old: BTreeMap<String, Vec<u8>> = current.files()?.into_iter().collect();
+    // A linked directory's files were read already; a flat one has just
+    // been moved into a generation, whose files are what counts now.
+    let old: BTreeMap<String, Vec<u8>> = if linked {
+        previous
+    } else {
+        current.files()?.into_iter().collect()
+    };
     let report = report(&old, module);
     let old_manifest = std::fs::read(current.path.join(MANIFEST_FILE)).ok();
     let linked_names: BTreeSet<&String> = current.linked.iter().collect();

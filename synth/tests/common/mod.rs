@@ -285,3 +285,14 @@ pub fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Runs real terraform in `dir`, without its update check.
+pub fn terraform(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("terraform")
+        .arg(format!("-chdir={}", dir.display()))
+        .args(args)
+        .env("TF_IN_AUTOMATION", "1")
+        .env("CHECKPOINT_DISABLE", "1")
+        .output()
+        .expect("terraform on PATH")
+}

@@ -2,7 +2,12 @@
 //!
 //! Both sides are read as the files terraform would load, so a diff against
 //! a directory on disk and a diff between two environments synthesized in
-//! memory are the same operation.
+//! memory are the same operation. A resource the new module's `moved`
+//! blocks take to another address is shown as moved, not as removed and
+//! added; a removed and an added resource that look like one construct
+//! renamed without such a block are found by [`renames`].
+
+mod renames;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -10,6 +15,11 @@ use serde_json::Value;
 
 use crate::app::MANIFEST_FILE;
 use crate::error::SynthError;
+
+pub use renames::{renames, resource_type, Rename};
+
+/// A module flattened to its blocks, by address (see [`blocks`]).
+pub type Blocks = BTreeMap<String, Value>;
 
 /// How one block (or non-Terraform file) differs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +29,13 @@ pub enum Change {
     /// The block's address and the attribute paths whose values differ,
     /// each with the old and new value.
     Changed(String, Vec<AttrChange>),
+    /// A resource the new module's `moved` blocks take from its old address
+    /// to its new one, with the attributes that differ between the two.
+    Moved {
+        from: String,
+        to: String,
+        attrs: Vec<AttrChange>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,9 +47,10 @@ pub struct AttrChange {
 
 /// Flattens module files into `address → body`: `aws_vpc.main`,
 /// `data.aws_region.current`, `provider.aws`, `var.x`, `output.y`,
-/// `local.z`, `terraform`, each entry of the manifest's metadata under its
-/// key; other files become `file <name>`.
-pub fn blocks(files: &BTreeMap<String, Vec<u8>>) -> Result<BTreeMap<String, Value>, SynthError> {
+/// `local.z`, `terraform`, `moved <from>` and `import <to>` (each block
+/// whole), each entry of the manifest's metadata under its key; other files
+/// become `file <name>`.
+pub fn blocks(files: &BTreeMap<String, Vec<u8>>) -> Result<Blocks, SynthError> {
     let mut out = BTreeMap::new();
     for (name, bytes) in files {
         if name == MANIFEST_FILE {
@@ -82,6 +100,14 @@ pub fn blocks(files: &BTreeMap<String, Vec<u8>>) -> Result<BTreeMap<String, Valu
                         }
                     }
                 }
+                // Unlabelled blocks, as an array (or one object).
+                "moved" | "import" => {
+                    let label = if kind == "moved" { "from" } else { "to" };
+                    for block in as_blocks(&body) {
+                        let at = block.get(label).and_then(Value::as_str).unwrap_or("?");
+                        out.insert(format!("{kind} {at}"), block.clone());
+                    }
+                }
                 "variable" | "output" | "locals" => {
                     let prefix = match kind.as_str() {
                         "variable" => "var",
@@ -105,6 +131,43 @@ fn as_object(value: &Value) -> impl Iterator<Item = (&String, &Value)> {
     value.as_object().into_iter().flat_map(|m| m.iter())
 }
 
+fn as_blocks(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    }
+}
+
+/// Where the new module's `moved` blocks take each old address that is gone
+/// from it, following chains (`a` to `b`, `b` to `c`) to an address the new
+/// module has.
+pub fn moves(old: &Blocks, new: &Blocks) -> BTreeMap<String, String> {
+    let step: BTreeMap<&str, &str> = new
+        .iter()
+        .filter(|(key, _)| key.starts_with("moved "))
+        .filter_map(|(_, block)| Some((block.get("from")?.as_str()?, block.get("to")?.as_str()?)))
+        .collect();
+    let mut out = BTreeMap::new();
+    for from in step
+        .keys()
+        .filter(|a| old.contains_key(**a) && !new.contains_key(**a))
+    {
+        let mut at = *from;
+        // A chain visits each address once; a loop ends where it started.
+        for _ in 0..=step.len() {
+            match step.get(at) {
+                Some(next) if !new.contains_key(*next) => at = next,
+                Some(next) => {
+                    out.insert((*from).to_owned(), (*next).to_owned());
+                    break;
+                }
+                None => break,
+            }
+        }
+    }
+    out
+}
+
 /// Non-Terraform files are compared by size and a short content fingerprint.
 fn hash_hint(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
@@ -116,11 +179,27 @@ fn hash_hint(bytes: &[u8]) -> String {
     )
 }
 
-/// The changes that turn `old` into `new`, sorted by address.
-pub fn diff(old: &BTreeMap<String, Value>, new: &BTreeMap<String, Value>) -> Vec<Change> {
+/// The changes that turn `old` into `new`, sorted by address (a move at its
+/// old address).
+pub fn diff(old: &Blocks, new: &Blocks) -> Vec<Change> {
+    let moves = moves(old, new);
+    let arrivals: BTreeSet<&String> = moves.values().filter(|to| !old.contains_key(*to)).collect();
     let addresses: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
     let mut changes = Vec::new();
     for address in addresses {
+        if arrivals.contains(address) {
+            continue;
+        }
+        if let Some(to) = moves.get(address).filter(|to| arrivals.contains(to)) {
+            let mut attrs = Vec::new();
+            diff_values("", &old[address], &new[to], &mut attrs);
+            changes.push(Change::Moved {
+                from: address.clone(),
+                to: to.clone(),
+                attrs,
+            });
+            continue;
+        }
         match (old.get(address), new.get(address)) {
             (None, Some(_)) => changes.push(Change::Added(address.clone())),
             (Some(_), None) => changes.push(Change::Removed(address.clone())),
@@ -236,6 +315,42 @@ mod tests {
         let a = files(doc.clone());
         assert!(a.contains_key("provider.aws.east"));
         assert!(diff(&a, &files(doc)).is_empty());
+    }
+
+    #[test]
+    fn declared_moves_show_as_moves_and_their_blocks_as_added() {
+        let old = files(json!({
+            "resource": {"aws_kms_key": {"a": {"description": "k", "tags": {"Name": "a"}}},
+                         "aws_vpc": {"main": {"cidr_block": "10.0.0.0/16"}}}
+        }));
+        let new = files(json!({
+            "resource": {"aws_kms_key": {"c": {"description": "k", "tags": {"Name": "c"}}},
+                         "aws_vpc": {"main": {"cidr_block": "10.0.0.0/16"}}},
+            "moved": [{"from": "aws_kms_key.a", "to": "aws_kms_key.b"},
+                      {"from": "aws_kms_key.b", "to": "aws_kms_key.c"}],
+            "import": [{"to": "aws_vpc.main", "id": "vpc-1"}]
+        }));
+        assert_eq!(
+            moves(&old, &new),
+            BTreeMap::from([("aws_kms_key.a".into(), "aws_kms_key.c".into())])
+        );
+        assert_eq!(
+            diff(&old, &new),
+            vec![
+                Change::Moved {
+                    from: "aws_kms_key.a".into(),
+                    to: "aws_kms_key.c".into(),
+                    attrs: vec![AttrChange {
+                        path: "tags.Name".into(),
+                        old: Some("\"a\"".into()),
+                        new: Some("\"c\"".into())
+                    }]
+                },
+                Change::Added("import aws_vpc.main".into()),
+                Change::Added("moved aws_kms_key.a".into()),
+                Change::Added("moved aws_kms_key.b".into()),
+            ]
+        );
     }
 
     #[test]
