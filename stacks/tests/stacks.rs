@@ -481,7 +481,9 @@ fn staging_and_production_differ_only_where_intended() {
         "~ output.private_subnet_ids: value",
         "~ output.public_subnet_ids: value",
         // The floors differ, and the diff shows each changed floor.
-        "~ policy: min_azs, public_api.max_addresses, public_api.min_prefix, require_nat_gateway_per_az",
+        "~ policy: min_azs, observability.min_logs_retention_days, \
+         observability.min_metrics_retention_days, observability.min_replicas, \
+         public_api.max_addresses, public_api.min_prefix, require_nat_gateway_per_az",
     ];
     assert_eq!(
         summary, expected,

@@ -15,6 +15,7 @@ mod cidr;
 mod cluster;
 mod network;
 mod node_groups;
+mod observability;
 mod policy;
 mod quantity;
 
@@ -35,7 +36,11 @@ pub use cluster::{
 };
 pub use network::{AzSubnets, NatGatewayMode, NetworkConfig};
 pub use node_groups::{CapacityType, NodeGroupConfig};
-pub use policy::{PolicyConfig, PublicApiPolicy};
+pub use observability::{
+    GrafanaAccess, GrafanaConfig, LogStoreConfig, MetricsConfig, MonitoringNodesConfig, NodeLabel,
+    NodeTaint, ObservabilityConfig, TaintEffect,
+};
+pub use policy::{ObservabilityFloors, PolicyConfig, PublicApiPolicy};
 pub use quantity::{parse_quantity, QuantityUnit};
 
 use check::{Problems, Scope, Section};
@@ -67,6 +72,8 @@ pub struct Config {
     pub service: ServiceConfig,
     /// The service's release (the webapp component).
     pub app: AppConfig,
+    /// Metrics, dashboards, alerts and logs (the observability component).
+    pub observability: ObservabilityConfig,
     /// Extra tags on every taggable resource, besides the reserved ones.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
@@ -241,6 +248,7 @@ pub fn parse_environment(
     problems.section(&floors, &config);
     problems.section(&config.tags, &config);
     problems.section(&config.app, &config);
+    problems.section(&config.observability, &config);
     if problems.is_empty() {
         Ok(Environment {
             name: name.to_owned(),

@@ -20,6 +20,19 @@ pub struct PolicyConfig {
     pub require_nat_gateway_per_az: bool,
     /// Who may be let in to the Kubernetes API's public endpoint.
     pub public_api: PublicApiPolicy,
+    /// How long metrics and logs are kept at least, and how redundant their stores are.
+    pub observability: ObservabilityFloors,
+}
+
+/// Floors of `[observability]`: an environment keeps its metrics and logs at
+/// least this long, on at least this many replicas.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObservabilityFloors {
+    pub min_metrics_retention_days: u32,
+    pub min_logs_retention_days: u32,
+    /// Replicas of Prometheus, Alertmanager and Loki.
+    pub min_replicas: u32,
 }
 
 /// Limits on `cluster.endpoint_public_access_cidrs`, judged by the addresses
@@ -90,6 +103,49 @@ impl Section for PolicyConfig {
         if cluster.endpoint_public_access {
             self.public_api
                 .check(&cluster.endpoint_public_access_cidrs, at);
+        }
+        self.observability.check(config, at);
+    }
+}
+
+impl ObservabilityFloors {
+    fn check(&self, config: &Config, at: &mut Scope<'_>) {
+        let o = &config.observability;
+        for (field, value, floor, name) in [
+            (
+                "observability.metrics.retention_days",
+                o.metrics.retention_days,
+                self.min_metrics_retention_days,
+                "min_metrics_retention_days",
+            ),
+            (
+                "observability.logs.retention_days",
+                o.logs.retention_days,
+                self.min_logs_retention_days,
+                "min_logs_retention_days",
+            ),
+            (
+                "observability.metrics.replicas",
+                o.metrics.replicas,
+                self.min_replicas,
+                "min_replicas",
+            ),
+            (
+                "observability.logs.replicas",
+                o.logs.replicas,
+                self.min_replicas,
+                "min_replicas",
+            ),
+        ] {
+            if value < floor {
+                at.elsewhere(
+                    field,
+                    format!(
+                        "is {value}; this environment needs at least {floor} \
+                         (policy observability.{name})"
+                    ),
+                );
+            }
         }
     }
 }

@@ -536,3 +536,6 @@ fn a_vpc_too_small_for_the_default_subnets_is_blamed_on_itself() {
     );
     load("staging", &text).expect("2 x (/20 + /24) fit in a /18");
 }
+
+/// The `[observability]` section and its floors.
+mod observability;
