@@ -50,6 +50,13 @@ resources=(
   aws_route
   aws_route_table
   aws_route_table_association
+  aws_s3_bucket
+  aws_s3_bucket_lifecycle_configuration
+  aws_s3_bucket_ownership_controls
+  aws_s3_bucket_policy
+  aws_s3_bucket_public_access_block
+  aws_s3_bucket_server_side_encryption_configuration
+  aws_s3_bucket_versioning
   aws_subnet
   aws_vpc
   aws_vpc_endpoint
