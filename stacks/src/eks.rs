@@ -9,7 +9,7 @@ use serde_json::json;
 use synth::{Address, Expr, Handle, Lifecycle, Stack};
 
 use crate::aws::{aws_provider, default_tags, json_encode, name_tags, Names, Partition};
-use crate::config::{Environment, NodeGroupConfig};
+use crate::config::{Environment, NodeGroupConfig, NodeTaint};
 use crate::iam::ClusterIam;
 use crate::network::Network;
 
@@ -145,11 +145,12 @@ pub fn eks(stack: &mut Stack, env: &Environment, network: &Network, iam: &Cluste
         .iter()
         .map(|name| addon(stack, &ctx, name, &[]))
         .collect();
+    let before_nodes_addresses: Vec<Address> = before_nodes.iter().map(Address::from).collect();
     let node_groups: Vec<Handle> = env
         .config
         .node_groups
         .iter()
-        .map(|group| node_group(stack, &ctx, group, &before_nodes))
+        .map(|group| node_group(stack, &ctx, group, &before_nodes_addresses, &[]))
         .collect();
     let after_nodes: Vec<Handle> = AFTER_NODES_ADDONS
         .iter()
@@ -203,6 +204,31 @@ pub fn eks(stack: &mut Stack, env: &Environment, network: &Network, iam: &Cluste
         ecr_repository_arn: repository_arn,
         workloads_ready,
     }
+}
+
+/// A managed node group for a component that brings its own nodes (the
+/// monitoring nodes), built like those of `[[node_groups]]` (launch
+/// template, private subnets, the node role) once the cluster runs pods;
+/// `taints` keep every pod without the matching toleration off it.
+pub fn dedicated_node_group(
+    stack: &mut Stack,
+    env: &Environment,
+    network: &Network,
+    iam: &ClusterIam,
+    eks: &Eks,
+    group: &NodeGroupConfig,
+    taints: &[NodeTaint],
+) -> Handle {
+    let (names, partition) = (Names::new(env), Partition::of(&env.config.region));
+    let ctx = Context {
+        env,
+        names: &names,
+        partition: &partition,
+        network,
+        iam,
+        cluster_name: &eks.cluster_name,
+    };
+    node_group(stack, &ctx, group, &eks.workloads_ready, taints)
 }
 
 /// What the helpers below share about the cluster being built.
@@ -261,7 +287,8 @@ fn node_group(
     stack: &mut Stack,
     ctx: &Context<'_>,
     group: &NodeGroupConfig,
-    after: &[Handle],
+    after: &[Address],
+    taints: &[NodeTaint],
 ) -> Handle {
     let Context {
         env,
@@ -361,8 +388,21 @@ fn node_group(
     if !group.labels.is_empty() {
         node_group.set("labels", Expr::from(group.labels.clone()));
     }
-    for dependency in iam.node_role_policies.iter().chain(after) {
+    if !taints.is_empty() {
+        let taints = taints.iter().map(|t| {
+            Expr::object([
+                ("key", Expr::from(t.key.as_str())),
+                ("value", Expr::from(t.value.as_str())),
+                ("effect", Expr::from(t.effect.eks_name())),
+            ])
+        });
+        node_group.set("taint", Expr::list(taints));
+    }
+    for dependency in &iam.node_role_policies {
         node_group.depends_on(dependency);
+    }
+    for dependency in after {
+        node_group.depends_on(dependency.clone());
     }
     node_group.handle()
 }

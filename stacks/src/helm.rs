@@ -85,6 +85,26 @@ pub fn addon_release(
     values: &impl Serialize,
     cluster_ready: &[Address],
 ) -> Result<Handle, Error> {
+    addon_release_in(
+        stack,
+        id,
+        chart,
+        Expr::from(ADDON_NAMESPACE),
+        values,
+        cluster_ready,
+    )
+}
+
+/// [`addon_release`] into `namespace` (a name, or a reference to the
+/// namespace's block, which the release then follows).
+pub fn addon_release_in(
+    stack: &mut Stack,
+    id: &str,
+    chart: Chart,
+    namespace: Expr,
+    values: &impl Serialize,
+    cluster_ready: &[Address],
+) -> Result<Handle, Error> {
     let values = synth::to_expr(values).map_err(|source| Error::Values {
         release: id.to_owned(),
         source,
@@ -98,7 +118,7 @@ pub fn addon_release(
         .set("repository", chart.repository)
         .set("chart", chart.name)
         .set("version", chart.version)
-        .set("namespace", ADDON_NAMESPACE)
+        .set("namespace", namespace)
         .set("atomic", true)
         .set("wait", true)
         .set("timeout", RELEASE_TIMEOUT_SECONDS)

@@ -15,6 +15,7 @@ use super::provider::Partition;
 /// references (and dependencies) rather than strings glued by hand.
 #[derive(Debug, Clone)]
 pub struct Statement {
+    deny: bool,
     sid: Option<String>,
     actions: Vec<String>,
     resources: Vec<Expr>,
@@ -26,11 +27,21 @@ impl Statement {
     /// An `Allow` statement for these actions.
     pub fn allow<S: AsRef<str>>(actions: impl IntoIterator<Item = S>) -> Self {
         Self {
+            deny: false,
             sid: None,
             actions: actions.into_iter().map(|a| a.as_ref().to_owned()).collect(),
             resources: Vec::new(),
             principal: None,
             conditions: BTreeMap::new(),
+        }
+    }
+
+    /// A `Deny` statement for these actions (a bucket policy refusing plain
+    /// HTTP, say): it overrides any Allow.
+    pub fn deny<S: AsRef<str>>(actions: impl IntoIterator<Item = S>) -> Self {
+        Self {
+            deny: true,
+            ..Self::allow(actions)
         }
     }
 
@@ -65,7 +76,10 @@ impl Statement {
 
     fn to_expr(&self) -> Expr {
         let mut body: BTreeMap<String, Expr> = BTreeMap::new();
-        body.insert("Effect".into(), "Allow".into());
+        body.insert(
+            "Effect".into(),
+            if self.deny { "Deny" } else { "Allow" }.into(),
+        );
         body.insert(
             "Action".into(),
             Expr::list(self.actions.iter().map(String::as_str)),
