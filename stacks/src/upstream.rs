@@ -99,6 +99,11 @@ impl ChartFacts {
         }
     }
 
+    /// Every key path the chart (and its sub-charts with facts) defines.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.keys.keys().map(String::as_str)
+    }
+
     /// Every problem with `values` (an expression tree of maps, as a
     /// release's `yamlencode(...)` holds it): keys the chart does not define,
     /// and maps or lists where the chart's default is something else.
