@@ -42,6 +42,8 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    #[error("{path}: {message}")]
+    ObservabilityFile { path: &'static str, message: String },
     #[error("stacks/schemas/{name}.json is not a provider schema")]
     Schema {
         name: &'static str,

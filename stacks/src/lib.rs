@@ -21,6 +21,7 @@ pub mod iam;
 pub mod lb_controller;
 pub mod metrics_server;
 pub mod network;
+pub mod observability;
 pub mod webapp;
 
 use std::path::{Path, PathBuf};
@@ -221,5 +222,6 @@ fn components(app: &mut App, env: &Environment, chart_dir: &Path) -> Result<(), 
         lb_controller::lb_controller(app, env, &network, &irsa, &eks)?,
         metrics_server::metrics_server(Layer::App.of(app), &eks)?,
     ];
+    observability::observability(app, env, &network, &cluster_iam, &irsa, &eks, &addons[0])?;
     webapp::webapp(app, env, &network, &irsa, &eks, &addons, chart_dir)
 }

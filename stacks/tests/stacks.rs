@@ -461,7 +461,10 @@ fn staging_and_production_differ_only_where_intended() {
         // Node sizes.
         "~ aws_eks_node_group.general: capacity_type, instance_types.0, instance_types.1, \
          scaling_config.desired_size, scaling_config.max_size, scaling_config.min_size, subnet_ids",
+        "~ aws_eks_node_group.monitoring: instance_types.0, instance_types.1, \
+         scaling_config.desired_size, scaling_config.max_size, scaling_config.min_size, subnet_ids",
         "~ aws_launch_template.node_general: block_device_mappings.0.ebs.volume_size",
+        "~ aws_launch_template.node_monitoring: block_device_mappings.0.ebs.volume_size",
         "+ aws_nat_gateway.b",
         "+ aws_nat_gateway.c",
         "~ aws_route.private_b_nat: nat_gateway_id",
@@ -469,6 +472,10 @@ fn staging_and_production_differ_only_where_intended() {
         "+ aws_route_table.private_c",
         "+ aws_route_table_association.private_c",
         "+ aws_route_table_association.public_c",
+        // Production keeps its logs longer, and its log buckets survive a destroy.
+        "~ aws_s3_bucket.loki_chunks: force_destroy",
+        "~ aws_s3_bucket.loki_ruler: force_destroy",
+        "~ aws_s3_bucket_lifecycle_configuration.loki_chunks: rule.0.expiration.days",
         // Each environment has its own VPC range.
         "~ aws_subnet.private_a: cidr_block",
         "~ aws_subnet.private_b: cidr_block",

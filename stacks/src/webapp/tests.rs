@@ -54,7 +54,15 @@ fn every_block_passes_the_provider_schemas() {
             .collect();
         assert_eq!(
             releases,
-            ["aws_load_balancer_controller", "metrics_server", "webapp"]
+            [
+                "alloy",
+                "aws_load_balancer_controller",
+                "kube_prometheus_stack",
+                "loki",
+                "metrics_server",
+                "webapp",
+                "webapp_monitoring"
+            ]
         );
         assert!(app["data"]["kubernetes_service_v1"]["webapp"].is_object());
     }
