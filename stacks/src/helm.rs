@@ -135,6 +135,27 @@ pub fn set_string(name: &str, value: Expr) -> Expr {
     ])
 }
 
+/// An Opaque Secret (`kubernetes_secret_v1.<id>`) holding `data`, whose
+/// values come from sensitive variables: they reach the cluster, never the
+/// synthesized JSON or a release's values.
+pub fn opaque_secret(
+    stack: &mut Stack,
+    id: &str,
+    name: &str,
+    namespace: Expr,
+    data: Expr,
+) -> Handle {
+    stack
+        .resource("kubernetes_secret_v1", id)
+        .set(
+            "metadata",
+            Expr::object([("name", Expr::from(name)), ("namespace", namespace)]),
+        )
+        .set("type", "Opaque")
+        .set("data", data)
+        .handle()
+}
+
 /// `podDisruptionBudget` as several charts spell it.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::check::{Scope, Section};
-use super::node_groups::is_instance_type;
+use super::node_groups::check_instance_types;
 use super::quantity::{parse_quantity, QuantityUnit};
 use super::{CapacityType, Config};
 
@@ -174,17 +174,7 @@ impl MonitoringNodesConfig {
                 ),
             );
         }
-        if self.instance_types.is_empty() {
-            at.problem("nodes.instance_types", "is empty");
-        }
-        for (i, instance_type) in self.instance_types.iter().enumerate() {
-            if !is_instance_type(instance_type) {
-                at.problem(
-                    format!("nodes.instance_types[{i}]"),
-                    format!("`{instance_type}` is not an EC2 instance type like m6i.large"),
-                );
-            }
-        }
+        check_instance_types(at, "nodes.instance_types", &self.instance_types);
         if self.min_size == 0 {
             at.problem(
                 "nodes.min_size",

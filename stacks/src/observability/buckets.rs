@@ -61,36 +61,25 @@ pub fn log_buckets(
         Vec::new(),
     );
 
-    let eks = Layer::Eks.of(app);
     // The chunks expire a day after Loki's own retention deletes them from
     // its index: S3 removes what the compactor missed, never what Loki can
     // still be asked for. Rules are configuration: they do not expire.
-    let chunks = bucket(
-        eks,
-        env,
-        &names,
-        network,
-        &key,
-        &BucketSpec {
+    let specs = [
+        BucketSpec {
             id: "loki_chunks",
             purpose: "loki-chunks",
             expire_days: Some(logs.retention_days + 1),
             noncurrent_days: CHUNKS_NONCURRENT_DAYS,
         },
-    );
-    let ruler = bucket(
-        eks,
-        env,
-        &names,
-        network,
-        &key,
-        &BucketSpec {
+        BucketSpec {
             id: "loki_ruler",
             purpose: "loki-ruler",
             expire_days: None,
             noncurrent_days: RULER_NONCURRENT_DAYS,
         },
-    );
+    ];
+    let eks = Layer::Eks.of(app);
+    let [chunks, ruler] = specs.map(|spec| bucket(eks, env, &names, network, &key, &spec));
 
     let iam = Layer::Iam.of(app);
     let namespace = &env.config.observability.namespace;

@@ -24,13 +24,15 @@ mod prometheus;
 mod rules;
 mod volumes;
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use synth::{Address, App, Expr, Handle, Stack, Variable};
 
 use crate::aws::Irsa;
 use crate::config::{Environment, MonitoringNodesConfig, NodeGroupConfig};
 use crate::eks::{dedicated_node_group, Eks};
-use crate::helm::{addon_release_in, Chart};
+use crate::helm::{addon_release_in, opaque_secret, Chart};
 use crate::iam::ClusterIam;
 use crate::network::Network;
 use crate::{Error, Layer};
@@ -48,7 +50,7 @@ pub const GRAFANA_ADMIN_SECRET: &str = "grafana-admin";
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Placement {
-    pub node_selector: std::collections::BTreeMap<String, String>,
+    pub node_selector: BTreeMap<String, String>,
     pub tolerations: Vec<Toleration>,
 }
 
@@ -92,34 +94,20 @@ impl Placement {
     }
 }
 
-/// `requests` equal to `limits`: the stores get the memory they are sized
-/// for, and the scheduler counts it.
+/// A container's `resources`: CPU requested (not limited: throttling a
+/// store only slows it down), memory requested and limited alike, so the
+/// store gets what it is sized for and the scheduler counts it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Resources {
-    pub requests: Quantities,
-    pub limits: Quantities,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Quantities {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cpu: Option<String>,
-    pub memory: String,
+    pub requests: BTreeMap<&'static str, String>,
+    pub limits: BTreeMap<&'static str, String>,
 }
 
 impl Resources {
-    /// `cpu` requested (not limited: throttling a store only slows it), and
-    /// `memory` requested and limited.
     pub fn new(cpu: &str, memory: &str) -> Self {
         Self {
-            requests: Quantities {
-                cpu: Some(cpu.to_owned()),
-                memory: memory.to_owned(),
-            },
-            limits: Quantities {
-                cpu: None,
-                memory: memory.to_owned(),
-            },
+            requests: [("cpu", cpu.to_owned()), ("memory", memory.to_owned())].into(),
+            limits: [("memory", memory.to_owned())].into(),
         }
     }
 }
@@ -264,24 +252,16 @@ fn grafana_admin_secret(stack: &mut Stack, namespace: &Expr) -> Handle {
                 "grafana_admin_password must be at least 16 characters.",
             ),
     );
-    stack
-        .resource("kubernetes_secret_v1", "grafana_admin")
-        .set(
-            "metadata",
-            Expr::object([
-                ("name", Expr::from(GRAFANA_ADMIN_SECRET)),
-                ("namespace", namespace.clone()),
-            ]),
-        )
-        .set("type", "Opaque")
-        .set(
-            "data",
-            Expr::object([
-                ("admin-user", Expr::from("admin")),
-                ("admin-password", password),
-            ]),
-        )
-        .handle()
+    opaque_secret(
+        stack,
+        "grafana_admin",
+        GRAFANA_ADMIN_SECRET,
+        namespace.clone(),
+        Expr::object([
+            ("admin-user", Expr::from("admin")),
+            ("admin-password", password),
+        ]),
+    )
 }
 
 /// A pinned chart released into the monitoring namespace after `after`.

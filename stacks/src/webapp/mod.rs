@@ -12,7 +12,7 @@ use synth::{App, Expr, Handle, Stack, Variable};
 use crate::aws::{inline_policy, Irsa, Names, Partition, Statement};
 use crate::config::Environment;
 use crate::eks::Eks;
-use crate::helm::{local_chart_path, set_string, RELEASE_TIMEOUT_SECONDS};
+use crate::helm::{local_chart_path, opaque_secret, set_string, RELEASE_TIMEOUT_SECONDS};
 use crate::network::Network;
 use crate::{Error, Layer};
 
@@ -50,21 +50,13 @@ pub fn webapp(
     let deploy = DeployVariables::declare(stack);
 
     let namespace = namespace(stack, &config.service.namespace);
-    let secret = stack
-        .resource("kubernetes_secret_v1", "app")
-        .set(
-            "metadata",
-            Expr::object([
-                ("name", Expr::from(SECRET_NAME)),
-                ("namespace", namespace.clone()),
-            ]),
-        )
-        .set("type", "Opaque")
-        .set(
-            "data",
-            Expr::object([(contract::APP_SECRET, deploy.app_secret.clone())]),
-        )
-        .handle();
+    let secret = opaque_secret(
+        stack,
+        "app",
+        SECRET_NAME,
+        namespace.clone(),
+        Expr::object([(contract::APP_SECRET, deploy.app_secret.clone())]),
+    );
 
     let chart = stack
         .asset_dir(CHART_ASSET, chart_dir)
