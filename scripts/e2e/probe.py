@@ -9,7 +9,7 @@
 
 `inventory` lists what the stacks create (VPCs and their parts, IAM roles,
 policies and OIDC providers, KMS keys and aliases, EKS clusters, ECR
-repositories, log groups, S3 buckets), ignoring what the emulator starts with
+repositories, log groups, S3 buckets, SNS topics), ignoring what the emulator starts with
 (the default VPC and AWS managed policies). `--expect empty` fails naming every
 leftover; `--expect applied` fails unless a VPC and an EKS cluster exist, which
 proves the probe looks at the emulator and region terraform applied to. A KMS
@@ -50,8 +50,8 @@ def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
 
 
 def inventory(client: Any, allow_bucket: str | None) -> dict[str, list[str]]:
-    ec2, iam, kms, eks, ecr, logs, s3 = (
-        client(s) for s in ("ec2", "iam", "kms", "eks", "ecr", "logs", "s3")
+    ec2, iam, kms, eks, ecr, logs, s3, sns = (
+        client(s) for s in ("ec2", "iam", "kms", "eks", "ecr", "logs", "s3", "sns")
     )
     default_vpcs = {v["VpcId"] for v in paginate(ec2, "describe_vpcs", "Vpcs") if v.get("IsDefault")}
 
@@ -87,6 +87,7 @@ def inventory(client: Any, allow_bucket: str | None) -> dict[str, list[str]]:
         "ecr repositories": [r["repositoryName"] for r in paginate(ecr, "describe_repositories", "repositories")],
         "logs log groups": [g["logGroupName"] for g in paginate(logs, "describe_log_groups", "logGroups")],
         "s3 buckets": [b["Name"] for b in s3.list_buckets().get("Buckets", []) if b["Name"] != allow_bucket],
+        "sns topics": [t["TopicArn"] for t in paginate(sns, "list_topics", "Topics")],
     }
     return {kind: sorted(ids) for kind, ids in found.items()}
 

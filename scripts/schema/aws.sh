@@ -57,6 +57,7 @@ resources=(
   aws_s3_bucket_public_access_block
   aws_s3_bucket_server_side_encryption_configuration
   aws_s3_bucket_versioning
+  aws_sns_topic
   aws_subnet
   aws_vpc
   aws_vpc_endpoint

@@ -106,6 +106,7 @@ fn aws_stacks_synthesize_alone_with_the_outputs_others_rely_on() {
     assert_eq!(
         outputs,
         [
+            "alerts_topic_arn",
             "ci_deployer_role_arn",
             "cluster_endpoint",
             "cluster_name",

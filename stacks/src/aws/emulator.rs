@@ -18,7 +18,9 @@ use crate::Error;
 
 /// Provider endpoint names of the AWS services the stacks call, each served by
 /// the emulator.
-const SERVICES: &[&str] = &["ec2", "ecr", "eks", "iam", "kms", "logs", "s3", "sts"];
+const SERVICES: &[&str] = &[
+    "ec2", "ecr", "eks", "iam", "kms", "logs", "s3", "sns", "sts",
+];
 
 /// Which service serves each resource or data source type prefix, longest
 /// prefix first wins. A type with no entry fails the overlay: its API calls
@@ -39,6 +41,7 @@ const SERVICE_OF_TYPE: &[(&str, Option<&str>)] = &[
     ("aws_route", Some("ec2")),
     ("aws_s3_", Some("s3")),
     ("aws_security_group", Some("ec2")),
+    ("aws_sns_", Some("sns")),
     ("aws_subnet", Some("ec2")),
     ("aws_vpc", Some("ec2")),
     ("aws_availability_zones", Some("ec2")),

@@ -4,7 +4,9 @@
 //! - AWS (phase 1): the dedicated node group (labelled and tainted from
 //!   `[observability.nodes]`), the EBS CSI driver and its IRSA role (the
 //!   stores' volumes), Loki's KMS key, its chunks and ruler buckets and the
-//!   IRSA role scoped to them, and what the CI deployer needs to refresh them.
+//!   IRSA role scoped to them, the SNS topic alerts go to and Alertmanager's
+//!   role allowed to publish there, and what the CI deployer needs to
+//!   refresh them.
 //! - Cluster (phase 2): the namespace, Grafana's admin Secret (from a
 //!   sensitive variable), the encrypted gp3 StorageClass, kube-prometheus-stack
 //!   (Prometheus, Alertmanager, the operator, node-exporter,
@@ -17,6 +19,7 @@
 //! since they belong on every node. Nothing else tolerates the taint, so the
 //! service's pods never land there.
 
+mod alerts;
 mod alloy;
 mod buckets;
 mod loki;
@@ -137,6 +140,7 @@ pub fn observability(
     let nodes = monitoring_nodes(Layer::Eks.of(app), env, network, cluster_iam, eks);
     let ebs_csi = volumes::ebs_csi_driver(app, env, irsa, eks);
     let logs = buckets::log_buckets(app, env, network, cluster_iam, irsa);
+    let alert_topic = alerts::alert_topic(app, env, cluster_iam, irsa);
 
     let stack = Layer::App.of(app);
     let namespace = namespace(stack, &config.namespace);
@@ -160,7 +164,7 @@ pub fn observability(
         placement: Placement::monitoring(&config.nodes),
         ready,
     };
-    let stack_release = prometheus::release(stack, &cluster)?;
+    let stack_release = prometheus::release(stack, &cluster, &alert_topic)?;
     // Loki and Alloy create ServiceMonitors (and Loki its dashboards): they
     // follow the operator that brings the CRDs.
     let after_operator: Vec<Address> = cluster

@@ -12,12 +12,13 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use synth::{Handle, Stack};
+use synth::{Expr, Handle, Stack};
 
+use super::alerts::{AlertTopic, SERVICE_ACCOUNT as ALERTMANAGER_SERVICE_ACCOUNT};
 use super::volumes::STORAGE_CLASS;
 use super::{chart_release, loki, Cluster, Placement, Resources, Toleration, GRAFANA_ADMIN_SECRET};
 use crate::config::{parse_quantity, GrafanaAccess, QuantityUnit};
-use crate::helm::Chart;
+use crate::helm::{Chart, ServiceAccount};
 use crate::Error;
 
 /// The release; also the prefix of its objects' names.
@@ -137,10 +138,54 @@ impl StorageSpec {
 }
 
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Alertmanager {
     #[serde(rename = "alertmanagerSpec")]
     spec: AlertmanagerSpec,
+    /// Bound to the IRSA role that may publish to the alerts topic.
+    service_account: ServiceAccount,
+    config: AlertmanagerConfig,
 }
+
+/// Routing: everything to the SNS topic, except the Watchdog, which always
+/// fires (an external dead man's switch may subscribe to it instead). The
+/// chart's inhibition rules and templates stay.
+#[derive(Debug, Serialize)]
+struct AlertmanagerConfig {
+    route: Route,
+    receivers: Vec<Receiver>,
+}
+
+#[derive(Debug, Serialize)]
+struct Route {
+    receiver: &'static str,
+    group_by: [&'static str; 2],
+    routes: Vec<SubRoute>,
+}
+
+#[derive(Debug, Serialize)]
+struct SubRoute {
+    matchers: Vec<&'static str>,
+    receiver: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct Receiver {
+    name: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    sns_configs: Vec<SnsConfig>,
+}
+
+/// Signed with the pod's IRSA credentials (SigV4), so no key is configured.
+#[derive(Debug, Serialize)]
+struct SnsConfig {
+    topic_arn: Expr,
+    sigv4: BTreeMap<&'static str, String>,
+    send_resolved: bool,
+}
+
+/// The receiver every alert but the Watchdog goes to.
+pub const ALERTS_RECEIVER: &str = "sns";
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -276,7 +321,11 @@ impl GrafanaService {
     }
 }
 
-pub fn release(stack: &mut Stack, cluster: &Cluster<'_>) -> Result<Handle, Error> {
+pub fn release(
+    stack: &mut Stack,
+    cluster: &Cluster<'_>,
+    alerts: &AlertTopic,
+) -> Result<Handle, Error> {
     let env = cluster.env;
     let config = &env.config.observability;
     let metrics = &config.metrics;
@@ -311,6 +360,34 @@ pub fn release(stack: &mut Stack, cluster: &Cluster<'_>) -> Result<Handle, Error
                 resources: Resources::new("20m", "128Mi"),
                 pod_anti_affinity: "hard",
                 placement: placement.clone(),
+            },
+            service_account: ServiceAccount::irsa(
+                ALERTMANAGER_SERVICE_ACCOUNT,
+                alerts.role_arn.clone(),
+            ),
+            config: AlertmanagerConfig {
+                route: Route {
+                    receiver: ALERTS_RECEIVER,
+                    group_by: ["alertname", "namespace"],
+                    routes: vec![SubRoute {
+                        matchers: vec!["alertname = \"Watchdog\""],
+                        receiver: "null",
+                    }],
+                },
+                receivers: vec![
+                    Receiver {
+                        name: "null",
+                        sns_configs: Vec::new(),
+                    },
+                    Receiver {
+                        name: ALERTS_RECEIVER,
+                        sns_configs: vec![SnsConfig {
+                            topic_arn: alerts.arn.clone(),
+                            sigv4: [("region", env.config.region.clone())].into(),
+                            send_resolved: true,
+                        }],
+                    },
+                ],
             },
         },
         operator: Operator {

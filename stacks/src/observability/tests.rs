@@ -362,3 +362,44 @@ fn log_pipeline_labels_only_the_bounded_fields() {
     }
     assert_eq!(SERVICE_LABELS, ["level"]);
 }
+
+#[test]
+fn alerts_go_to_an_encrypted_topic_alertmanager_alone_may_publish_to() {
+    let env = environment("staging");
+    let files = files(&env);
+    let topic = &files["eks.tf.json"]["resource"]["aws_sns_topic"]["alerts"];
+    assert_eq!(topic["kms_master_key_id"], "alias/aws/sns");
+    let statements = policy_statements(&env, "aws_iam_role_policy", "alertmanager");
+    assert_eq!(
+        statements,
+        [
+            json!({"Sid": "PublishAlerts", "Effect": "Allow", "Action": ["sns:Publish"],
+                "Resource": ["${aws_sns_topic.alerts.arn}"]})
+        ]
+    );
+    let trust = &files["iam.tf.json"]["data"]["aws_iam_policy_document"]["alertmanager_trust"]
+        ["statement"][0];
+    assert_eq!(
+        trust["condition"][1]["values"],
+        json!(["system:serviceaccount:monitoring:alertmanager"])
+    );
+    let alertmanager = &release_values(&env, "helm_release.kube_prometheus_stack")["alertmanager"];
+    assert_eq!(
+        alertmanager["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"],
+        "${aws_iam_role.alertmanager.arn}"
+    );
+    let config = &alertmanager["config"];
+    assert_eq!(config["route"]["receiver"], "sns");
+    assert_eq!(
+        config["route"]["routes"],
+        json!([{"matchers": ["alertname = \"Watchdog\""], "receiver": "null"}]),
+        "the always-firing Watchdog notifies no one"
+    );
+    let sns = &config["receivers"][1];
+    assert_eq!(sns["name"], "sns");
+    assert_eq!(
+        sns["sns_configs"][0]["topic_arn"],
+        "${aws_sns_topic.alerts.arn}"
+    );
+    assert_eq!(sns["sns_configs"][0]["sigv4"]["region"], "eu-west-1");
+}
