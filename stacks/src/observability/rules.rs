@@ -84,6 +84,36 @@ pub struct Rule {
     pub annotations: BTreeMap<String, String>,
 }
 
+impl RuleFile {
+    /// What Prometheus would refuse when loading the group, found before:
+    /// a rule that is both or neither an alert and a recording, an alert
+    /// without a severity, two groups of one name.
+    pub(super) fn check(&self) -> Result<(), String> {
+        let mut names = std::collections::BTreeSet::new();
+        for group in &self.groups {
+            if !names.insert(group.name.as_str()) {
+                return Err(format!("group `{}` is defined twice", group.name));
+            }
+            for (i, rule) in group.rules.iter().enumerate() {
+                let at = format!("group `{}`, rule {}", group.name, i + 1);
+                match (&rule.alert, &rule.record) {
+                    (Some(_), Some(_)) | (None, None) => {
+                        return Err(format!("{at}: needs exactly one of `alert` and `record`"));
+                    }
+                    (Some(alert), None) if !rule.labels.contains_key("severity") => {
+                        return Err(format!("{at}: alert {alert} has no severity label"));
+                    }
+                    (None, Some(record)) if rule.for_.is_some() => {
+                        return Err(format!("{at}: recording rule {record} cannot have `for`"));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The values the rule files' `${name}` placeholders stand for in `env`.
 pub fn placeholders(env: &Environment) -> Vec<(&'static str, String)> {
     let config = &env.config;
@@ -144,6 +174,7 @@ pub fn alert_rules(env: &Environment) -> Result<Vec<(&'static str, RuleFile)>, E
             let problem = |message: String| Error::ObservabilityFile { path, message };
             let text = substitute(text, &values).map_err(problem)?;
             let file: RuleFile = toml::from_str(&text).map_err(|e| problem(e.to_string()))?;
+            file.check().map_err(problem)?;
             Ok((*path, file))
         })
         .collect()

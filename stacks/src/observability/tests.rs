@@ -403,3 +403,22 @@ fn alerts_go_to_an_encrypted_topic_alertmanager_alone_may_publish_to() {
     );
     assert_eq!(sns["sns_configs"][0]["sigv4"]["region"], "eu-west-1");
 }
+
+#[test]
+fn a_rule_that_is_neither_alert_nor_recording_is_refused() {
+    let file: RuleFile =
+        toml::from_str("[[groups]]\nname = \"g\"\n[[groups.rules]]\nexpr = \"up\"\n")
+            .expect("valid TOML");
+    assert_eq!(
+        file.check(),
+        Err("group `g`, rule 1: needs exactly one of `alert` and `record`".to_owned())
+    );
+    let file: RuleFile = toml::from_str(
+        "[[groups]]\nname = \"g\"\n[[groups.rules]]\nalert = \"A\"\nexpr = \"up\"\n",
+    )
+    .expect("valid TOML");
+    assert_eq!(
+        file.check(),
+        Err("group `g`, rule 1: alert A has no severity label".to_owned())
+    );
+}
