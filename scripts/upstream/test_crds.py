@@ -57,3 +57,12 @@ def test_a_bad_name_and_an_unknown_kind_fail():
     obj["metadata"]["name"] = "General_Pool"
     assert any(p.startswith("metadata.name:") for p in crds.validate(obj))
     assert crds.validate({"apiVersion": "example.com/v1", "kind": "Nope", "metadata": {"name": "x"}})
+
+
+def test_a_builtin_object_beside_custom_resources_is_validated_strictly():
+    import custom_resources
+
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "d"}, "data": {"a.json": "{}"}}
+    assert custom_resources.problems_of(config_map) == []
+    config_map["dat"] = config_map.pop("data")
+    assert custom_resources.problems_of(config_map), "a misspelt field of a ConfigMap passes"

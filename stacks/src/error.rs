@@ -37,6 +37,12 @@ pub enum Error {
         #[source]
         source: SynthError,
     },
+    #[error("writing the objects of release `{release}`")]
+    Objects {
+        release: String,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("recording the environment's floors in the manifest")]
     Metadata {
         #[source]

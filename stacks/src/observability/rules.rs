@@ -2,7 +2,7 @@
 //! cluster: alert and recording rules (`observability/alerts/*.toml`, each
 //! alert with a runbook in `docs/runbooks/`) as PrometheusRules, the
 //! service's ServiceMonitor, both custom resources in a chart of ours after
-//! the operator; and the service's dashboard
+//! the operator, with the service's dashboard
 //! (`observability/dashboards/*.json`) as a ConfigMap Grafana's sidecar loads.
 //!
 //! The service's chart has a ServiceMonitor template of its own; it stays
@@ -15,12 +15,12 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use synth::{Expr, Handle, Stack};
+use synth::{Handle, Stack};
 
 use super::alloy::SERVICE_CONTAINER;
 use super::Cluster;
 use crate::config::Environment;
-use crate::helm::custom_resources;
+use crate::helm::fixed_resources;
 use crate::webapp::RELEASE_NAME;
 use crate::Error;
 
@@ -198,17 +198,23 @@ pub fn dashboards() -> Result<Vec<(&'static str, serde_json::Value)>, Error> {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Object<S> {
+struct Object {
     api_version: &'static str,
     kind: &'static str,
     metadata: Metadata,
-    spec: S,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    spec: Option<Spec>,
+    /// A ConfigMap's.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    data: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Serialize)]
 struct Metadata {
     name: String,
     namespace: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    labels: BTreeMap<&'static str, &'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -259,20 +265,22 @@ pub fn service_selector() -> BTreeMap<&'static str, &'static str> {
     .into()
 }
 
-/// The ServiceMonitor and PrometheusRules, after the operator's release
-/// (which owns their CRDs); the dashboards as ConfigMaps.
+/// The ServiceMonitor, the PrometheusRules and the dashboards' ConfigMaps,
+/// in one chart of fixed objects after the operator's release (which owns
+/// the CRDs). None of them holds a value known only at apply time.
 pub fn deliver(stack: &mut Stack, cluster: &Cluster<'_>, operator: &Handle) -> Result<(), Error> {
     let env = cluster.env;
     let namespace = env.config.observability.namespace.clone();
     let metadata = |name: &str| Metadata {
         name: name.to_owned(),
         namespace: namespace.clone(),
+        labels: BTreeMap::new(),
     };
     let mut objects = vec![Object {
         api_version: "monitoring.coreos.com/v1",
         kind: "ServiceMonitor",
         metadata: metadata(RELEASE_NAME),
-        spec: Spec::Monitor(ServiceMonitorSpec {
+        spec: Some(Spec::Monitor(ServiceMonitorSpec {
             selector: LabelSelector {
                 match_labels: service_selector(),
             },
@@ -285,17 +293,32 @@ pub fn deliver(stack: &mut Stack, cluster: &Cluster<'_>, operator: &Handle) -> R
                 interval: SCRAPE_INTERVAL,
                 scrape_timeout: SCRAPE_TIMEOUT,
             }],
-        }),
+        })),
+        data: BTreeMap::new(),
     }];
     for (path, file) in alert_rules(env)? {
         objects.push(Object {
             api_version: "monitoring.coreos.com/v1",
             kind: "PrometheusRule",
             metadata: metadata(&object_name(path)),
-            spec: Spec::Rules(file),
+            spec: Some(Spec::Rules(file)),
+            data: BTreeMap::new(),
         });
     }
-    custom_resources(
+    for (path, model) in dashboards()? {
+        let name = object_name(path);
+        objects.push(Object {
+            api_version: "v1",
+            kind: "ConfigMap",
+            metadata: Metadata {
+                labels: [DASHBOARD_LABEL].into(),
+                ..metadata(&format!("dashboard-{name}"))
+            },
+            spec: None,
+            data: [(format!("{name}.json"), model.to_string())].into(),
+        });
+    }
+    fixed_resources(
         stack,
         "webapp_monitoring",
         "webapp-monitoring",
@@ -303,30 +326,6 @@ pub fn deliver(stack: &mut Stack, cluster: &Cluster<'_>, operator: &Handle) -> R
         &objects,
         std::slice::from_ref(operator),
     )?;
-
-    for (path, model) in dashboards()? {
-        let name = object_name(path);
-        stack
-            .resource(
-                "kubernetes_config_map_v1",
-                &format!("dashboard_{}", name.replace('-', "_")),
-            )
-            .set(
-                "metadata",
-                Expr::object([
-                    ("name", Expr::from(format!("dashboard-{name}"))),
-                    ("namespace", cluster.namespace.clone()),
-                    (
-                        "labels",
-                        Expr::object([(DASHBOARD_LABEL.0, DASHBOARD_LABEL.1)]),
-                    ),
-                ]),
-            )
-            .set(
-                "data",
-                Expr::object([(format!("{name}.json"), model.to_string())]),
-            );
-    }
     Ok(())
 }
 

@@ -255,21 +255,44 @@ fn the_service_is_scraped_once_by_the_servicemonitor_of_this_component() {
         webapp.get("serviceMonitor").is_none(),
         "the chart's own ServiceMonitor stays off (its default)"
     );
-    let objects = &release_values(&env, "helm_release.webapp_monitoring")["objects"];
-    let monitors: Vec<&Value> = objects
-        .as_array()
-        .expect("objects")
+    let module = crate::build(&env, &crate::chart_dir(&root()))
+        .expect("build")
+        .synth(&SynthOptions::default())
+        .expect("synth");
+    let stream = String::from_utf8(module.files["charts/webapp-monitoring/objects.yaml"].clone())
+        .expect("text");
+    let parsed: Vec<Value> = stream
+        .split("---\n")
+        .filter(|doc| !doc.is_empty())
+        .map(|doc| serde_json::from_str(doc).expect("one JSON object per document"))
+        .collect();
+    let objects: Vec<&Value> = parsed.iter().collect();
+    let files = files(&env);
+    let kinds: Vec<&str> = objects.iter().filter_map(|o| o["kind"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "ServiceMonitor",
+            "PrometheusRule",
+            "PrometheusRule",
+            "ConfigMap"
+        ]
+    );
+    let monitors: Vec<&&Value> = objects
         .iter()
         .filter(|o| o["kind"] == "ServiceMonitor")
         .collect();
-    assert_eq!(monitors.len(), 1);
     let spec = &monitors[0]["spec"];
     assert_eq!(
         spec["selector"]["matchLabels"],
         json!({"app.kubernetes.io/name": "webapp", "app.kubernetes.io/instance": crate::webapp::RELEASE_NAME})
     );
     assert_eq!(spec["namespaceSelector"]["matchNames"], json!(["webapp"]));
-    let app = &files(&env)["app.tf.json"]["resource"]["helm_release"];
+    let app = &files["app.tf.json"]["resource"]["helm_release"];
+    assert!(
+        app["webapp_monitoring"].get("values").is_none(),
+        "fixed objects travel in the chart, not in values"
+    );
     assert_eq!(
         app["webapp_monitoring"]["depends_on"],
         json!(["helm_release.kube_prometheus_stack"]),
