@@ -135,6 +135,26 @@ pub fn set_string(name: &str, value: Expr) -> Expr {
     ])
 }
 
+/// A namespace (`kubernetes_namespace_v1.<id>`) with `labels`; returns a
+/// reference to its name, so what goes into it follows its creation.
+pub fn labelled_namespace<'a>(
+    stack: &mut Stack,
+    id: &str,
+    name: &str,
+    labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Expr {
+    stack
+        .resource("kubernetes_namespace_v1", id)
+        .set(
+            "metadata",
+            Expr::object([("name", Expr::from(name)), ("labels", Expr::object(labels))]),
+        )
+        .handle()
+        .attr("metadata")
+        .index(0)
+        .attr("name")
+}
+
 /// An Opaque Secret (`kubernetes_secret_v1.<id>`) holding `data`, whose
 /// values come from sensitive variables: they reach the cluster, never the
 /// synthesized JSON or a release's values.

@@ -35,7 +35,7 @@ use synth::{Address, App, Expr, Handle, Stack, Variable};
 use crate::aws::Irsa;
 use crate::config::{Environment, MonitoringNodesConfig, NodeGroupConfig};
 use crate::eks::{dedicated_node_group, Eks};
-use crate::helm::{addon_release_in, opaque_secret, Chart};
+use crate::helm::{addon_release_in, labelled_namespace, opaque_secret, Chart};
 use crate::iam::ClusterIam;
 use crate::network::Network;
 use crate::{Error, Layer};
@@ -218,25 +218,15 @@ fn monitoring_nodes(
 /// files, which the "baseline" level forbids; "restricted" is still reported
 /// as a warning for every other pod.
 fn namespace(stack: &mut Stack, name: &str) -> Expr {
-    stack
-        .resource("kubernetes_namespace_v1", "monitoring")
-        .set(
-            "metadata",
-            Expr::object([
-                ("name", Expr::from(name)),
-                (
-                    "labels",
-                    Expr::object([
-                        ("pod-security.kubernetes.io/enforce", "privileged"),
-                        ("pod-security.kubernetes.io/warn", "restricted"),
-                    ]),
-                ),
-            ]),
-        )
-        .handle()
-        .attr("metadata")
-        .index(0)
-        .attr("name")
+    labelled_namespace(
+        stack,
+        "monitoring",
+        name,
+        [
+            ("pod-security.kubernetes.io/enforce", "privileged"),
+            ("pod-security.kubernetes.io/warn", "restricted"),
+        ],
+    )
 }
 
 /// Grafana's admin login from the sensitive `grafana_admin_password`
