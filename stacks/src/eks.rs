@@ -29,6 +29,9 @@ pub struct Eks {
     /// depend on them, so on destroy they go first (the load balancer
     /// controller is still running to delete its NLB).
     pub workloads_ready: Vec<Address>,
+    /// The add-ons a node needs to join (networking, identity): a node
+    /// group built elsewhere follows them, beside the others, not after.
+    pub node_prerequisites: Vec<Address>,
 }
 
 /// Add-ons installed before any node joins (networking and identity must be
@@ -145,12 +148,12 @@ pub fn eks(stack: &mut Stack, env: &Environment, network: &Network, iam: &Cluste
         .iter()
         .map(|name| addon(stack, &ctx, name, &[]))
         .collect();
-    let before_nodes_addresses: Vec<Address> = before_nodes.iter().map(Address::from).collect();
+    let node_prerequisites: Vec<Address> = before_nodes.iter().map(Address::from).collect();
     let node_groups: Vec<Handle> = env
         .config
         .node_groups
         .iter()
-        .map(|group| node_group(stack, &ctx, group, &before_nodes_addresses, &[]))
+        .map(|group| node_group(stack, &ctx, group, &node_prerequisites, &[]))
         .collect();
     let after_nodes: Vec<Handle> = AFTER_NODES_ADDONS
         .iter()
@@ -203,13 +206,15 @@ pub fn eks(stack: &mut Stack, env: &Environment, network: &Network, iam: &Cluste
         ecr_repository_url: repository_url,
         ecr_repository_arn: repository_arn,
         workloads_ready,
+        node_prerequisites,
     }
 }
 
 /// A managed node group for a component that brings its own nodes (the
 /// monitoring nodes), built like those of `[[node_groups]]` (launch
-/// template, private subnets, the node role) once the cluster runs pods;
-/// `taints` keep every pod without the matching toleration off it.
+/// template, private subnets, the node role) and beside them, after the
+/// add-ons nodes need; `taints` keep every pod without the matching
+/// toleration off it.
 pub fn dedicated_node_group(
     stack: &mut Stack,
     env: &Environment,
@@ -228,7 +233,7 @@ pub fn dedicated_node_group(
         iam,
         cluster_name: &eks.cluster_name,
     };
-    node_group(stack, &ctx, group, &eks.workloads_ready, taints)
+    node_group(stack, &ctx, group, &eks.node_prerequisites, taints)
 }
 
 /// What the helpers below share about the cluster being built.
