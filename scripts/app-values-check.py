@@ -56,6 +56,7 @@ VARIABLES: dict[str, str] = {
     "image_tag": PLACEHOLDERS["image.tag"],
     "image_digest": DIGEST,
     "app_secret": "check-secret-0123456789",
+    "grafana_admin_password": "check-password-0123456789",
 }
 
 # `${` not preceded by another `$` starts a terraform interpolation.

@@ -11,7 +11,7 @@
 
 `inventory` lists what the stacks create (VPCs and their parts, IAM roles,
 policies and OIDC providers, KMS keys and aliases, EKS clusters, ECR
-repositories, log groups, S3 buckets, SQS queues, EventBridge rules), ignoring what the emulator starts with
+repositories, log groups, S3 buckets, SQS queues, EventBridge rules, SNS topics), ignoring what the emulator starts with
 (the default VPC and AWS managed policies). `--expect empty` fails naming every
 leftover; `--expect applied` fails unless a VPC and an EKS cluster exist, which
 proves the probe looks at the emulator and region terraform applied to. A KMS
@@ -59,8 +59,8 @@ def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
 
 
 def inventory(client: Any, allow_bucket: str | None) -> dict[str, list[str]]:
-    ec2, iam, kms, eks, ecr, logs, s3, sqs, events = (
-        client(s) for s in ("ec2", "iam", "kms", "eks", "ecr", "logs", "s3", "sqs", "events")
+    ec2, iam, kms, eks, ecr, logs, s3, sqs, events, sns = (
+        client(s) for s in ("ec2", "iam", "kms", "eks", "ecr", "logs", "s3", "sqs", "events", "sns")
     )
     default_vpcs = {v["VpcId"] for v in paginate(ec2, "describe_vpcs", "Vpcs") if v.get("IsDefault")}
 
@@ -106,6 +106,7 @@ def inventory(client: Any, allow_bucket: str | None) -> dict[str, list[str]]:
         "s3 buckets": [b["Name"] for b in s3.list_buckets().get("Buckets", []) if b["Name"] != allow_bucket],
         "sqs queues": sqs.list_queues().get("QueueUrls", []),
         "events rules": [r["Name"] for r in paginate(events, "list_rules", "Rules")],
+        "sns topics": [t["TopicArn"] for t in paginate(sns, "list_topics", "Topics")],
     }
     return {kind: sorted(ids) for kind, ids in found.items()}
 

@@ -58,6 +58,14 @@ resources=(
   aws_security_group
   aws_sqs_queue
   aws_sqs_queue_policy
+  aws_s3_bucket
+  aws_s3_bucket_lifecycle_configuration
+  aws_s3_bucket_ownership_controls
+  aws_s3_bucket_policy
+  aws_s3_bucket_public_access_block
+  aws_s3_bucket_server_side_encryption_configuration
+  aws_s3_bucket_versioning
+  aws_sns_topic
   aws_subnet
   aws_vpc
   aws_vpc_endpoint

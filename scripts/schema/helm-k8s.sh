@@ -63,6 +63,7 @@ node "$extractor" --package "$helm_pkg" --source registry.terraform.io/hashicorp
 node "$extractor" --package "$k8s_pkg" --source registry.terraform.io/hashicorp/kubernetes \
   --single-nested block --provider \
   --resource kubernetes_namespace_v1 --resource kubernetes_secret_v1 \
+  --resource kubernetes_storage_class_v1 \
   --data kubernetes_service_v1 >"$generated/kubernetes.json"
 
 if $check; then

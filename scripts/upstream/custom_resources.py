@@ -9,10 +9,12 @@ of a chart carried in the module other than the service's own (checked by
 `just app-values-check`), the chart is rendered by Helm's own library with
 the release's values (values only terraform knows stand for themselves) and
 every object it renders must validate against its CRD's schema at the pinned
-chart version (scripts/upstream/crds.py). With OUT_DIR, the manifests are
-written there, one directory per release, for checkov. Releases Argo CD
-delivers (GitOps on) carry their charts in the GitOps tree, not the module:
-`just gitops-check` renders and validates those as Argo CD renders them.
+chart version (scripts/upstream/crds.py); an object of the Kubernetes API
+itself (a ConfigMap beside the custom resources) is validated strictly by
+kubernetes-validate instead. With OUT_DIR, the manifests are written there,
+one directory per release, for checkov. Releases Argo CD delivers (GitOps
+on) carry their charts in the GitOps tree, not the module: `just
+gitops-check` renders and validates those as Argo CD renders them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import sys
 from pathlib import Path
 
 import helm_python as helm
+import kubernetes_validate as kv
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -29,6 +32,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import crds  # noqa: E402
 
 SERVICE_CHART = "chart"
+
+#: The Kubernetes version built-in objects are validated for (the oldest the
+#: service's chart is checked against, scripts/chart/chartlib.py).
+KUBE_VERSION = "1.31.0"
+
+
+def builtin(api_version: str) -> bool:
+    """Whether an apiVersion is the Kubernetes API's own (`v1`, `apps/v1`)."""
+    group = api_version.rpartition("/")[0]
+    return "." not in group
+
+
+def problems_of(obj: dict) -> list[str]:
+    """An object's problems: against its CRD, or the Kubernetes API's schema."""
+    api_version = obj.get("apiVersion", "")
+    if crds.known(api_version, obj.get("kind", "")) or not builtin(api_version):
+        return crds.validate(obj)
+    try:
+        kv.validate(obj, KUBE_VERSION, strict=True)
+    except kv.ValidationError as err:
+        where = ".".join(str(part) for part in err.path) or "(object)"
+        return [f"{where}: {err.message}"]
+    return []
 
 
 def render(chart_dir: Path, release: dict) -> list[dict]:
@@ -72,7 +98,7 @@ def main(argv: list[str]) -> int:
                 print(f"NOT VALIDATED against a CRD: {doc['environment']}: {release['address']}: {what}: {reason}")
                 continue
             checked += 1
-            for problem in crds.validate(obj):
+            for problem in problems_of(obj):
                 failures += 1
                 print(f"{doc['environment']}: {release['address']}: {what}: {problem}", file=sys.stderr)
         if out is not None:

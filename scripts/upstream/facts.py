@@ -16,7 +16,11 @@ chart's defaults (and schema) define, with its kind:
   list    a list (tolerations: [], extraArgs: []): any items
   value   a scalar
 
-and for each CustomResourceDefinition version a chart ships and serves,
+and, for a chart with dependencies (sub-charts), the values prefix each one
+is configured under (its alias, else its name) with its chart and version:
+the check reads the keys under that prefix against the sub-chart's own facts
+where the upstream data has them. For each CustomResourceDefinition version
+a chart ships and serves,
 stacks/upstream/crds/<group>/<Kind>-<version>.json: its openAPIV3Schema.
 Keys a chart reads but documents only in comments go in
 stacks/upstream/extra-keys.json, each with its reason; they are merged in.
@@ -97,6 +101,12 @@ def chart_facts(chart_dir: Path, extra: dict[str, dict[str, str]]) -> dict[str, 
     for path, entry in extra.get(chart_dir.name, {}).items():
         keys[path] = entry["kind"]
     facts: dict[str, Any] = {"chart": chart, "version": version, "keys": dict(sorted(keys.items()))}
+    subcharts = {
+        str(dep.get("alias") or dep["name"]): {"chart": str(dep["name"]), "version": str(dep["version"])}
+        for dep in meta.get("dependencies") or []
+    }
+    if subcharts:
+        facts["subcharts"] = dict(sorted(subcharts.items()))
     if str(meta["version"]) != version:
         facts["chart_yaml_version"] = str(meta["version"])
     return facts

@@ -66,3 +66,12 @@ def test_a_kind_whose_crd_the_data_lacks_is_named_not_passed():
     assert crds.unvalidated(node_pool()) is None
     stranger = {"apiVersion": "example.io/v1", "kind": "Thing", "metadata": {"name": "x"}}
     assert crds.unvalidated(stranger) is None, "an unknown kind is an error, not a known gap"
+
+
+def test_a_builtin_object_beside_custom_resources_is_validated_strictly():
+    import custom_resources
+
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "d"}, "data": {"a.json": "{}"}}
+    assert custom_resources.problems_of(config_map) == []
+    config_map["dat"] = config_map.pop("data")
+    assert custom_resources.problems_of(config_map), "a misspelt field of a ConfigMap passes"

@@ -9,7 +9,7 @@ use serde_json::json;
 use synth::{Address, Expr, Handle, Stack};
 
 use crate::aws::{aws_provider, default_tags, json_encode, name_tags, Names, Partition};
-use crate::config::{Environment, NodeGroupConfig};
+use crate::config::{Environment, NodeGroupConfig, NodeTaint};
 use crate::iam::ClusterIam;
 use crate::network::Network;
 
@@ -30,8 +30,16 @@ pub struct Eks {
     pub ecr_repository_arn: Expr,
     /// Node groups and add-ons: what must exist for pods to run. Releases
     /// depend on them, so on destroy they go first (the load balancer
-    /// controller is still running to delete its NLB).
+    /// controller is still running to delete its NLB). Components that
+    /// bring nodes for later releases (Karpenter's NodePools) add to it.
     pub workloads_ready: Vec<Address>,
+    /// The same, of the AWS stacks only (node groups and EKS add-ons): what
+    /// a block of the AWS stacks waits for, since phase 1 of an apply has no
+    /// release to wait on (an EKS add-on's pods, Argo CD on the system nodes).
+    pub cluster_ready: Vec<Address>,
+    /// The add-ons a node needs to join (networking, identity): a node
+    /// group built elsewhere follows them, beside the others, not after.
+    pub node_prerequisites: Vec<Address>,
 }
 
 /// Add-ons installed before any node joins (networking and identity must be
@@ -151,17 +159,18 @@ pub fn eks(stack: &mut Stack, env: &Environment, network: &Network, iam: &Cluste
         .iter()
         .map(|name| addon(stack, &ctx, name, &[]))
         .collect();
+    let node_prerequisites: Vec<Address> = before_nodes.iter().map(Address::from).collect();
     let node_groups: Vec<Handle> = env
         .config
         .node_groups
         .iter()
-        .map(|group| node_group(stack, &ctx, group, &before_nodes))
+        .map(|group| node_group(stack, &ctx, group, &node_prerequisites, &[]))
         .collect();
     let after_nodes: Vec<Handle> = AFTER_NODES_ADDONS
         .iter()
         .map(|name| addon(stack, &ctx, name, &node_groups))
         .collect();
-    let workloads_ready = before_nodes
+    let workloads_ready: Vec<Address> = before_nodes
         .iter()
         .chain(&node_groups)
         .chain(&after_nodes)
@@ -211,8 +220,36 @@ pub fn eks(stack: &mut Stack, env: &Environment, network: &Network, iam: &Cluste
             .attr("cluster_security_group_id"),
         ecr_repository_url: repository_url,
         ecr_repository_arn: repository_arn,
+        cluster_ready: workloads_ready.clone(),
         workloads_ready,
+        node_prerequisites,
     }
+}
+
+/// A managed node group for a component that brings its own nodes (the
+/// monitoring nodes), built like those of `[[node_groups]]` (launch
+/// template, private subnets, the node role) and beside them, after the
+/// add-ons nodes need; `taints` keep every pod without the matching
+/// toleration off it.
+pub fn dedicated_node_group(
+    stack: &mut Stack,
+    env: &Environment,
+    network: &Network,
+    iam: &ClusterIam,
+    eks: &Eks,
+    group: &NodeGroupConfig,
+    taints: &[NodeTaint],
+) -> Handle {
+    let (names, partition) = (Names::new(env), Partition::of(&env.config.region));
+    let ctx = Context {
+        env,
+        names: &names,
+        partition: &partition,
+        network,
+        iam,
+        cluster_name: &eks.cluster_name,
+    };
+    node_group(stack, &ctx, group, &eks.node_prerequisites, taints)
 }
 
 /// What the helpers below share about the cluster being built.
@@ -271,7 +308,8 @@ fn node_group(
     stack: &mut Stack,
     ctx: &Context<'_>,
     group: &NodeGroupConfig,
-    after: &[Handle],
+    after: &[Address],
+    taints: &[NodeTaint],
 ) -> Handle {
     let Context {
         env,
@@ -361,23 +399,34 @@ fn node_group(
     if !group.labels.is_empty() {
         node_group.set("labels", Expr::from(group.labels.clone()));
     }
-    if !group.taints.is_empty() {
-        node_group.set(
-            "taint",
-            Expr::list(group.taints.iter().map(|taint| {
-                let mut fields = vec![
-                    ("key", taint.key.as_str()),
-                    ("effect", taint.effect.as_eks()),
-                ];
-                if !taint.value.is_empty() {
-                    fields.push(("value", taint.value.as_str()));
-                }
-                Expr::object(fields)
-            })),
-        );
+    // The group's own taints (`[[node_groups.taints]]`) and a component's
+    // (the monitoring nodes'), as the EKS API spells them.
+    let own = group.taints.iter().map(|taint| {
+        let mut fields = vec![
+            ("key", taint.key.as_str()),
+            ("effect", taint.effect.as_eks()),
+        ];
+        if !taint.value.is_empty() {
+            fields.push(("value", taint.value.as_str()));
+        }
+        Expr::object(fields)
+    });
+    let component = taints.iter().map(|t| {
+        Expr::object([
+            ("key", Expr::from(t.key.as_str())),
+            ("value", Expr::from(t.value.as_str())),
+            ("effect", Expr::from(t.effect.eks_name())),
+        ])
+    });
+    let all: Vec<Expr> = own.chain(component).collect();
+    if !all.is_empty() {
+        node_group.set("taint", Expr::list(all));
     }
-    for dependency in iam.node_role_policies.iter().chain(after) {
+    for dependency in &iam.node_role_policies {
         node_group.depends_on(dependency);
+    }
+    for dependency in after {
+        node_group.depends_on(dependency.clone());
     }
     node_group.handle()
 }

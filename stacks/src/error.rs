@@ -44,6 +44,12 @@ pub enum Error {
         #[source]
         source: Box<SynthError>,
     },
+    #[error("writing the objects of release `{release}`")]
+    Objects {
+        release: String,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("recording the environment's floors, usage and estimates in the manifest")]
     Metadata {
         #[source]
@@ -52,6 +58,8 @@ pub enum Error {
     /// A release Argo CD cannot deliver as written (see docs/gitops.md).
     #[error("GitOps delivery: {0}")]
     Gitops(String),
+    #[error("{path}: {message}")]
+    ObservabilityFile { path: &'static str, message: String },
     #[error("stacks/schemas/{name}.json is not a provider schema")]
     Schema {
         name: &'static str,

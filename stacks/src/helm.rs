@@ -85,6 +85,26 @@ pub fn addon_release(
     values: &impl Serialize,
     cluster_ready: &[Address],
 ) -> Result<Handle, Error> {
+    addon_release_in(
+        stack,
+        id,
+        chart,
+        Expr::from(ADDON_NAMESPACE),
+        values,
+        cluster_ready,
+    )
+}
+
+/// [`addon_release`] into `namespace` (a name, or a reference to the
+/// namespace's block, which the release then follows).
+pub fn addon_release_in(
+    stack: &mut Stack,
+    id: &str,
+    chart: Chart,
+    namespace: Expr,
+    values: &impl Serialize,
+    cluster_ready: &[Address],
+) -> Result<Handle, Error> {
     let values = synth::to_expr(values).map_err(|source| Error::Values {
         release: id.to_owned(),
         source: Box::new(source),
@@ -98,7 +118,7 @@ pub fn addon_release(
         .set("repository", chart.repository)
         .set("chart", chart.name)
         .set("version", chart.version)
-        .set("namespace", ADDON_NAMESPACE)
+        .set("namespace", namespace)
         .set("atomic", true)
         .set("wait", true)
         .set("timeout", RELEASE_TIMEOUT_SECONDS)
@@ -113,6 +133,47 @@ pub fn set_string(name: &str, value: Expr) -> Expr {
         ("value", value),
         ("type", Expr::from("string")),
     ])
+}
+
+/// A namespace (`kubernetes_namespace_v1.<id>`) with `labels`; returns a
+/// reference to its name, so what goes into it follows its creation.
+pub fn labelled_namespace<'a>(
+    stack: &mut Stack,
+    id: &str,
+    name: &str,
+    labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Expr {
+    stack
+        .resource("kubernetes_namespace_v1", id)
+        .set(
+            "metadata",
+            Expr::object([("name", Expr::from(name)), ("labels", Expr::object(labels))]),
+        )
+        .handle()
+        .attr("metadata")
+        .index(0)
+        .attr("name")
+}
+
+/// An Opaque Secret (`kubernetes_secret_v1.<id>`) holding `data`, whose
+/// values come from sensitive variables: they reach the cluster, never the
+/// synthesized JSON or a release's values.
+pub fn opaque_secret(
+    stack: &mut Stack,
+    id: &str,
+    name: &str,
+    namespace: Expr,
+    data: Expr,
+) -> Handle {
+    stack
+        .resource("kubernetes_secret_v1", id)
+        .set(
+            "metadata",
+            Expr::object([("name", Expr::from(name)), ("namespace", namespace)]),
+        )
+        .set("type", "Opaque")
+        .set("data", data)
+        .handle()
 }
 
 /// `podDisruptionBudget` as several charts spell it.
@@ -152,6 +213,10 @@ pub const LOCAL_CHARTS: &str = "charts";
 /// as given.
 const OBJECTS_TEMPLATE: &str = "{{- range .Values.objects }}\n---\n{{ toYaml . }}\n{{- end }}\n";
 
+/// The one template of a chart of fixed objects: its objects.yaml verbatim,
+/// never through Go templating.
+const FILES_TEMPLATE: &str = "{{ .Files.Get \"objects.yaml\" }}\n";
+
 /// Custom resources (a NodePool, a ServiceMonitor, an ExternalSecret...)
 /// delivered by a `helm_release` of a small chart carried in the module
 /// (`charts/<name>/`), never by `kubernetes_manifest`: that needs the CRD at
@@ -167,28 +232,75 @@ pub fn custom_resources(
     objects: &[impl Serialize],
     after: &[Handle],
 ) -> Result<Handle, Error> {
-    let chart_yaml = format!(
-        "apiVersion: v2\nname: {name}\ndescription: Custom resources synthesized by infra\ntype: application\nversion: 0.1.0\n"
-    );
-    let chart = stack.asset_files(
-        &format!("{LOCAL_CHARTS}/{name}"),
-        vec![
-            ("Chart.yaml".to_owned(), chart_yaml.into_bytes()),
-            (
-                "templates/objects.yaml".to_owned(),
-                OBJECTS_TEMPLATE.as_bytes().to_vec(),
-            ),
-        ],
-    );
     let objects = synth::to_expr(objects).map_err(|source| Error::Values {
         release: id.to_owned(),
         source: Box::new(source),
     })?;
+    let template = ("templates/objects.yaml".to_owned(), OBJECTS_TEMPLATE.into());
+    Ok(
+        local_chart(stack, id, name, namespace, vec![template], after)
+            .set(
+                "values",
+                Expr::list([Expr::call(
+                    "yamlencode",
+                    [Expr::object([("objects", objects)])],
+                )]),
+            )
+            .handle(),
+    )
+}
+
+/// [`custom_resources`] whose content is fixed at synth time (no reference
+/// for terraform to resolve): the objects are a file of the chart
+/// (`objects.yaml`, one JSON document each) rendered as it is, so nothing
+/// goes through the release's values or Helm's templating (an alert's
+/// annotations hold Go templates of their own), and a change to an object
+/// changes the chart. One file rather than one per object: each file a
+/// synthesis creates costs more than rendering it. Objects of the
+/// Kubernetes API itself (a ConfigMap) may be among them.
+pub fn fixed_resources(
+    stack: &mut Stack,
+    id: &str,
+    name: &str,
+    namespace: &str,
+    objects: &[impl Serialize],
+    after: &[Handle],
+) -> Result<Handle, Error> {
+    let mut stream = Vec::new();
+    for object in objects {
+        stream.extend_from_slice(b"---\n");
+        serde_json::to_writer(&mut stream, object).map_err(|source| Error::Objects {
+            release: id.to_owned(),
+            source,
+        })?;
+        stream.push(b'\n');
+    }
+    let files = vec![
+        ("templates/objects.yaml".to_owned(), FILES_TEMPLATE.into()),
+        ("objects.yaml".to_owned(), stream),
+    ];
+    Ok(local_chart(stack, id, name, namespace, files, after).handle())
+}
+
+/// A release of a chart of ours with these `files` besides its Chart.yaml.
+fn local_chart<'s>(
+    stack: &'s mut Stack,
+    id: &str,
+    name: &str,
+    namespace: &str,
+    mut files: Vec<(String, Vec<u8>)>,
+    after: &[Handle],
+) -> &'s mut synth::Resource {
+    let chart_yaml = format!(
+        "apiVersion: v2\nname: {name}\ndescription: Custom resources synthesized by infra\ntype: application\nversion: 0.1.0\n"
+    );
+    files.insert(0, ("Chart.yaml".to_owned(), chart_yaml.into_bytes()));
+    let chart = stack.asset_files(&format!("{LOCAL_CHARTS}/{name}"), files);
     let release = stack.resource("helm_release", id);
     for owner in after {
         release.depends_on(owner);
     }
-    Ok(release
+    release
         .set("name", name)
         .set("chart", local_chart_path(&chart.path))
         // The chart's content is fixed, but its hash in the plan would show
@@ -199,14 +311,6 @@ pub fn custom_resources(
         .set("wait", true)
         .set("timeout", RELEASE_TIMEOUT_SECONDS)
         .set("max_history", 10)
-        .set(
-            "values",
-            Expr::list([Expr::call(
-                "yamlencode",
-                [Expr::object([("objects", objects)])],
-            )]),
-        )
-        .handle())
 }
 
 /// `${path.module}/<path>`: a chart carried inside the module.

@@ -31,6 +31,7 @@ pub mod karpenter;
 pub mod lb_controller;
 pub mod metrics_server;
 pub mod network;
+pub mod observability;
 pub mod webapp;
 
 use std::path::{Path, PathBuf};
@@ -263,9 +264,6 @@ fn components(app: &mut App, env: &Environment, chart_dir: &Path) -> Result<(), 
     let irsa = iam::workload_iam(Layer::Iam.of(app), env, &cluster_iam, &eks);
     helm::cluster_providers(Layer::App.of(app), &env.config.region, &eks);
     gitops::way_in(app, env, &network, &cluster_iam, &eks);
-    // Argo CD runs on the system nodes and delivers Karpenter, so it waits
-    // for the cluster alone, not for releases it will itself deliver.
-    let cluster_only = eks.clone();
     // Pods of the later releases land on nodes Karpenter launches: they wait
     // for its NodePools, and on destroy go first, while it can still drain.
     let node_pools = karpenter::karpenter(app, env, &network, &irsa, &eks)?;
@@ -274,6 +272,7 @@ fn components(app: &mut App, env: &Environment, chart_dir: &Path) -> Result<(), 
         lb_controller::lb_controller(app, env, &network, &irsa, &eks)?,
         metrics_server::metrics_server(Layer::App.of(app), &eks)?,
     ];
+    observability::observability(app, env, &network, &cluster_iam, &irsa, &eks, &addons[0])?;
     webapp::webapp(app, env, &network, &irsa, &eks, &addons, chart_dir)?;
-    gitops::argo_cd(app, env, &cluster_only)
+    gitops::argo_cd(app, env, &eks)
 }

@@ -107,6 +107,7 @@ fn aws_stacks_synthesize_alone_with_the_outputs_others_rely_on() {
         outputs,
         [
             "api_tunnel",
+            "alerts_topic_arn",
             "ci_deployer_role_arn",
             "cluster_endpoint",
             "cluster_name",
@@ -481,6 +482,10 @@ fn staging_and_production_differ_only_where_intended() {
         "+ aws_route_table.private_c",
         "+ aws_route_table_association.private_c",
         "+ aws_route_table_association.public_c",
+        // Production keeps its logs longer, and its log buckets survive a destroy.
+        "~ aws_s3_bucket.loki_chunks: force_destroy",
+        "~ aws_s3_bucket.loki_ruler: force_destroy",
+        "~ aws_s3_bucket_lifecycle_configuration.loki_chunks: rule.0.expiration.days",
         // Each environment has its own VPC range.
         "~ aws_subnet.private_a: cidr_block",
         "~ aws_subnet.private_b: cidr_block",

@@ -19,7 +19,7 @@ use crate::Error;
 /// Provider endpoint names of the AWS services the stacks call, each served by
 /// the emulator.
 const SERVICES: &[&str] = &[
-    "ec2", "ecr", "eks", "events", "iam", "kms", "logs", "s3", "sqs", "ssm", "sts",
+    "ec2", "ecr", "eks", "events", "iam", "kms", "logs", "s3", "sns", "sqs", "ssm", "sts",
 ];
 
 /// Which service serves each resource or data source type prefix, longest
@@ -45,6 +45,7 @@ const SERVICE_OF_TYPE: &[(&str, Option<&str>)] = &[
     ("aws_s3_", Some("s3")),
     ("aws_ssm_", Some("ssm")),
     ("aws_security_group", Some("ec2")),
+    ("aws_sns_", Some("sns")),
     ("aws_sqs_", Some("sqs")),
     ("aws_subnet", Some("ec2")),
     ("aws_vpc", Some("ec2")),

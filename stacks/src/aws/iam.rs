@@ -36,7 +36,8 @@ impl Statement {
         }
     }
 
-    /// A `Deny` statement for these actions: it wins over any `Allow`.
+    /// A `Deny` statement for these actions (a bucket policy refusing plain
+    /// HTTP, say): it wins over any `Allow`.
     pub fn deny<S: AsRef<str>>(actions: impl IntoIterator<Item = S>) -> Self {
         Self {
             deny: true,

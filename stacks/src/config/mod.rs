@@ -17,6 +17,7 @@ mod gitops;
 mod karpenter;
 mod network;
 mod node_groups;
+mod observability;
 mod policy;
 mod quantity;
 mod state;
@@ -44,7 +45,11 @@ pub use karpenter::{
 };
 pub use network::{AzSubnets, NatGatewayMode, NetworkConfig};
 pub use node_groups::{CapacityType, NodeGroupConfig, TaintConfig, TaintEffect};
-pub use policy::{PolicyConfig, PublicApiPolicy};
+pub use observability::{
+    GrafanaAccess, GrafanaConfig, LogStoreConfig, MetricsConfig, MonitoringNodesConfig, NodeLabel,
+    NodeTaint, ObservabilityConfig,
+};
+pub use policy::{ObservabilityFloors, PolicyConfig, PublicApiPolicy};
 pub use quantity::{parse_quantity, QuantityUnit};
 pub use state::{ImportEntry, MovedEntry, StateConfig};
 pub use usage::{UsageConfig, UsageKey, UsageSource, UsageValue};
@@ -80,6 +85,8 @@ pub struct Config {
     pub app: AppConfig,
     /// Cluster autoscaling: nodes for pods the managed node groups cannot hold.
     pub karpenter: KarpenterConfig,
+    /// Metrics, dashboards, alerts and logs (the observability component).
+    pub observability: ObservabilityConfig,
     /// Extra tags on every taggable resource, besides the reserved ones.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
@@ -264,6 +271,7 @@ pub fn parse_environment(
     problems.section(&config.tags, &config);
     problems.section(&config.app, &config);
     problems.section(&config.karpenter, &config);
+    problems.section(&config.observability, &config);
     problems.section(&config.usage, &config);
     problems.section(&config.gitops, &config);
     problems.section(&config.state, &config);

@@ -98,17 +98,7 @@ impl Section for Vec<NodeGroupConfig> {
                     format!("`{}` is used by an earlier node group", group.name),
                 );
             }
-            if group.instance_types.is_empty() {
-                at.problem(field("instance_types"), "is empty");
-            }
-            for (k, instance_type) in group.instance_types.iter().enumerate() {
-                if !is_instance_type(instance_type) {
-                    at.problem(
-                        format!("[{i}].instance_types[{k}]"),
-                        format!("`{instance_type}` is not an EC2 instance type like t3.large"),
-                    );
-                }
-            }
+            check_instance_types(at, &field("instance_types"), &group.instance_types);
             if group.max_size == 0 {
                 at.problem(field("max_size"), "must be at least 1");
             }
@@ -194,6 +184,21 @@ fn is_label_value(value: &str) -> bool {
             && bytes
                 .iter()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')))
+}
+
+/// A node group's instance types, reported at `field` (`[0].instance_types`).
+pub(super) fn check_instance_types(at: &mut Scope<'_>, field: &str, instance_types: &[String]) {
+    if instance_types.is_empty() {
+        at.problem(field, "is empty");
+    }
+    for (k, instance_type) in instance_types.iter().enumerate() {
+        if !is_instance_type(instance_type) {
+            at.problem(
+                format!("{field}[{k}]"),
+                format!("`{instance_type}` is not an EC2 instance type like t3.large"),
+            );
+        }
+    }
 }
 
 /// `family.size`, e.g. `m6i.large`, `t3a.medium`.

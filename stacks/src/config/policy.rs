@@ -30,6 +30,19 @@ pub struct PolicyConfig {
     /// Whether terraform must refuse to destroy the stateful resources
     /// (`state.prevent_destroy` in the environment's config).
     pub require_prevent_destroy: bool,
+    /// How long metrics and logs are kept at least, and how redundant their stores are.
+    pub observability: ObservabilityFloors,
+}
+
+/// Floors of `[observability]`: an environment keeps its metrics and logs at
+/// least this long, on at least this many replicas.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObservabilityFloors {
+    pub min_metrics_retention_days: u32,
+    pub min_logs_retention_days: u32,
+    /// Replicas of Prometheus, Alertmanager and Loki.
+    pub min_replicas: u32,
 }
 
 /// Limits on `cluster.endpoint_public_access_cidrs`, judged by the addresses
@@ -112,6 +125,7 @@ impl Section for PolicyConfig {
                 .check(&cluster.endpoint_public_access_cidrs, at);
         }
         self.gitops.check(config, at);
+        self.observability.check(config, at);
     }
 }
 
@@ -132,6 +146,48 @@ fn no_spot(config: &Config, at: &mut Scope<'_>) {
                 &format!("karpenter.node_pools[{i}].capacity_types"),
                 format!("includes spot; {refused}"),
             );
+        }
+    }
+}
+
+impl ObservabilityFloors {
+    fn check(&self, config: &Config, at: &mut Scope<'_>) {
+        let o = &config.observability;
+        for (field, value, floor, name) in [
+            (
+                "observability.metrics.retention_days",
+                o.metrics.retention_days,
+                self.min_metrics_retention_days,
+                "min_metrics_retention_days",
+            ),
+            (
+                "observability.logs.retention_days",
+                o.logs.retention_days,
+                self.min_logs_retention_days,
+                "min_logs_retention_days",
+            ),
+            (
+                "observability.metrics.replicas",
+                o.metrics.replicas,
+                self.min_replicas,
+                "min_replicas",
+            ),
+            (
+                "observability.logs.replicas",
+                o.logs.replicas,
+                self.min_replicas,
+                "min_replicas",
+            ),
+        ] {
+            if value < floor {
+                at.elsewhere(
+                    field,
+                    format!(
+                        "is {value}; this environment needs at least {floor} \
+                         (policy observability.{name})"
+                    ),
+                );
+            }
         }
     }
 }

@@ -671,3 +671,5 @@ to = "aws_kms_key[0]"
     );
     assert_error(&e, &["unknown field `protect`"]);
 }
+/// The `[observability]` section and its floors.
+mod observability;

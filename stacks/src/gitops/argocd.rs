@@ -248,7 +248,9 @@ pub fn argo_cd(
         dex: Enabled { enabled: false },
         notifications: Enabled { enabled: false },
     };
-    let release = addon_release(stack, RELEASE_ID, CHART, &values, &eks.workloads_ready)?;
+    // Argo CD runs on the system nodes and delivers Karpenter itself, so it
+    // waits for the cluster alone, not for releases it will deliver.
+    let release = addon_release(stack, RELEASE_ID, CHART, &values, &eks.cluster_ready)?;
     stack
         .find_mut(release.address())
         .expect("just added")

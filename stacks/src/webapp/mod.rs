@@ -13,7 +13,9 @@ use synth::{App, Expr, Handle, Stack, Variable};
 use crate::aws::{inline_policy, Irsa, Names, Partition, Statement};
 use crate::config::Environment;
 use crate::eks::Eks;
-use crate::helm::{local_chart_path, set_string, RELEASE_TIMEOUT_SECONDS};
+use crate::helm::{
+    labelled_namespace, local_chart_path, opaque_secret, set_string, RELEASE_TIMEOUT_SECONDS,
+};
 use crate::network::Network;
 use crate::{Error, Layer};
 
@@ -56,21 +58,13 @@ pub fn webapp(
     let deploy = DeployVariables::declare(stack, !gitops);
 
     let namespace = namespace(stack, &config.service.namespace);
-    let secret = stack
-        .resource("kubernetes_secret_v1", "app")
-        .set(
-            "metadata",
-            Expr::object([
-                ("name", Expr::from(SECRET_NAME)),
-                ("namespace", namespace.clone()),
-            ]),
-        )
-        .set("type", "Opaque")
-        .set(
-            "data",
-            Expr::object([(contract::APP_SECRET, deploy.app_secret.clone())]),
-        )
-        .handle();
+    let secret = opaque_secret(
+        stack,
+        "app",
+        SECRET_NAME,
+        namespace.clone(),
+        Expr::object([(contract::APP_SECRET, deploy.app_secret.clone())]),
+    );
 
     let chart = stack
         .asset_dir(CHART_ASSET, chart_dir)
@@ -227,28 +221,18 @@ impl DeployVariables {
 
 /// The service's namespace; returns a reference to its name.
 fn namespace(stack: &mut Stack, name: &str) -> Expr {
-    stack
-        .resource("kubernetes_namespace_v1", "app")
-        .set(
-            "metadata",
-            Expr::object([
-                ("name", Expr::from(name)),
-                (
-                    "labels",
-                    Expr::object([
-                        // The controller then delays a rollout until each new pod is
-                        // registered and healthy in the NLB's target group.
-                        ("elbv2.k8s.aws/pod-readiness-gate-inject", "enabled"),
-                        ("pod-security.kubernetes.io/enforce", "restricted"),
-                        ("pod-security.kubernetes.io/warn", "restricted"),
-                    ]),
-                ),
-            ]),
-        )
-        .handle()
-        .attr("metadata")
-        .index(0)
-        .attr("name")
+    labelled_namespace(
+        stack,
+        "app",
+        name,
+        [
+            // The controller then delays a rollout until each new pod is
+            // registered and healthy in the NLB's target group.
+            ("elbv2.k8s.aws/pod-readiness-gate-inject", "enabled"),
+            ("pod-security.kubernetes.io/enforce", "restricted"),
+            ("pod-security.kubernetes.io/warn", "restricted"),
+        ],
+    )
 }
 
 /// The NLB's hostname, read from the Service once the release is ready, and

@@ -61,11 +61,15 @@ fn every_block_passes_the_provider_schemas() {
         assert_eq!(
             releases,
             [
+                "alloy",
                 "aws_load_balancer_controller",
                 "karpenter",
                 "karpenter_node_pools",
+                "kube_prometheus_stack",
+                "loki",
                 "metrics_server",
-                "webapp"
+                "webapp",
+                "webapp_monitoring"
             ]
         );
         assert!(app["data"]["kubernetes_service_v1"]["webapp"].is_object());

@@ -1,0 +1,81 @@
+//! Where alerts go: an SNS topic per environment that Alertmanager publishes
+//! to, through an IRSA role allowed that topic only. People subscribe to
+//! the topic (e-mail, AWS Chatbot to Slack or Teams, a paging service's HTTPS
+//! endpoint); no webhook URL or token lives in the values or the state.
+
+use synth::{App, Expr};
+
+use crate::aws::{inline_policy, name_tags, Irsa, Names, Statement};
+use crate::config::Environment;
+use crate::iam::ClusterIam;
+use crate::Layer;
+
+/// Alertmanager's Kubernetes service account; its IRSA role trusts exactly it.
+pub const SERVICE_ACCOUNT: &str = "alertmanager";
+
+/// The topic and the role, as Alertmanager's values need them.
+#[derive(Debug, Clone)]
+pub struct AlertTopic {
+    pub arn: Expr,
+    pub role_arn: Expr,
+}
+
+pub fn alert_topic(
+    app: &mut App,
+    env: &Environment,
+    cluster_iam: &ClusterIam,
+    irsa: &Irsa,
+) -> AlertTopic {
+    let names = Names::new(env);
+    let name = names.name("alerts");
+    let eks = Layer::Eks.of(app);
+    let topic = eks
+        .resource("aws_sns_topic", "alerts")
+        .set("name", name.as_str())
+        .set("display_name", format!("Alerts of {}", names.cluster()))
+        // Encrypted at rest with the account's SNS key: subscribers need no
+        // KMS permissions of ours.
+        .set("kms_master_key_id", "alias/aws/sns")
+        .set("tags", name_tags(&name, []))
+        .handle();
+    let arn = eks.export(
+        "alerts_topic_arn",
+        topic.attr("arn"),
+        "SNS topic Alertmanager publishes alerts to: subscribe e-mail, chat or paging to it.",
+    );
+
+    let iam = Layer::Iam.of(app);
+    let namespace = &env.config.observability.namespace;
+    let role = irsa.role(
+        iam,
+        "alertmanager",
+        &names.name("alertmanager"),
+        namespace,
+        SERVICE_ACCOUNT,
+    );
+    inline_policy(
+        iam,
+        "alertmanager",
+        "publish-alerts",
+        &role,
+        [Statement::allow(["sns:Publish"])
+            .sid("PublishAlerts")
+            .on([arn.clone()])],
+    );
+    // A deploy refreshes the whole module: the deployer may read the topic.
+    inline_policy(
+        iam,
+        "ci_deployer_alerts_topic",
+        "refresh-alerts-topic",
+        &cluster_iam.ci_deployer_role,
+        [
+            Statement::allow(["sns:GetTopicAttributes", "sns:ListTagsForResource"])
+                .sid("RefreshAlertsTopic")
+                .on([arn.clone()]),
+        ],
+    );
+    AlertTopic {
+        arn,
+        role_arn: role.attr("arn"),
+    }
+}
