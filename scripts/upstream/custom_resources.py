@@ -9,8 +9,11 @@ of a chart carried in the module other than the service's own (checked by
 `just app-values-check`), the chart is rendered by Helm's own library with
 the release's values (values only terraform knows stand for themselves) and
 every object it renders must validate against its CRD's schema at the pinned
-chart version (scripts/upstream/crds.py). With OUT_DIR, the manifests are
-written there, one directory per release, for checkov.
+chart version (scripts/upstream/crds.py). A built-in object such a chart
+carries beside its custom resources (the ServiceAccount a SecretStore
+authenticates as) is validated by kubernetes-validate, strictly, for the
+Kubernetes version the clusters run. With OUT_DIR, the manifests are written
+there, one directory per release, for checkov.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import sys
 from pathlib import Path
 
 import helm_python as helm
+import kubernetes_validate.utils as kv
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -27,6 +31,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import crds  # noqa: E402
 
 SERVICE_CHART = "chart"
+
+#: The clusters' Kubernetes version (stacks/config/*.toml, cluster.kubernetes_version).
+KUBE_VERSION = "1.32.0"
+
+
+def is_builtin(api_version: str) -> bool:
+    """The core group (`v1`) and the Kubernetes API groups (`apps/v1`, `*.k8s.io/...`)."""
+    group = api_version.rpartition("/")[0]
+    return group in ("", "apps", "batch", "policy", "autoscaling") or group.endswith(".k8s.io")
+
+
+def validate(obj: dict) -> list[str]:
+    if not is_builtin(obj.get("apiVersion", "")):
+        return crds.validate(obj)
+    try:
+        kv.validate(obj, KUBE_VERSION, strict=True)
+    except kv.ValidationError as err:
+        where = ".".join(str(part) for part in err.path) or "(object)"
+        return [f"{where}: {err.message}"]
+    return []
 
 
 def render(chart_dir: Path, release: dict) -> list[dict]:
@@ -65,7 +89,7 @@ def main(argv: list[str]) -> int:
             failures += 1
         for obj in objects:
             checked += 1
-            for problem in crds.validate(obj):
+            for problem in validate(obj):
                 failures += 1
                 what = f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
                 print(f"{doc['environment']}: {release['address']}: {what}: {problem}", file=sys.stderr)

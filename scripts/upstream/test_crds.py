@@ -57,3 +57,21 @@ def test_a_bad_name_and_an_unknown_kind_fail():
     obj["metadata"]["name"] = "General_Pool"
     assert any(p.startswith("metadata.name:") for p in crds.validate(obj))
     assert crds.validate({"apiVersion": "example.com/v1", "kind": "Nope", "metadata": {"name": "x"}})
+
+
+def test_built_in_objects_beside_custom_resources_are_validated_strictly():
+    import custom_resources
+
+    account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "secrets-reader"}}
+    assert custom_resources.validate(account) == []
+    account["automountToken"] = False
+    assert custom_resources.validate(account), "a misspelt field passes"
+
+
+def test_extra_crd_sources_are_recognised_by_their_git_blob_id():
+    import facts
+
+    # `git hash-object` of "hello\n".
+    assert facts.git_blob_id(b"hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"
+    committed = facts.extra_crd_facts([])
+    assert any(str(path).endswith("elbv2.k8s.aws/IngressClassParams-v1beta1.json") for path in committed)
