@@ -10,7 +10,7 @@
 # stacks alone would then plan to delete the releases.
 #
 # Usage: scripts/app-apply.sh ENV [--state-bucket BUCKET] [TERRAFORM_APPLY_OPTION ...]
-#   e.g. TF_VAR_app_secret=... scripts/app-apply.sh production --state-bucket tf-state-prod \
+#   e.g. scripts/app-apply.sh production --state-bucket tf-state-prod \
 #          -var image_tag=1.0.0-prod
 # --state-bucket goes to `synth` (state in S3 rather than a local file).
 # -var/-var-file options go to phase 2 only (phase 1 declares no variables);

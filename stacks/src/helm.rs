@@ -85,6 +85,19 @@ pub fn addon_release(
     values: &impl Serialize,
     cluster_ready: &[Address],
 ) -> Result<Handle, Error> {
+    addon_release_in(stack, id, chart, ADDON_NAMESPACE, values, cluster_ready)
+}
+
+/// [`addon_release`] into `namespace` (a name, or a reference to the
+/// namespace's resource so the release follows it).
+pub fn addon_release_in(
+    stack: &mut Stack,
+    id: &str,
+    chart: Chart,
+    namespace: impl Into<Expr>,
+    values: &impl Serialize,
+    cluster_ready: &[Address],
+) -> Result<Handle, Error> {
     let values = synth::to_expr(values).map_err(|source| Error::Values {
         release: id.to_owned(),
         source: Box::new(source),
@@ -98,7 +111,7 @@ pub fn addon_release(
         .set("repository", chart.repository)
         .set("chart", chart.name)
         .set("version", chart.version)
-        .set("namespace", ADDON_NAMESPACE)
+        .set("namespace", namespace)
         .set("atomic", true)
         .set("wait", true)
         .set("timeout", RELEASE_TIMEOUT_SECONDS)
@@ -158,12 +171,13 @@ const OBJECTS_TEMPLATE: &str = "{{- range .Values.objects }}\n---\n{{ toYaml . }
 /// plan time and fails before the add-on that owns it is installed. The
 /// release follows `after` (the owner's release), so on destroy the objects
 /// go before their CRDs. `objects` are typed serde structs; their
-/// references to other blocks are resolved by terraform.
+/// references to other blocks are resolved by terraform. `namespace` is a
+/// name, or a reference to the namespace's resource so the release follows it.
 pub fn custom_resources(
     stack: &mut Stack,
     id: &str,
     name: &str,
-    namespace: &str,
+    namespace: impl Into<Expr>,
     objects: &[impl Serialize],
     after: &[Handle],
 ) -> Result<Handle, Error> {

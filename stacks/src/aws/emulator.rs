@@ -18,12 +18,28 @@ use crate::Error;
 
 /// Provider endpoint names of the AWS services the stacks call, each served by
 /// the emulator.
-const SERVICES: &[&str] = &["ec2", "ecr", "eks", "iam", "kms", "logs", "s3", "sts"];
+const SERVICES: &[&str] = &[
+    "acm",
+    "ec2",
+    "ecr",
+    "eks",
+    "elbv2",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "route53",
+    "s3",
+    "secretsmanager",
+    "sts",
+    "wafv2",
+];
 
 /// Which service serves each resource or data source type prefix, longest
 /// prefix first wins. A type with no entry fails the overlay: its API calls
 /// would otherwise go to real AWS with dummy credentials.
 const SERVICE_OF_TYPE: &[(&str, Option<&str>)] = &[
+    ("aws_acm_", Some("acm")),
     ("aws_cloudwatch_log_", Some("logs")),
     ("aws_default_security_group", Some("ec2")),
     ("aws_ecr_", Some("ecr")),
@@ -34,13 +50,18 @@ const SERVICE_OF_TYPE: &[(&str, Option<&str>)] = &[
     ("aws_iam_", Some("iam")),
     ("aws_internet_gateway", Some("ec2")),
     ("aws_kms_", Some("kms")),
+    ("aws_lambda_", Some("lambda")),
     ("aws_launch_template", Some("ec2")),
+    ("aws_lb", Some("elbv2")),
     ("aws_nat_gateway", Some("ec2")),
     ("aws_route", Some("ec2")),
+    ("aws_route53_", Some("route53")),
     ("aws_s3_", Some("s3")),
+    ("aws_secretsmanager_", Some("secretsmanager")),
     ("aws_security_group", Some("ec2")),
     ("aws_subnet", Some("ec2")),
     ("aws_vpc", Some("ec2")),
+    ("aws_wafv2_", Some("wafv2")),
     ("aws_availability_zones", Some("ec2")),
     ("aws_caller_identity", Some("sts")),
     ("aws_partition", None),
@@ -62,6 +83,26 @@ const SHIM_SERVED: &[(&str, &str)] = &[
     (
         "aws_eks_pod_identity_association",
         "association recorded, no credentials issued",
+    ),
+    (
+        "aws_secretsmanager_secret_rotation",
+        "RotateSecret runs the rotation function's own code in the emulator process (no Lambda \
+         runtime, no IAM check of its role)",
+    ),
+];
+
+/// Resource types moto serves whose effect it does not simulate: one line
+/// each when the module has any.
+const NOT_SIMULATED: &[(&str, &str)] = &[
+    (
+        "aws_acm_certificate",
+        "ACM: the certificate is issued once its validation record is in the emulator's zone (the \
+         shim checks the record's name and value); no CA, no DNS resolution",
+    ),
+    (
+        "aws_wafv2_web_acl",
+        "WAF: the web ACL and its logging are stored, no request is filtered or logged (the smoke \
+         test checks a deployed environment's WAF)",
     ),
 ];
 
@@ -189,6 +230,16 @@ pub fn not_covered(app: &App) -> Vec<String> {
                     resource.address()
                 ));
             }
+        }
+    }
+    for (ty, what) in NOT_SIMULATED {
+        let present = app
+            .stacks()
+            .iter()
+            .flat_map(|s| s.resources())
+            .any(|r| r.mode() == Mode::Managed && r.ty() == *ty);
+        if present {
+            lines.push((*what).to_owned());
         }
     }
     lines.extend(ALWAYS_NOT_COVERED.iter().map(|s| (*s).to_owned()));

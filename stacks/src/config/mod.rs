@@ -8,15 +8,18 @@
 //! Differences between environments live here; the stacks never branch on the
 //! environment's name.
 
+mod access;
 mod app;
 mod check;
 mod ci;
 mod cidr;
 mod cluster;
+mod edge;
 mod network;
 mod node_groups;
 mod policy;
 mod quantity;
+mod secrets;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,19 +27,22 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use synth::Diagnostic;
 
+pub use access::{AccessConfig, AccessLevel, TeamAccess};
 pub use app::{
-    AppConfig, AutoscalingConfig, LoadBalancerConfig, LoadBalancerScheme, ResourcesConfig,
-    ZoneSpread,
+    AppConfig, AutoscalingConfig, LoadBalancerConfig, LoadBalancerKind, LoadBalancerScheme,
+    ResourcesConfig, ZoneSpread,
 };
 pub use ci::{is_s3_bucket_name, CiConfig};
 pub use cidr::{CidrError, Ipv4Cidr};
 pub use cluster::{
     parse_kubernetes_version, ClusterConfig, ControlPlaneLogType, KUBERNETES_MINOR_VERSIONS,
 };
+pub use edge::{EdgeConfig, WafConfig};
 pub use network::{AzSubnets, NatGatewayMode, NetworkConfig};
 pub use node_groups::{CapacityType, NodeGroupConfig};
-pub use policy::{PolicyConfig, PublicApiPolicy};
+pub use policy::{AccessFloors, EdgeFloors, PolicyConfig, PublicApiPolicy, SecretFloors};
 pub use quantity::{parse_quantity, QuantityUnit};
+pub use secrets::{SecretSource, SecretsConfig};
 
 use check::{Problems, Scope, Section};
 
@@ -67,6 +73,13 @@ pub struct Config {
     pub service: ServiceConfig,
     /// The service's release (the webapp component).
     pub app: AppConfig,
+    /// The way in from the internet: name, certificate, TLS policy, WAF.
+    pub edge: EdgeConfig,
+    /// The service's secrets in AWS Secrets Manager.
+    pub secrets: SecretsConfig,
+    /// People's access to the cluster, per team and namespace.
+    #[serde(default)]
+    pub access: AccessConfig,
     /// Extra tags on every taggable resource, besides the reserved ones.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
@@ -241,6 +254,9 @@ pub fn parse_environment(
     problems.section(&floors, &config);
     problems.section(&config.tags, &config);
     problems.section(&config.app, &config);
+    problems.section(&config.edge, &config);
+    problems.section(&config.secrets, &config);
+    problems.section(&config.access, &config);
     if problems.is_empty() {
         Ok(Environment {
             name: name.to_owned(),
