@@ -94,9 +94,12 @@ terraform -chdir="$work" providers schema -json >"$work/schema.json"
 
 # Descriptions are dropped: they are most of the size and no check reads them.
 # aws_wafv2_web_acl nests statements in statements (and/or/not, scope-down)
-# three levels deep, 1.3 MB of schema that every synth would parse: those
-# nesting blocks are cut, so a rule here is one statement of its own. A rule
-# that combines statements fails the schema check until they are added back.
+# three levels deep, 1.3 MB of schema that every synth would parse. Its rules
+# keep only the statement kinds the stacks use (AWS managed rule groups and
+# rate limits, without scope-down statements, custom aggregation keys or
+# managed group configs): 5 KB instead. A rule of another kind, or one that
+# combines statements, fails the schema check until its blocks are added
+# back here.
 jq --sort-keys \
   --argjson resources "$(printf '%s\n' "${resources[@]}" | jq -R . | jq -s .)" \
   --argjson data "$(printf '%s\n' "${data_sources[@]}" | jq -R . | jq -s .)" '
@@ -107,10 +110,13 @@ jq --sort-keys \
                                              and ((.value | type) == "string")) | not))
                   else . end);
   def pick($names): with_entries(select(.key as $k | $names | index($k)));
-  def unnest: walk(if type == "object" and has("block_types")
-                   then .block_types |= with_entries(select(.key | IN("and_statement", "or_statement",
-                                                                       "not_statement", "scope_down_statement") | not))
-                   else . end);
+  def waf_rules: .block.block_types.rule.block.block_types.statement.block.block_types |=
+                   (with_entries(select(.key | IN("managed_rule_group_statement", "rate_based_statement")))
+                    | .managed_rule_group_statement.block.block_types |= with_entries(select(.key == "rule_action_override" | not))
+                    | walk(if type == "object" and has("block_types")
+                           then .block_types |= with_entries(select(.key | IN("scope_down_statement",
+                                  "managed_rule_group_configs", "custom_key") | not))
+                           else . end));
   .provider_schemas["registry.terraform.io/hashicorp/aws"] as $aws
   | ($aws.resource_schemas | keys) as $have_r
   | ($aws.data_source_schemas | keys) as $have_d
@@ -121,7 +127,7 @@ jq --sort-keys \
      provider_schemas: {"registry.terraform.io/hashicorp/aws": {
        provider: $aws.provider,
        resource_schemas: ($aws.resource_schemas | pick($resources)
-                          | if has("aws_wafv2_web_acl") then .aws_wafv2_web_acl |= unnest else . end),
+                          | if has("aws_wafv2_web_acl") then .aws_wafv2_web_acl |= waf_rules else . end),
        data_source_schemas: ($aws.data_source_schemas | pick($data))
      } | strip}}
 ' "$work/schema.json" >"$work/aws.json"
