@@ -33,7 +33,7 @@ from moto.secretsmanager.models import secretsmanager_backends
 ROTATION_STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 
 
-class ShimError(Exception):
+class ApiError(Exception):
     """An error response: HTTP status, AWS error code, message."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
@@ -85,7 +85,7 @@ def run_rotation(function: Any, region: str, secret_arn: str, token: str) -> Non
         try:
             handler({"SecretId": secret_arn, "ClientRequestToken": token, "Step": step}, None)
         except Exception as error:  # noqa: BLE001 - reported to the caller, as Lambda would
-            raise ShimError(
+            raise ApiError(
                 400, "InvalidRequestException", f"rotation function failed at {step}: {error}"
             ) from error
 
@@ -94,13 +94,13 @@ def rotate_secret(region: str, body: dict[str, Any]) -> dict[str, Any]:
     backend = secretsmanager_backends[DEFAULT_ACCOUNT_ID][region]
     secret_id = body["SecretId"]
     if not backend._is_valid_identifier(secret_id):
-        raise ShimError(400, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
+        raise ApiError(400, "ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
     secret = backend.secrets[secret_id]
     function_arn = body.get("RotationLambdaARN") or secret.rotation_lambda_arn
     try:
         function = lambda_backends[DEFAULT_ACCOUNT_ID][region].get_function(function_arn)
     except Exception as error:  # noqa: BLE001 - moto's not-found error
-        raise ShimError(400, "ResourceNotFoundException", f"Resource not found for ARN '{function_arn}'.") from error
+        raise ApiError(400, "ResourceNotFoundException", f"Resource not found for ARN '{function_arn}'.") from error
     days = (body.get("RotationRules") or {}).get("AutomaticallyAfterDays")
     secret.rotation_requested = True
     secret.rotation_enabled = True

@@ -64,6 +64,7 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 import edge_shim  # noqa: E402
+from edge_shim import ApiError  # noqa: E402
 
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
@@ -87,16 +88,6 @@ DEFAULT_ACCESS_CONFIG = {
 
 # Versions reported for add-ons created without an explicit addonVersion.
 DEFAULT_ADDON_VERSION = "v1.0.0-eksbuild.1"
-
-
-class ApiError(Exception):
-    """An EKS error response: HTTP status, AWS error code, message."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 def not_found(what: str) -> ApiError:
@@ -543,7 +534,7 @@ class ShimApp:
             # Not under the shim's lock: the rotation function calls back in.
             try:
                 answer = edge_shim.rotate_secret(region, body)
-            except edge_shim.ShimError as error:
+            except ApiError as error:
                 # The JSON protocol names the error in the body.
                 payload = {"__type": error.code, "message": error.message}
                 return json_response(start_response, error.status, payload, error.code)

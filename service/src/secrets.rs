@@ -178,51 +178,41 @@ pub async fn watch(app: Arc<App>, mut secrets: SecretFiles, interval: Duration) 
 mod tests {
     use super::*;
 
-    /// A directory laid out as the kubelet writes a Secret volume.
-    struct Volume {
-        dir: PathBuf,
-        generation: u32,
-    }
+    /// A directory of plain secret files (the kubelet's `..data` switch is
+    /// exercised by the socket test, tests/http/secrets.rs).
+    struct Dir(PathBuf);
 
-    impl Volume {
-        fn new(tag: &str) -> Volume {
+    impl Dir {
+        fn new(tag: &str, files: &[(&str, &str)]) -> Dir {
             let dir =
                 std::env::temp_dir().join(format!("webapp-secrets-{tag}-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).expect("mkdir");
-            Volume { dir, generation: 0 }
+            let dir = Dir(dir);
+            dir.write(files);
+            dir
         }
 
-        /// Writes `files` as a new generation and switches `..data` to it.
-        fn publish(&mut self, files: &[(&str, &str)]) {
-            use std::os::unix::fs::symlink;
-            self.generation += 1;
-            let generation = format!("..gen_{}", self.generation);
-            std::fs::create_dir(self.dir.join(&generation)).expect("mkdir generation");
+        fn write(&self, files: &[(&str, &str)]) {
             for (name, value) in files {
-                std::fs::write(self.dir.join(&generation).join(name), value).expect("write");
-                let link = self.dir.join(name);
-                if std::fs::symlink_metadata(&link).is_err() {
-                    symlink(format!("..data/{name}"), &link).expect("key link");
-                }
+                std::fs::write(self.0.join(name), value).expect("write");
             }
-            let staged = self.dir.join("..data_tmp");
-            symlink(&generation, &staged).expect("staged link");
-            std::fs::rename(&staged, self.dir.join("..data")).expect("switch ..data");
         }
     }
 
-    impl Drop for Volume {
+    impl Drop for Dir {
         fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.dir);
+            let _ = std::fs::remove_dir_all(&self.0);
         }
     }
 
     #[test]
     fn a_rotated_value_is_seen_as_a_change_of_that_file_only() {
-        let mut volume = Volume::new("rotate");
-        volume.publish(&[("APP_SECRET", "first-value"), ("APP_API_TOKEN", "")]);
-        let mut secrets = SecretFiles::read(&volume.dir).expect("readable");
+        let dir = Dir::new(
+            "rotate",
+            &[("APP_SECRET", "first-value"), ("APP_API_TOKEN", "")],
+        );
+        let mut secrets = SecretFiles::read(&dir.0).expect("readable");
         assert_eq!(secrets.version(), 1);
         assert_eq!(
             secrets.shown(),
@@ -233,7 +223,7 @@ mod tests {
         );
         assert_eq!(secrets.refresh(), Ok(Vec::new()), "nothing changed yet");
 
-        volume.publish(&[("APP_SECRET", "second-value"), ("APP_API_TOKEN", "")]);
+        dir.write(&[("APP_SECRET", "second-value")]);
         assert_eq!(secrets.refresh(), Ok(vec!["APP_SECRET".to_owned()]));
         assert_eq!(secrets.version(), 2);
         assert_eq!(secrets.refresh(), Ok(Vec::new()));
@@ -241,24 +231,22 @@ mod tests {
 
     #[test]
     fn removed_files_count_as_changes_and_errors_keep_the_last_state() {
-        let mut volume = Volume::new("remove");
-        volume.publish(&[("APP_SECRET", "v")]);
-        let mut secrets = SecretFiles::read(&volume.dir).expect("readable");
-        std::fs::remove_file(volume.dir.join("APP_SECRET")).expect("remove key");
+        let dir = Dir::new("remove", &[("APP_SECRET", "v")]);
+        let mut secrets = SecretFiles::read(&dir.0).expect("readable");
+        std::fs::remove_file(dir.0.join("APP_SECRET")).expect("remove key");
         assert_eq!(secrets.refresh(), Ok(vec!["APP_SECRET".to_owned()]));
         assert!(secrets.shown().is_empty());
 
-        std::fs::remove_dir_all(&volume.dir).expect("remove volume");
+        std::fs::remove_dir_all(&dir.0).expect("remove the directory");
         assert!(secrets.refresh().is_err());
         assert_eq!(secrets.version(), 2, "a failed read changes nothing");
     }
 
     #[test]
     fn the_fingerprint_key_differs_per_process_state() {
-        let mut volume = Volume::new("key");
-        volume.publish(&[("APP_SECRET", "same")]);
-        let a = SecretFiles::read(&volume.dir).expect("readable");
-        let b = SecretFiles::read(&volume.dir).expect("readable");
+        let dir = Dir::new("key", &[("APP_SECRET", "same")]);
+        let a = SecretFiles::read(&dir.0).expect("readable");
+        let b = SecretFiles::read(&dir.0).expect("readable");
         assert_ne!(
             a.files["APP_SECRET"].fingerprint, b.files["APP_SECRET"].fingerprint,
             "fingerprints are keyed, so equal values do not show as equal numbers"

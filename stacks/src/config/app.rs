@@ -280,6 +280,7 @@ fn check_config_key(key: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::check::{problems_in, shipped_staging};
     use super::*;
 
     fn staging() -> AppConfig {
@@ -313,16 +314,9 @@ mod tests {
 
     /// This section's problems inside the shipped staging config.
     fn fields(app: &AppConfig) -> Vec<String> {
-        let mut config: Config =
-            toml::from_str(include_str!("../../config/staging.toml")).expect("staging.toml");
+        let mut config = shipped_staging();
         config.app = app.clone();
-        let mut problems = super::super::check::Problems::default();
-        problems.section(&config.app, &config);
-        problems
-            .into_vec()
-            .into_iter()
-            .map(|p| p.to_string())
-            .collect()
+        problems_in(&config.app, &config)
     }
 
     #[test]

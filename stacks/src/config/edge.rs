@@ -174,20 +174,14 @@ pub(crate) fn check_certificate_arn(arn: &str, region: &str) -> Result<(), Strin
 
 #[cfg(test)]
 mod tests {
+    use super::super::check::{problems_in, shipped_staging};
     use super::*;
 
     /// This section's problems inside the shipped staging config, changed by `edit`.
     fn problems(edit: impl FnOnce(&mut Config)) -> Vec<String> {
-        let mut config: Config =
-            toml::from_str(include_str!("../../config/staging.toml")).expect("staging.toml");
+        let mut config = shipped_staging();
         edit(&mut config);
-        let mut problems = super::super::check::Problems::default();
-        problems.section(&config.edge, &config);
-        problems
-            .into_vec()
-            .into_iter()
-            .map(|p| p.to_string())
-            .collect()
+        problems_in(&config.edge, &config)
     }
 
     #[test]

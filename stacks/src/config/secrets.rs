@@ -112,19 +112,13 @@ impl Section for SecretsConfig {
 
 #[cfg(test)]
 mod tests {
+    use super::super::check::{problems_in, shipped_staging};
     use super::*;
 
     fn problems(edit: impl FnOnce(&mut SecretsConfig)) -> Vec<String> {
-        let mut config: Config =
-            toml::from_str(include_str!("../../config/staging.toml")).expect("staging.toml");
+        let mut config = shipped_staging();
         edit(&mut config.secrets);
-        let mut problems = super::super::check::Problems::default();
-        problems.section(&config.secrets, &config);
-        problems
-            .into_vec()
-            .into_iter()
-            .map(|p| p.to_string())
-            .collect()
+        problems_in(&config.secrets, &config)
     }
 
     #[test]
