@@ -13,10 +13,6 @@ pub const APP_PREFIX: &str = "APP_";
 /// The environment's name, as the service reports it.
 pub const APP_ENV: &str = "APP_ENV";
 
-/// The application secret: a file of the mounted Kubernetes Secret, which
-/// External Secrets Operator keeps in step with AWS Secrets Manager.
-pub const APP_SECRET: &str = "APP_SECRET";
-
 /// Suffixes that mark an `APP_*` variable (or a ConfigMap key) as a secret:
 /// the service shows such values only as set or not set, and the stacks
 /// refuse them in plain config.
