@@ -78,10 +78,13 @@ def authorizer(module: Path, values: dict[str, Any]) -> rbac.Authorizer:
 
 
 def service_account_grants(auth: rbac.Authorizer, account: str) -> set[tuple[str, str, str | None]]:
-    """Everything the account may do to the namespace's objects asked about."""
+    """Everything the account may do to the namespace's objects asked about:
+    collections, its own objects, any object a rule of its names, another."""
+    named = {name for grant in auth.grants.get(account, []) for rule in grant.rules
+             for name in rule.get("resourceNames") or []}
     allowed = set()
     for resource in RESOURCES:
-        for name in (None, SECRET, CONFIGMAP, "another-object"):
+        for name in (None, SECRET, CONFIGMAP, "another-object", *sorted(named)):
             for verb in rbac.VERBS:
                 if auth.allows(account, rbac.Request(verb, resource, NAMESPACE, name)):
                     allowed.add((verb, resource, name))

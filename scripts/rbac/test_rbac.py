@@ -84,6 +84,9 @@ def test_the_service_account_grants_are_enumerated_exactly():
     auth = authorizer(role("Role", "own", own), binding("RoleBinding", "own", "Role", "own"))
     assert check.service_account_grants(auth, SA) == {("get", "secrets", check.SECRET),
                                                       ("get", "configmaps", check.CONFIGMAP)}
-    wider = own + [{"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]}]
+    wider = own + [{"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},
+                   {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["flags"], "verbs": ["get"]}]
     auth = authorizer(role("Role", "own", wider), binding("RoleBinding", "own", "Role", "own"))
-    assert ("list", "pods", None) in check.service_account_grants(auth, SA)
+    granted = check.service_account_grants(auth, SA)
+    assert ("list", "pods", None) in granted
+    assert ("get", "configmaps", "flags") in granted, "an object a rule names is asked about"
