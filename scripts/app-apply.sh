@@ -17,7 +17,7 @@
 # Session Manager plugin, and credentials of the admin role.
 #
 # Usage: scripts/app-apply.sh ENV [--state-bucket BUCKET] [TERRAFORM_APPLY_OPTION ...]
-#   e.g. TF_VAR_app_secret=... TF_VAR_grafana_admin_password=... \
+#   e.g. TF_VAR_grafana_admin_password=... \
 #          scripts/app-apply.sh production --state-bucket tf-state-prod \
 #          -var image_tag=1.0.0-prod
 # --state-bucket goes to `synth` (state in S3 rather than a local file).

@@ -283,8 +283,10 @@ fn ingress_from_the_whole_internet_however_spelt_violates_no_public_ingress() {
 
 #[test]
 fn unencrypted_logs_secrets_and_volumes_violate_encryption_at_rest() {
-    let cases: [(&str, &str, &str); 3] = [
+    let cases: [(&str, &str, &str); 5] = [
         ("aws_cloudwatch_log_group", "flow_logs", "kms_key_id"),
+        ("aws_cloudwatch_log_group", "waf", "kms_key_id"),
+        ("aws_secretsmanager_secret", "app_secret", "kms_key_id"),
         ("aws_eks_cluster", "main", "encryption_config"),
         (
             "aws_launch_template",
@@ -302,6 +304,40 @@ fn unencrypted_logs_secrets_and_volumes_violate_encryption_at_rest() {
                 "{ty}.{name}: policy `encryption-at-rest` violated"
             )),
             "{ty}.{name} without {path}: {errors}"
+        );
+    }
+}
+
+#[test]
+fn secret_values_written_by_terraform_violate_secret_values_outside_terraform() {
+    let mut app = build(&environment("staging"));
+    let errors = {
+        let stack = app.stack("iam", "");
+        stack
+            .resource("aws_secretsmanager_secret_version", "app_secret")
+            .set("secret_id", "x")
+            .set("secret_string", "hunter2-hunter2");
+        let app_stack = app.stack("app", "");
+        app_stack
+            .resource("kubernetes_secret_v1", "app")
+            .set(
+                "metadata",
+                synth::Expr::object([("name", "webapp-secrets")]),
+            )
+            .set("data", synth::Expr::object([("APP_SECRET", "x")]));
+        app.synth(&SynthOptions::default())
+            .expect_err("secret values in terraform")
+            .to_string()
+    };
+    for address in [
+        "aws_secretsmanager_secret_version.app_secret",
+        "kubernetes_secret_v1.app",
+    ] {
+        assert!(
+            errors.contains(&format!(
+                "{address}: policy `secret-values-outside-terraform` violated"
+            )),
+            "{errors}"
         );
     }
 }
@@ -475,6 +511,21 @@ fn staging_and_production_differ_only_where_intended() {
         "~ aws_kms_key.eks_secrets: lifecycle",
         "~ aws_kms_key.logs: lifecycle",
         "~ aws_launch_template.node_system: block_device_mappings.0.ebs.volume_size",
+
+        // Each environment has its own public name.
+        "~ aws_acm_certificate.edge: domain_name",
+        // A third AZ, with its own NAT gateway; the second AZ gets its own too.
+        "+ aws_eip.nat_b",
+        "+ aws_eip.nat_c",
+        // Developers view production, and edit staging.
+        "~ aws_eks_access_policy_association.team_developers: policy_arn",
+        "~ aws_eks_cluster.main: vpc_config.subnet_ids",
+        // Node sizes.
+        "~ aws_eks_node_group.general: capacity_type, instance_types.0, instance_types.1, \
+         scaling_config.desired_size, scaling_config.max_size, scaling_config.min_size, subnet_ids",
+        // The deployer may point that environment's public name only.
+        "~ aws_iam_role_policy.ci_deployer_public_name: policy",
+        "~ aws_launch_template.node_general: block_device_mappings.0.ebs.volume_size",
         "+ aws_nat_gateway.b",
         "+ aws_nat_gateway.c",
         "~ aws_route.private_b_nat: nat_gateway_id",
@@ -486,6 +537,9 @@ fn staging_and_production_differ_only_where_intended() {
         "~ aws_s3_bucket.loki_chunks: force_destroy",
         "~ aws_s3_bucket.loki_ruler: force_destroy",
         "~ aws_s3_bucket_lifecycle_configuration.loki_chunks: rule.0.expiration.days",
+
+        // A deleted production secret stays restorable longer.
+        "~ aws_secretsmanager_secret.app_secret: recovery_window_in_days",
         // Each environment has its own VPC range.
         "~ aws_subnet.private_a: cidr_block",
         "~ aws_subnet.private_b: cidr_block",
@@ -503,6 +557,14 @@ fn staging_and_production_differ_only_where_intended() {
         "~ policy: allow_spot, gitops.admin_disabled, gitops.private_api, gitops.required, \
          min_azs, public_api.max_addresses, public_api.min_prefix, require_nat_gateway_per_az, \
          require_prevent_destroy",
+
+        // Production admits fewer requests per client.
+        "~ aws_wafv2_web_acl.edge: rule.0.statement.rate_based_statement.limit",
+        "~ output.private_subnet_ids: value",
+        "~ output.public_subnet_ids: value",
+        // The floors differ, and the diff shows each changed floor.
+        "~ policy: access.max_team_level, min_azs, public_api.max_addresses, public_api.min_prefix, \
+         require_nat_gateway_per_az, secrets.max_rotation_days, secrets.min_recovery_window_days",
     ];
     assert_eq!(
         summary, expected,

@@ -19,13 +19,12 @@ pub fn estimated(env: &Environment) -> Vec<Estimated> {
         LoadBalancerScheme::InternetFacing => (false, PUBLIC_ELB_TAG),
         LoadBalancerScheme::Internal => (true, INTERNAL_ELB_TAG),
     };
+    // TLS on 443 always, with the edge's certificate; port 80 when asked.
     let mut listeners = Vec::new();
     if lb.http {
         listeners.push(json!({"port": 80, "protocol": "TCP"}));
     }
-    if lb.tls_certificate_arn.is_some() {
-        listeners.push(json!({"port": 443, "protocol": "TLS"}));
-    }
+    listeners.push(json!({"port": 443, "protocol": "TLS"}));
     let mut attributes = Map::new();
     attributes.insert("load_balancer_type".into(), json!("network"));
     attributes.insert("internal".into(), json!(internal));
