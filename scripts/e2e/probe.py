@@ -9,6 +9,7 @@
   probe.py URL REGION repository-create NAME
   probe.py URL REGION repository-adopted NAME --created-at T --tag KEY=VALUE
   probe.py URL REGION zone-create NAME | zone-delete NAME
+  probe.py URL REGION balancer-create NAME --tags JSON | balancer-delete NAME
   probe.py URL REGION secrets --expect rotated
   probe.py URL REGION secrets-purge
 
@@ -16,9 +17,9 @@
 policies and OIDC providers, KMS keys and aliases, EKS clusters, ECR
 repositories, log groups and their resource policies, S3 buckets, SQS queues,
 EventBridge rules, SNS topics, certificates, records of the hosted zones, web
-ACLs, secrets, Lambda functions), ignoring what the emulator starts with (the
-default VPC and AWS managed policies) and the hosted zone the run
-bootstrapped. `--expect empty` fails naming every leftover; `--expect
+ACLs, secrets, Lambda functions, load balancers), ignoring what the emulator
+starts with (the default VPC and AWS managed policies) and the hosted zone the
+run bootstrapped. `--expect empty` fails naming every leftover; `--expect
 applied` fails unless a VPC and an EKS cluster exist, which proves the probe
 looks at the emulator and region terraform applied to. A KMS key cannot be
 deleted at once, in AWS or moto: destroy schedules its deletion, so a key in
@@ -31,7 +32,11 @@ state bucket. `secrets --expect rotated` checks that every secret the
 rotation function generated has a current value of its form (the shim ran
 the function's code); `secrets-purge` deletes for good the secrets destroy
 scheduled for deletion, so the next run can create the same names (as an
-operator would with `--force-delete-without-recovery`).
+operator would with `--force-delete-without-recovery`). `balancer-create`
+makes the ALB the AWS Load Balancer Controller would make for the service's
+Ingress (its tags, the public subnets), so the run can show the public
+name's record following it; `balancer-delete` removes it as the controller
+would.
 
 The state bucket is bootstrapped as a real one would be (versioning, default
 encryption, public access blocked) and deleted version by version: moto fails
@@ -87,8 +92,8 @@ def inventory(client: Any, allow_bucket: str | None) -> dict[str, list[str]]:
     ec2, iam, kms, eks, ecr, logs, s3, sqs, events, sns = (
         client(s) for s in ("ec2", "iam", "kms", "eks", "ecr", "logs", "s3", "sqs", "events", "sns")
     )
-    acm, route53, wafv2, secrets, lambda_ = (
-        client(s) for s in ("acm", "route53", "wafv2", "secretsmanager", "lambda")
+    acm, route53, wafv2, secrets, lambda_, elbv2 = (
+        client(s) for s in ("acm", "route53", "wafv2", "secretsmanager", "lambda", "elbv2")
     )
     default_vpcs = {v["VpcId"] for v in paginate(ec2, "describe_vpcs", "Vpcs") if v.get("IsDefault")}
 
@@ -135,7 +140,6 @@ def inventory(client: Any, allow_bucket: str | None) -> dict[str, list[str]]:
         "sqs queues": sqs.list_queues().get("QueueUrls", []),
         "events rules": [r["Name"] for r in paginate(events, "list_rules", "Rules")],
         "sns topics": [t["TopicArn"] for t in paginate(sns, "list_topics", "Topics")],
-
         "logs resource policies": [p["policyName"] for p in logs.describe_resource_policies().get("resourcePolicies", [])],
         "acm certificates": [c["CertificateArn"] for c in paginate(acm, "list_certificates", "CertificateSummaryList")],
         "route53 records": zone_records(route53),
@@ -144,6 +148,7 @@ def inventory(client: Any, allow_bucket: str | None) -> dict[str, list[str]]:
             s["Name"] for s in paginate(secrets, "list_secrets", "SecretList") if not s.get("DeletedDate")
         ],
         "lambda functions": [f["FunctionName"] for f in paginate(lambda_, "list_functions", "Functions")],
+        "elbv2 load balancers": [b["LoadBalancerName"] for b in paginate(elbv2, "describe_load_balancers", "LoadBalancers")],
     }
     return {kind: sorted(ids) for kind, ids in found.items()}
 
@@ -284,6 +289,36 @@ def cmd_state_versions(client: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_balancer_create(client: Any, args: argparse.Namespace) -> int:
+    """An ALB as the AWS Load Balancer Controller makes one for an Ingress:
+    in the public subnets it discovers by their role tag, with its tags."""
+    ec2, elbv2 = client("ec2"), client("elbv2")
+    subnets = [s["SubnetId"] for s in paginate(
+        ec2, "describe_subnets", "Subnets", Filters=[{"Name": "tag-key", "Values": ["kubernetes.io/role/elb"]}],
+    )]
+    if not subnets:
+        print("no subnet tagged kubernetes.io/role/elb to put a load balancer in", file=sys.stderr)
+        return 1
+    tags = json.loads(args.tags)
+    balancer = elbv2.create_load_balancer(
+        Name=args.name, Subnets=subnets, Scheme="internet-facing", Type="application",
+        Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
+    )["LoadBalancers"][0]
+    print(f"load balancer {args.name}: {balancer['DNSName']} in {len(subnets)} public subnets, tagged "
+          + ", ".join(f"{k}={v}" for k, v in sorted(tags.items())) + " (as the controller would)")
+    return 0
+
+
+def cmd_balancer_delete(client: Any, args: argparse.Namespace) -> int:
+    elbv2 = client("elbv2")
+    arns = [b["LoadBalancerArn"] for b in paginate(elbv2, "describe_load_balancers", "LoadBalancers")
+            if b["LoadBalancerName"] == args.name]
+    for arn in arns:
+        elbv2.delete_load_balancer(LoadBalancerArn=arn)
+    print(f"load balancer {args.name}: {len(arns)} deleted (as the controller would, with the service)")
+    return 0
+
+
 def cmd_repository_create(client: Any, args: argparse.Namespace) -> int:
     repo = client("ecr").create_repository(
         repositoryName=args.name,
@@ -344,7 +379,12 @@ def main() -> int:
     adopted.add_argument("--tag", required=True, help="KEY=VALUE the stacks set")
     adopted.set_defaults(run=cmd_repository_adopted)
 
-    for name, run in (("zone-create", cmd_zone_create), ("zone-delete", cmd_zone_delete)):
+    balancer = sub.add_parser("balancer-create")
+    balancer.add_argument("name")
+    balancer.add_argument("--tags", required=True, help="the controller's tags, as a JSON object")
+    balancer.set_defaults(run=cmd_balancer_create)
+    for name, run in (("zone-create", cmd_zone_create), ("zone-delete", cmd_zone_delete),
+                      ("balancer-delete", cmd_balancer_delete)):
         p = sub.add_parser(name)
         p.add_argument("name")
         p.set_defaults(run=run)

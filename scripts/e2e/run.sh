@@ -27,6 +27,9 @@
 # removed last. After each apply, every generated secret must hold a value
 # the rotation function made; after each destroy, the secrets it scheduled
 # for deletion are deleted for good, so the next run can create them again.
+# With GitOps on, the local-state phase also makes the load balancer the
+# controller would make for the service, and the public name's record must
+# follow it at the next plan (and go with the destroy).
 #
 # The emulator (scripts/e2e/emulator.py: moto server + EKS shim) listens on
 # 127.0.0.1 on a port the kernel picks and is stopped by its PID on exit,
@@ -243,6 +246,37 @@ teardown() {
 
 inventory_args=()
 
+# With GitOps on, the public name's record follows the load balancer the
+# controller makes once Argo CD has synced the service (network stack,
+# stacks/src/webapp/public_name.rs). After the first apply there is none and
+# no record; then one is made through the emulator's API with the tags the
+# controller gives it, and the next plan must add exactly the record, the
+# apply make it, the plan after be clean. Sets `balancer` to its name, which
+# the caller deletes after the destroy, as the controller would.
+balancer=""
+public_name_follows() {
+  local dir="$1" tags name="$env_name-webapp" status=0 started=$SECONDS
+  tags="$(jq -c '.data.aws_lbs.webapp.tags // empty' "$dir/network.tf.json")"
+  if [[ -z "$tags" ]]; then
+    log "public name: made after the release by terraform (GitOps off), in the app stack: not applied here"
+    return
+  fi
+  probe balancer-create "$name" --tags "$tags"
+  tf local-record-plan "$dir" plan -detailed-exitcode -input=false -no-color || status=$?
+  local planned
+  planned="$(grep -E '^  # .* will be ' "$work/local-record-plan.log" || true)"
+  if [[ "$status" -ne 2 || "$planned" != "  # aws_route53_record.webapp[0] will be created" ]] ||
+    ! grep -q 'Plan: 1 to add, 0 to change, 0 to destroy.' "$work/local-record-plan.log"; then
+    tail -n 40 "$work/local-record-plan.log" >&2
+    die "local-record-plan: expected exactly the public name's record to be added once the load balancer exists (exit $status)"
+  fi
+  log "local-record-plan: the load balancer exists, so the plan adds the public name's record alone (exit 2)"
+  step local-record-apply "$dir" apply -auto-approve -input=false -no-color
+  plan_is_clean local-record-replan "$dir"
+  log "public name: follows the controller's load balancer in $((SECONDS - started)) s"
+  balancer="$name"
+}
+
 local_state_run() {
   local dir="$work/local" started=$SECONDS
   log "--- local state"
@@ -255,8 +289,10 @@ local_state_run() {
   probe inventory --expect applied
   probe secrets --expect rotated
   plan_is_clean local-plan "$dir"
+  public_name_follows "$dir"
   inventory_args=()
   teardown local-destroy "$dir" aws_ecr_repository.service "$adopted_name"
+  [[ -z "$balancer" ]] || probe balancer-delete "$balancer"
   probe inventory --expect empty
   probe secrets-purge
   log "local state: ok in $((SECONDS - started)) s"

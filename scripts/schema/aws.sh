@@ -87,6 +87,7 @@ data_sources=(
   aws_iam_openid_connect_provider
   aws_iam_policy_document
   aws_lb
+  aws_lbs
   aws_route53_zone
   aws_ssm_parameter
 )

@@ -4,7 +4,9 @@
 //! ACM and validated through the environment's Route 53 zone (or an existing
 //! one from config), and the WAF web ACL that the ALB is attached to, with
 //! its request log. The record pointing the name at the load balancer is
-//! made by the webapp component, once the controller has created the ALB.
+//! made by the webapp component, once the controller has created the ALB
+//! (in the app stack after the release, or, when Argo CD delivers the
+//! service, in this stack from a lookup by the controller's tags).
 
 mod certificate;
 mod waf;
@@ -29,9 +31,11 @@ pub struct Edge {
     pub zone_id: Expr,
 }
 
-/// The certificate, the zone lookup and the WAF (network stack), and the
-/// CI deployer's permission to point the public name at the load balancer
-/// (iam stack): the app stack makes that record when CI deploys.
+/// The certificate, the zone lookup and the WAF (network stack), and, when
+/// CI deploys with terraform, the CI deployer's permission to point the
+/// public name at the load balancer (iam stack): the app stack makes that
+/// record on every deploy. With GitOps CI runs no terraform, and the record
+/// is an administrator's apply.
 pub fn edge(app: &mut App, env: &Environment, network: &Network, iam: &ClusterIam) -> Edge {
     let names = Names::new(env);
     let partition = Partition::of(&env.config.region);
@@ -51,6 +55,24 @@ pub fn edge(app: &mut App, env: &Environment, network: &Network, iam: &ClusterIa
         .waf
         .as_ref()
         .map(|config| waf::web_acl(stack, &names, &partition, config, network));
+    if env.config.gitops_enabled().is_none() {
+        ci_deployer_public_name(app, &partition, &edge.hostname, iam, &zone_id);
+    }
+    Edge {
+        certificate_arn,
+        web_acl_arn,
+        zone_id,
+    }
+}
+
+/// The CI deployer may change exactly the public name's A record.
+fn ci_deployer_public_name(
+    app: &mut App,
+    partition: &Partition,
+    hostname: &str,
+    iam: &ClusterIam,
+    zone_id: &Expr,
+) {
     inline_policy(
         Layer::Iam.of(app),
         "ci_deployer_public_name",
@@ -65,7 +87,7 @@ pub fn edge(app: &mut App, env: &Environment, network: &Network, iam: &ClusterIa
             .condition(
                 "ForAllValues:StringEquals",
                 "route53:ChangeResourceRecordSetsNormalizedRecordNames",
-                Expr::list([edge.hostname.as_str()]),
+                Expr::list([hostname]),
             )
             .condition(
                 "ForAllValues:StringEquals",
@@ -73,11 +95,6 @@ pub fn edge(app: &mut App, env: &Environment, network: &Network, iam: &ClusterIa
                 Expr::list(["A"]),
             )],
     );
-    Edge {
-        certificate_arn,
-        web_acl_arn,
-        zone_id,
-    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! component's: the chart mounts the Secret that component keeps in step.
 
 mod estimated;
+mod public_name;
 mod values;
 
 use std::path::Path;
@@ -133,9 +134,15 @@ pub fn webapp(
     }
     let webapp = webapp.handle();
 
-    if !gitops {
-        public_name(stack, env, eks, edge, &webapp);
-    }
+    // Terraform reads the load balancer after the release it installs;
+    // Argo CD's release is out of terraform's sight, so the record follows
+    // whatever load balancer carries the release's tags (public_name.rs).
+    let delivery = if gitops {
+        public_name::Delivery::ArgoCd
+    } else {
+        public_name::Delivery::Terraform(&webapp)
+    };
+    public_name::public_name(app, env, edge, delivery);
     Ok(())
 }
 
@@ -230,61 +237,6 @@ pub fn namespace(stack: &mut Stack, name: &str) -> Expr {
             ("pod-security.kubernetes.io/warn", "restricted"),
         ],
     )
-}
-
-/// The public name's record, pointing at the load balancer the controller
-/// made for the release (found by the tags it gives its load balancers),
-/// and the URLs to open.
-fn public_name(stack: &mut Stack, env: &Environment, eks: &Eks, edge: &Edge, webapp: &Handle) {
-    let stack_tag = match env.config.app.load_balancer.kind {
-        // An Ingress group's load balancer is tagged with the group's name.
-        LoadBalancerKind::Alb => ("ingress.k8s.aws/stack", ALB_GROUP.to_owned()),
-        LoadBalancerKind::Nlb => (
-            "service.k8s.aws/stack",
-            format!("{}/{RELEASE_NAME}", env.config.service.namespace),
-        ),
-    };
-    let balancer = stack
-        .data("aws_lb", "webapp")
-        .set(
-            "tags",
-            Expr::object([
-                ("elbv2.k8s.aws/cluster", eks.cluster_name.clone()),
-                (stack_tag.0, Expr::from(stack_tag.1)),
-            ]),
-        )
-        .depends_on(webapp)
-        .handle();
-    let hostname = env.config.edge.hostname.as_str();
-    stack
-        .resource("aws_route53_record", "webapp")
-        .set("zone_id", edge.zone_id.clone())
-        .set("name", hostname)
-        .set("type", "A")
-        .set(
-            "alias",
-            Expr::object([
-                ("name", balancer.attr("dns_name")),
-                ("zone_id", balancer.attr("zone_id")),
-                ("evaluate_target_health", Expr::from(true)),
-            ]),
-        );
-    let url = |path: &str| format!("https://{hostname}{path}");
-    stack.export(
-        "service_url",
-        Expr::from(url("/")),
-        "The service's front page.",
-    );
-    stack.export(
-        "configs_url",
-        Expr::from(url("/configs")),
-        "The service's /configs page: its APP_* configuration.",
-    );
-    stack.export(
-        "load_balancer_hostname",
-        balancer.attr("dns_name"),
-        "DNS name of the service's load balancer (the public name points at it).",
-    );
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 use synth::{App, Expr, Provider, RequiredProvider, SynthOptions};
 
 use super::*;
-use crate::test_support::{attr, crate_dir, program, synth_json};
+use crate::test_support::{attr, block, crate_dir, program, synth_json};
 
 /// The shipped environment as terraform delivers it (GitOps off): these
 /// tests describe the service's release itself; gitops/tests.rs has it
@@ -231,9 +231,13 @@ fn the_public_name_points_at_the_controllers_load_balancer() {
     assert_eq!(
         attr(&app, "aws_lb", "webapp", "tags"),
         json!({
-            "elbv2.k8s.aws/cluster": "${aws_eks_cluster.main.name}",
+            "elbv2.k8s.aws/cluster": "webapp-staging",
             "ingress.k8s.aws/stack": ALB_GROUP,
         })
+    );
+    assert_eq!(
+        block(&app, "aws_lb", "webapp").dependencies(),
+        [&synth::Address::resource("helm_release", "webapp")]
     );
     let record = |a: &str| attr(&app, "aws_route53_record", "webapp", a);
     assert_eq!(record("name"), "webapp.staging.example.com");
@@ -260,6 +264,54 @@ fn the_public_name_points_at_the_controllers_load_balancer() {
         outputs["load_balancer_hostname"]["value"],
         "${data.aws_lb.webapp.dns_name}"
     );
+}
+
+/// With GitOps on, Argo CD installs the release after terraform's apply and
+/// no block may follow it: the record is made in the network stack from a
+/// lookup that may find nothing, and exists once the load balancer does.
+#[test]
+fn with_gitops_the_public_name_follows_whatever_load_balancer_has_the_tags() {
+    let env = crate::test_support::environment("production");
+    assert!(env.config.gitops_enabled().is_some());
+    let (files, _) = crate::test_support::synth_json(&env);
+    let network = &files["network.tf.json"];
+    let tags = json!({
+        "elbv2.k8s.aws/cluster": "webapp-production",
+        "ingress.k8s.aws/stack": ALB_GROUP,
+    });
+    assert_eq!(network["data"]["aws_lbs"]["webapp"], json!({"tags": tags}));
+    let present = "${min(length(data.aws_lbs.webapp.arns), 1)}";
+    assert_eq!(
+        network["data"]["aws_lb"]["webapp"],
+        json!({"count": present, "tags": tags})
+    );
+    let record = &network["resource"]["aws_route53_record"]["webapp"];
+    assert_eq!(record["count"], present);
+    assert_eq!(record["name"], "webapp.example.com");
+    assert_eq!(
+        record["alias"],
+        json!({
+            "name": "${data.aws_lb.webapp[0].dns_name}",
+            "zone_id": "${data.aws_lb.webapp[0].zone_id}",
+            "evaluate_target_health": true,
+        })
+    );
+    assert_eq!(
+        network["output"]["load_balancer_hostname"]["value"],
+        "${join(\"\", data.aws_lb.webapp[*].dns_name)}"
+    );
+    assert_eq!(
+        network["output"]["service_url"]["value"],
+        "https://webapp.example.com/"
+    );
+    // Nothing in the app stack reads the load balancer any more, and the
+    // CI deployer, which runs no terraform, may not change the record.
+    let app = &files["app.tf.json"];
+    assert!(app.get("data").map_or(true, |d| d.get("aws_lb").is_none()));
+    assert!(app.get("output").map_or(true, |o| o.get("service_url").is_none()));
+    assert!(files["iam.tf.json"]["resource"]["aws_iam_role_policy"]
+        .get("ci_deployer_public_name")
+        .is_none());
 }
 
 #[test]
