@@ -18,6 +18,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::Environment;
+
 /// Manifest metadata key of the estimated resources.
 pub const METADATA_KEY: &str = "estimated";
 
@@ -71,6 +73,18 @@ impl Count {
             min: n,
             max: n,
         }
+    }
+}
+
+/// The block of the module that has release `id` (`helm_release.<id>`)
+/// installed, for an estimate's `created_by` and `controller`: the release
+/// itself, or, with GitOps on, the release of the root Application, through
+/// which Argo CD delivers it (the release is then not in terraform, and an
+/// estimate naming it would be dropped as caused by nothing).
+pub fn installed_by(env: &Environment, id: &str) -> String {
+    match env.config.gitops_enabled() {
+        Some(_) => format!("helm_release.{}", crate::gitops::BOOTSTRAP_RELEASE_ID),
+        None => format!("helm_release.{id}"),
     }
 }
 

@@ -38,10 +38,12 @@ pub enum UsageKey {
     SqsRequestsMillion,
     EventbridgeEventsMillion,
     Route53QueriesMillion,
+    LambdaInvocations,
+    LambdaDurationMs,
 }
 
 impl UsageKey {
-    pub const ALL: [UsageKey; 14] = [
+    pub const ALL: [UsageKey; 16] = [
         Self::NatDataGb,
         Self::InternetEgressGb,
         Self::LbCapacityUnits,
@@ -56,6 +58,8 @@ impl UsageKey {
         Self::SqsRequestsMillion,
         Self::EventbridgeEventsMillion,
         Self::Route53QueriesMillion,
+        Self::LambdaInvocations,
+        Self::LambdaDurationMs,
     ];
 
     /// The key as written in the config file.
@@ -75,6 +79,8 @@ impl UsageKey {
             Self::SqsRequestsMillion => "sqs_requests_million",
             Self::EventbridgeEventsMillion => "eventbridge_events_million",
             Self::Route53QueriesMillion => "route53_queries_million",
+            Self::LambdaInvocations => "lambda_invocations",
+            Self::LambdaDurationMs => "lambda_duration_ms",
         }
     }
 
@@ -97,6 +103,8 @@ impl UsageKey {
             Self::SqsRequestsMillion => 1.0,
             Self::EventbridgeEventsMillion => 0.0,
             Self::Route53QueriesMillion => 1.0,
+            Self::LambdaInvocations => 1_000.0,
+            Self::LambdaDurationMs => 1_000.0,
         }
     }
 
@@ -117,6 +125,8 @@ impl UsageKey {
             | Self::SqsRequestsMillion
             | Self::EventbridgeEventsMillion
             | Self::Route53QueriesMillion => "million",
+            Self::LambdaInvocations => "invocations",
+            Self::LambdaDurationMs => "ms (average)",
         }
     }
 
@@ -141,6 +151,8 @@ impl UsageKey {
                 "custom events each EventBridge rule receives a month (AWS service events are free)"
             }
             Self::Route53QueriesMillion => "DNS queries to each hosted zone a month",
+            Self::LambdaInvocations => "invocations of each Lambda function a month",
+            Self::LambdaDurationMs => "billed duration of one invocation of each Lambda function",
         }
     }
 }

@@ -70,6 +70,8 @@ table_keys! {
         InterfaceEndpointHour => "interface_endpoint_hour",
         Route53ZoneMonth => "route53_zone_month",
         Route53QueriesMillion => "route53_queries_million",
+        LambdaRequestsMillion => "lambda_requests_million",
+        LambdaGbSecond => "lambda_gb_second",
     }
 }
 

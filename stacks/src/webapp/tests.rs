@@ -397,3 +397,55 @@ fn the_release_reads_its_values_from_a_structured_local() {
         serde_json::to_value(webapp_values(&env)).expect("values as JSON")
     );
 }
+
+/// `infra cost` sees the load balancer the controller makes for the
+/// service: an ALB for the Ingress (both shipped environments), an NLB for a
+/// `LoadBalancer` Service; caused by whichever block of the module has the
+/// release installed, so an environment Argo CD delivers keeps its estimate.
+#[test]
+fn the_estimate_is_the_load_balancer_the_config_publishes_through() {
+    let attributes = |env: &Environment| {
+        let estimated = estimated(env);
+        assert_eq!(estimated.len(), 1);
+        assert_eq!(estimated[0].address(), "estimated.aws_lb.webapp");
+        Value::Object(estimated[0].attributes.clone())
+    };
+    let gitops = crate::test_support::environment("production");
+    assert_eq!(
+        attributes(&gitops),
+        json!({
+            "load_balancer_type": "application",
+            "internal": false,
+            "listener": [{"port": 443, "protocol": "HTTPS"}, {"port": 80, "protocol": "HTTP"}],
+        })
+    );
+    assert_eq!(
+        estimated(&gitops)[0].created_by,
+        "helm_release.argocd_bootstrap"
+    );
+    let synthesis = crate::synthesize(
+        &crate_dir().join(".."),
+        "production",
+        &crate::Options::default(),
+    )
+    .expect("production");
+    let inventory =
+        crate::inventory::Inventory::from_files(&synthesis.module.files).expect("inventory");
+    assert!(
+        inventory.get("estimated.aws_lb.webapp").is_some(),
+        "the estimate is kept when Argo CD delivers the release"
+    );
+
+    let mut nlb = environment("staging");
+    nlb.config.app.load_balancer.kind = crate::config::LoadBalancerKind::Nlb;
+    nlb.config.edge.waf = None;
+    assert_eq!(
+        attributes(&nlb),
+        json!({
+            "load_balancer_type": "network",
+            "internal": false,
+            "listener": [{"port": 443, "protocol": "TLS"}],
+        })
+    );
+    assert_eq!(estimated(&nlb)[0].created_by, "helm_release.webapp");
+}

@@ -15,7 +15,8 @@ use crate::inventory::Block;
 use compute::{ebs_volume, eks_cluster, instance, node_group};
 use network::{hosted_zone, load_balancer, nat_gateway, public_ipv4, vpc_endpoint};
 use services::{
-    ecr_repository, event_rule, kms_key, log_group, s3_bucket, secret, sqs_queue, web_acl,
+    ecr_repository, event_rule, kms_key, lambda_function, log_group, s3_bucket, secret, sqs_queue,
+    web_acl,
 };
 
 pub(super) type Pricer = fn(&Block, &mut Ctx<'_>) -> Result<Vec<Line>, String>;
@@ -39,6 +40,7 @@ pub(super) const PRICERS: &[(&str, Pricer)] = &[
     ("aws_sqs_queue", sqs_queue),
     ("aws_cloudwatch_event_rule", event_rule),
     ("aws_route53_zone", hosted_zone),
+    ("aws_lambda_function", lambda_function),
 ];
 
 /// Types that cost nothing themselves (or whose cost is counted with the
@@ -70,6 +72,10 @@ pub(super) const FREE: &[&str] = &[
     "aws_route53_record",
     "aws_secretsmanager_secret_version",
     "aws_secretsmanager_secret_policy",
+    // Rotation itself is free; its function is priced as a Lambda function.
+    "aws_secretsmanager_secret_rotation",
+    "aws_lambda_permission",
+    "aws_cloudwatch_log_resource_policy",
     "aws_cloudwatch_event_target",
     "aws_sqs_queue_policy",
     "aws_s3_bucket_*",
