@@ -61,30 +61,62 @@ ACCESS_POLICIES: dict[str, list[dict[str, Any]]] = {
     ],
 }
 
-# What the External Secrets Operator chart 2.9.0 grants on Secrets, rendered
-# by Helm's library with the values the stacks pass it (templates/rbac.yaml
-# and cert-controller-rbac.yaml at external-secrets/external-secrets tag
-# helm-chart-2.9.0): the controller writes every namespace's Secrets, the
-# certificate controller reads them to find its webhook's. A chart bump must
-# check these again. The other platform charts (AWS Load Balancer Controller
-# 3.5.0 with clusterSecretsPermissions.allowAllSecrets false, metrics-server)
-# grant nothing on Secrets.
+# What the platform's charts grant on Secrets across namespaces, each chart
+# rendered by Helm's library at its pinned version with the values the stacks
+# pass it (both environments render the same grants). Only the rules that
+# reach Secrets of other namespaces are kept; every binding names its
+# account. A chart bump, or a values change touching RBAC, must check these
+# again. The AWS Load Balancer Controller 3.5.0 (with
+# clusterSecretsPermissions.allowAllSecrets false), Karpenter 1.14.1 and
+# metrics-server 3.12.2 grant nothing on Secrets.
 OPERATOR_NAMESPACE = "external-secrets"
+ARGOCD_NAMESPACE = "argocd"
+MONITORING_NAMESPACE = "monitoring"
+READ_SECRETS_AND_CONFIGMAPS = {"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["get", "list", "watch"]}
+
+
+def cluster_grant(name: str, namespace: str, account: str, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A ClusterRole and the ClusterRoleBinding giving it to one service account."""
+    return [
+        {"kind": "ClusterRole", "metadata": {"name": name}, "rules": rules},
+        {"kind": "ClusterRoleBinding", "metadata": {"name": name},
+         "roleRef": {"kind": "ClusterRole", "name": name},
+         "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}]},
+    ]
+
+
 THIRD_PARTY_ROLES: list[dict[str, Any]] = [
-    {"kind": "ClusterRole", "metadata": {"name": "external-secrets-controller"},
-     "rules": [{"apiGroups": [""], "resources": ["secrets"],
-                "verbs": ["get", "list", "watch", "create", "update", "delete", "patch"]}]},
-    {"kind": "ClusterRoleBinding", "metadata": {"name": "external-secrets-controller"},
-     "roleRef": {"kind": "ClusterRole", "name": "external-secrets-controller"},
-     "subjects": [{"kind": "ServiceAccount", "name": "external-secrets", "namespace": OPERATOR_NAMESPACE}]},
-    {"kind": "ClusterRole", "metadata": {"name": "external-secrets-cert-controller"},
-     "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]},
-               {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["external-secrets-webhook"],
-                "verbs": ["update", "patch"]}]},
-    {"kind": "ClusterRoleBinding", "metadata": {"name": "external-secrets-cert-controller"},
-     "roleRef": {"kind": "ClusterRole", "name": "external-secrets-cert-controller"},
-     "subjects": [{"kind": "ServiceAccount", "name": "external-secrets-cert-controller",
-                   "namespace": OPERATOR_NAMESPACE}]},
+    # External Secrets Operator 2.9.0 (templates/rbac.yaml, cert-controller-rbac.yaml):
+    # the controller writes every namespace's Secrets, the certificate
+    # controller reads them to find its webhook's.
+    *cluster_grant("external-secrets-controller", OPERATOR_NAMESPACE, "external-secrets", [
+        {"apiGroups": [""], "resources": ["secrets"],
+         "verbs": ["get", "list", "watch", "create", "update", "delete", "patch"]}]),
+    *cluster_grant("external-secrets-cert-controller", OPERATOR_NAMESPACE, "external-secrets-cert-controller", [
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["external-secrets-webhook"],
+         "verbs": ["update", "patch"]}]),
+    # Argo CD (argo-cd 10.1.1, createClusterRoles): the application
+    # controller applies and prunes every kind in every namespace; the API
+    # server may get, patch and delete any object by name (not list).
+    *cluster_grant("argocd-application-controller", ARGOCD_NAMESPACE, "argocd-application-controller", [
+        {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]),
+    *cluster_grant("argocd-server", ARGOCD_NAMESPACE, "argocd-server", [
+        {"apiGroups": ["*"], "resources": ["*"], "verbs": ["delete", "get", "patch"]}]),
+    # kube-prometheus-stack 88.5.3: the Prometheus operator reads the Secrets
+    # monitors refer to in any namespace and writes its own; Grafana's
+    # sidecars (12.11.1, dashboards searched in ALL namespaces) and
+    # kube-state-metrics 8.4.0 (its `secrets` collector, metadata only) list them.
+    *cluster_grant("kube-prometheus-stack-operator", MONITORING_NAMESPACE, "kube-prometheus-stack-operator", [
+        {"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["*"]}]),
+    *cluster_grant("kube-prometheus-stack-grafana-clusterrole", MONITORING_NAMESPACE, "kube-prometheus-stack-grafana",
+                   [READ_SECRETS_AND_CONFIGMAPS]),
+    *cluster_grant("kube-prometheus-stack-kube-state-metrics", MONITORING_NAMESPACE,
+                   "kube-prometheus-stack-kube-state-metrics",
+                   [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list", "watch"]}]),
+    # Loki 18.11.0 (its rules sidecar) and Alloy 1.11.1 (remote.kubernetes.*).
+    *cluster_grant("loki-clusterrole", MONITORING_NAMESPACE, "loki", [READ_SECRETS_AND_CONFIGMAPS]),
+    *cluster_grant("alloy", MONITORING_NAMESPACE, "alloy", [READ_SECRETS_AND_CONFIGMAPS]),
 ]
 
 

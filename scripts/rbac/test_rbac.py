@@ -90,3 +90,13 @@ def test_the_service_account_grants_are_enumerated_exactly():
     granted = check.service_account_grants(auth, SA)
     assert ("list", "pods", None) in granted
     assert ("get", "configmaps", "flags") in granted, "an object a rule names is asked about"
+
+
+def test_the_platform_charts_grants_name_exactly_the_reviewed_controllers():
+    auth = rbac.Authorizer()
+    rbac.add_rbac_objects(auth, rbac.THIRD_PARTY_ROLES, rbac.OPERATOR_NAMESPACE)
+    listers = auth.who(rbac.Request("list", "secrets", "webapp"))
+    assert sorted(listers) == sorted(check.OPERATOR + check.PLATFORM)
+    server = rbac.service_account(rbac.ARGOCD_NAMESPACE, "argocd-server")
+    assert auth.allows(server, rbac.Request("get", "secrets", "webapp", check.SECRET))
+    assert not auth.allows(server, rbac.Request("list", "secrets", "webapp")), "Argo CD's server gets by name only"

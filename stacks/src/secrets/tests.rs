@@ -216,3 +216,33 @@ fn the_operator_runs_in_its_namespace_and_the_store_authenticates_as_the_namespa
         .iter()
         .any(|a| a.to_string() == "helm_release.service_secrets"));
 }
+
+/// Nothing runs the operator before Karpenter's nodes exist (nothing
+/// Karpenter or Argo CD needs is a secret it delivers), so it takes no place
+/// of its own: no node selector, toleration or affinity in any component.
+/// The system nodes' `CriticalAddonsOnly` taint and the monitoring nodes'
+/// taint keep it off both; Karpenter's NodePools take it. And it waits for
+/// the NodePools, as the other add-ons do.
+#[test]
+fn the_operator_runs_on_karpenters_nodes_after_the_node_pools() {
+    for env in ["staging", "production"] {
+        let app = shipped(env);
+        let release = crate::releases::release_values(&app)
+            .into_iter()
+            .find(|r| r.address == "helm_release.external_secrets")
+            .expect("the operator's release");
+        let text = release.values.to_string();
+        for key in ["nodeSelector", "tolerations", "affinity", "priorityClassName"] {
+            assert!(!text.contains(key), "{env}: the operator sets {key}: {text}");
+        }
+        let after: Vec<String> = block(&app, "helm_release", "external_secrets")
+            .dependencies()
+            .into_iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            after.contains(&"helm_release.karpenter_node_pools".to_owned()),
+            "{env}: {after:?}"
+        );
+    }
+}
