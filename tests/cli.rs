@@ -621,7 +621,9 @@ fn a_node_group_renamed_in_config_takes_a_moved_entry_there() {
     let o = synth(&["synth", "staging"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains(r#"{"moved": [{"from": "aws_eks_node_group.system", "to": "aws_eks_node_group.core"}]}"#),
+        stderr(&o).contains(
+            r#"{"moved": [{"from": "aws_eks_node_group.system", "to": "aws_eks_node_group.core"}]}"#
+        ),
         "{}",
         stderr(&o)
     );

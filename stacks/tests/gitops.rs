@@ -376,7 +376,10 @@ fn with_gitops_ci_pushes_images_and_never_reaches_the_cluster() {
     };
     let deployer = deployer_policies(&module);
     assert_eq!(
-        deployer.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
+        deployer
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .collect::<Vec<_>>(),
         ["ci_deployer"],
         "no refresh or state rights, the add-ons' included: CI runs no terraform"
     );

@@ -27,11 +27,11 @@ use synth::{Address, App, Expr, Handle};
 use crate::aws::{name_tags, Irsa, Names, Partition, Statement};
 use crate::config::{Environment, KARPENTER_CONTROLLER_REPLICAS};
 use crate::eks::Eks;
-use crate::iam::{deployer_refresh, ClusterIam};
 use crate::helm::{
     addon_release, custom_resources, system_placement, Chart, ServiceAccount, Toleration,
     ADDON_NAMESPACE,
 };
+use crate::iam::{deployer_refresh, ClusterIam};
 use crate::network::Network;
 use crate::{Error, Layer};
 
