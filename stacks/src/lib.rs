@@ -266,7 +266,7 @@ fn components(app: &mut App, env: &Environment, chart_dir: &Path) -> Result<(), 
     gitops::way_in(app, env, &network, &cluster_iam, &eks);
     // Pods of the later releases land on nodes Karpenter launches: they wait
     // for its NodePools, and on destroy go first, while it can still drain.
-    let node_pools = karpenter::karpenter(app, env, &network, &irsa, &eks)?;
+    let node_pools = karpenter::karpenter(app, env, &network, &cluster_iam, &irsa, &eks)?;
     eks.workloads_ready.push(node_pools.address().clone());
     let addons = [
         lb_controller::lb_controller(app, env, &network, &irsa, &eks)?,

@@ -106,8 +106,8 @@ fn aws_stacks_synthesize_alone_with_the_outputs_others_rely_on() {
     assert_eq!(
         outputs,
         [
-            "api_tunnel",
             "alerts_topic_arn",
+            "api_tunnel",
             "ci_deployer_role_arn",
             "cluster_endpoint",
             "cluster_name",
@@ -171,9 +171,16 @@ fn environments_differ_where_their_configs_say() {
     {
         assert_eq!(route["nat_gateway_id"], "${aws_nat_gateway.a.id}", "{name}");
     }
-    let group = |m: &Module| resources(m, "aws_eks_node_group").remove(0).1;
-    assert_eq!(group(&staging)["capacity_type"], "SPOT");
-    assert_eq!(group(&production)["scaling_config"]["min_size"], 3);
+    let system = |m: &Module| {
+        resources(m, "aws_eks_node_group")
+            .into_iter()
+            .find(|(name, _)| name == "system")
+            .expect("the system node group")
+            .1
+    };
+    assert_eq!(system(&staging)["capacity_type"], "SPOT");
+    assert_eq!(system(&production)["capacity_type"], "ON_DEMAND");
+    assert_eq!(system(&production)["scaling_config"]["min_size"], 3);
 }
 
 #[test]
@@ -468,12 +475,18 @@ fn staging_and_production_differ_only_where_intended() {
         "+ aws_eip.nat_b",
         "+ aws_eip.nat_c",
         "~ aws_eks_cluster.main: lifecycle, vpc_config.subnet_ids",
-        // Node sizes.
+        // Node sizes: the monitoring nodes' and the system group's, which is
+        // on-demand in production.
+        "~ aws_eks_node_group.monitoring: instance_types.0, instance_types.1, lifecycle, \
+         scaling_config.desired_size, scaling_config.max_size, scaling_config.min_size, \
+         subnet_ids",
         "~ aws_eks_node_group.system: capacity_type, instance_types.0, instance_types.1, \
-         lifecycle.prevent_destroy, scaling_config.desired_size, scaling_config.max_size, \
+         lifecycle, scaling_config.desired_size, scaling_config.max_size, \
          scaling_config.min_size, subnet_ids",
         "~ aws_kms_key.eks_secrets: lifecycle",
         "~ aws_kms_key.logs: lifecycle",
+        "~ aws_kms_key.loki: lifecycle",
+        "~ aws_launch_template.node_monitoring: block_device_mappings.0.ebs.volume_size",
         "~ aws_launch_template.node_system: block_device_mappings.0.ebs.volume_size",
         "+ aws_nat_gateway.b",
         "+ aws_nat_gateway.c",
@@ -483,9 +496,12 @@ fn staging_and_production_differ_only_where_intended() {
         "+ aws_route_table_association.private_c",
         "+ aws_route_table_association.public_c",
         // Production keeps its logs longer, and its log buckets survive a destroy.
-        "~ aws_s3_bucket.loki_chunks: force_destroy",
-        "~ aws_s3_bucket.loki_ruler: force_destroy",
+        "~ aws_s3_bucket.loki_chunks: force_destroy, lifecycle",
+        "~ aws_s3_bucket.loki_ruler: force_destroy, lifecycle",
         "~ aws_s3_bucket_lifecycle_configuration.loki_chunks: rule.0.expiration.days",
+        // Its subscriptions are made by people, outside terraform.
+        "~ aws_sns_topic.alerts: lifecycle",
+        "~ aws_sqs_queue.karpenter_interruption: lifecycle",
         // Each environment has its own VPC range.
         "~ aws_subnet.private_a: cidr_block",
         "~ aws_subnet.private_b: cidr_block",
@@ -501,7 +517,9 @@ fn staging_and_production_differ_only_where_intended() {
         "~ output.public_subnet_ids: value",
         // The floors differ, and the diff shows each changed floor.
         "~ policy: allow_spot, gitops.admin_disabled, gitops.private_api, gitops.required, \
-         min_azs, public_api.max_addresses, public_api.min_prefix, require_nat_gateway_per_az, \
+         min_azs, observability.min_logs_retention_days, \
+         observability.min_metrics_retention_days, observability.min_replicas, \
+         public_api.max_addresses, public_api.min_prefix, require_nat_gateway_per_az, \
          require_prevent_destroy",
     ];
     assert_eq!(

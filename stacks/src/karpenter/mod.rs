@@ -24,13 +24,14 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use synth::{Address, App, Expr, Handle};
 
-use crate::aws::{name_tags, Irsa, Names, Partition};
+use crate::aws::{name_tags, Irsa, Names, Partition, Statement};
 use crate::config::{Environment, KARPENTER_CONTROLLER_REPLICAS};
 use crate::eks::Eks;
 use crate::helm::{
     addon_release, custom_resources, system_placement, Chart, ServiceAccount, Toleration,
     ADDON_NAMESPACE,
 };
+use crate::iam::{deployer_refresh, ClusterIam};
 use crate::network::Network;
 use crate::{Error, Layer};
 
@@ -101,6 +102,7 @@ pub fn karpenter(
     app: &mut App,
     env: &Environment,
     network: &Network,
+    cluster_iam: &ClusterIam,
     irsa: &Irsa,
     eks: &Eks,
 ) -> Result<Handle, Error> {
@@ -109,6 +111,25 @@ pub fn karpenter(
     let cluster = names.cluster();
 
     let queue = interruption::interruption_queue(Layer::Eks.of(app), &names, &partition);
+    deployer_refresh(
+        Layer::Iam.of(app),
+        env,
+        cluster_iam,
+        "karpenter_interruption",
+        "refresh-interruption-queue",
+        [
+            Statement::allow(["sqs:GetQueueAttributes", "sqs:ListQueueTags"])
+                .sid("RefreshInterruptionQueue")
+                .on([queue.arn.clone()]),
+            Statement::allow([
+                "events:DescribeRule",
+                "events:ListTagsForResource",
+                "events:ListTargetsByRule",
+            ])
+            .sid("RefreshInterruptionRules")
+            .on(queue.rule_arns.clone()),
+        ],
+    );
     let node = iam::node_role(Layer::Iam.of(app), &names, &partition);
     let (controller_role, controller_permissions) = iam::controller_role(
         Layer::Iam.of(app),
