@@ -241,7 +241,7 @@ pub fn build(env: &Environment, chart_dir: &Path) -> Result<App, Error> {
     );
     app.metadata(
         estimate::METADATA_KEY,
-        metadata(serde_json::to_value(&estimated))?,
+        metadata(serde_json::to_value(estimate::record(&estimated)))?,
     );
     let schemas = schemas()?;
     for policy in policy::policies(env, &schemas) {

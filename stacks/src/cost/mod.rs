@@ -265,7 +265,10 @@ pub fn estimate(inventory: &Inventory, table: &PriceTable, as_of: Date) -> Estim
     let mut unpriced = Vec::new();
     let mut no_charge = BTreeMap::new();
     for block in &inventory.blocks {
-        if block.kind == Kind::Data {
+        // Releases Argo CD delivers are no terraform resource (and helm
+        // releases cost nothing themselves); what their pods cause is in
+        // the estimates.
+        if matches!(block.kind, Kind::Data | Kind::Delivered(_)) {
             continue;
         }
         let pricer = pricers::PRICERS
