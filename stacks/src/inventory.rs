@@ -242,7 +242,10 @@ impl Inventory {
         body.insert("name".into(), release.release_name.clone().into());
         body.insert("namespace".into(), release.namespace.clone().into());
         body.insert("chart".into(), release.chart.clone().into());
-        for (key, value) in [("version", &release.version), ("repository", &release.repository)] {
+        for (key, value) in [
+            ("version", &release.version),
+            ("repository", &release.repository),
+        ] {
             if let Some(value) = value {
                 body.insert(key.into(), value.clone().into());
             }

@@ -94,12 +94,20 @@ pub fn delivery(
                     repository,
                     chart,
                     version,
-                } => (chart.clone(), Some(version.clone()), Some(repository.clone())),
+                } => (
+                    chart.clone(),
+                    Some(version.clone()),
+                    Some(repository.clone()),
+                ),
                 Chart::Local { path } => (path.clone(), None, None),
             };
             let mut node_selector = BTreeMap::new();
             let mut tolerates_every_taint = false;
-            placement(&release.known, &mut node_selector, &mut tolerates_every_taint);
+            placement(
+                &release.known,
+                &mut node_selector,
+                &mut tolerates_every_taint,
+            );
             let record = DeliveredRelease {
                 application: release.name.clone(),
                 release: release.address.to_string(),
