@@ -388,6 +388,11 @@ impl Block {
         matches!(self.kind, Kind::Estimated(_))
     }
 
+    /// A release Argo CD delivers instead of terraform.
+    pub fn is_delivered(&self) -> bool {
+        matches!(self.kind, Kind::Delivered(_))
+    }
+
     /// A string attribute.
     pub fn text(&self, attr: &str) -> Option<&str> {
         self.body.get(attr).and_then(Value::as_str)

@@ -32,6 +32,9 @@ const CATEGORIES: [(&str, f64); 3] = [("c", 2.0), ("m", 4.0), ("r", 8.0)];
 const SIZE: &str = "large";
 const SIZE_VCPUS: f64 = 2.0;
 
+/// The tag naming an instance's NodePool.
+pub const NODEPOOL_TAG: &str = "karpenter.sh/nodepool";
+
 /// The generation assumed when the pool allows it.
 const GENERATION: u32 = 6;
 
@@ -82,6 +85,8 @@ pub fn estimated(env: &Environment) -> Vec<Estimated> {
                 "root_block_device".into(),
                 json!({"volume_size": karpenter.disk_size_gib, "volume_type": "gp3"}),
             );
+            // The tag Karpenter puts on every instance it launches.
+            attributes.insert("tags".into(), json!({ NODEPOOL_TAG: pool.name }));
             let share = if i == 0 {
                 format!(
                     "{expected:.0} expected: a node for each of the service's {} pods at its \

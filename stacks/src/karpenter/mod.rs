@@ -35,7 +35,7 @@ use crate::helm::{
 use crate::network::Network;
 use crate::{Error, Layer};
 
-pub use estimated::estimated;
+pub use estimated::{estimated, NODEPOOL_TAG};
 pub use iam::{controller_policies, Scope, NODE_POLICIES};
 
 /// Tag (value: the cluster's name) by which Karpenter finds the subnets and
