@@ -428,14 +428,20 @@ fn collect_refs(value: &Value, known: &BTreeMap<String, usize>, out: &mut Vec<St
         Value::String(s) if s.contains("${") => {
             let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.';
             for word in s.split(|c: char| !is_word(c)) {
-                let parts: Vec<&str> = word.splitn(4, '.').collect();
-                let candidate = match parts.as_slice() {
-                    ["data", ty, name, ..] => format!("data.{ty}.{name}"),
-                    [ty, name, ..] => format!("{ty}.{name}"),
-                    _ => continue,
-                };
-                if known.contains_key(&candidate) && !out.contains(&candidate) {
-                    out.push(candidate);
+                // The address is the word up to its second dot (third for a
+                // data source): a slice, looked up without allocating, as
+                // the values of large releases hold thousands of words.
+                let dots = if word.starts_with("data.") { 3 } else { 2 };
+                let end = word
+                    .match_indices('.')
+                    .nth(dots - 1)
+                    .map_or(word.len(), |(i, _)| i);
+                let candidate = &word[..end];
+                if candidate.matches('.').count() != dots - 1 {
+                    continue;
+                }
+                if known.contains_key(candidate) && !out.iter().any(|o| o == candidate) {
+                    out.push(candidate.to_owned());
                 }
             }
         }
