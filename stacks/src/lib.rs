@@ -218,7 +218,11 @@ pub fn schemas() -> Result<Schemas, Error> {
 /// What in-cluster controllers create, estimated by each component that
 /// causes it from its own config (see [`estimate`]): a component adds its
 /// `estimated` function here, as it adds its builder in [`components`].
-pub const ESTIMATORS: &[fn(&Environment) -> Vec<estimate::Estimated>] = &[webapp::estimated];
+pub const ESTIMATORS: &[fn(&Environment) -> Vec<estimate::Estimated>] = &[
+    karpenter::estimated,
+    observability::estimated,
+    webapp::estimated,
+];
 
 /// Every component of an environment, with schemas and policies attached,
 /// the stateful resources protected and the config's imports and moves
@@ -241,7 +245,7 @@ pub fn build(env: &Environment, chart_dir: &Path) -> Result<App, Error> {
     );
     app.metadata(
         estimate::METADATA_KEY,
-        metadata(serde_json::to_value(&estimated))?,
+        metadata(serde_json::to_value(estimate::record(&estimated)))?,
     );
     let schemas = schemas()?;
     for policy in policy::policies(env, &schemas) {

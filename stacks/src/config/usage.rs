@@ -38,10 +38,13 @@ pub enum UsageKey {
     SqsRequestsMillion,
     EventbridgeEventsMillion,
     Route53QueriesMillion,
+    SnsRequestsMillion,
+    SnsEmailNotifications,
+    SnsHttpsNotifications,
 }
 
 impl UsageKey {
-    pub const ALL: [UsageKey; 14] = [
+    pub const ALL: [UsageKey; 17] = [
         Self::NatDataGb,
         Self::InternetEgressGb,
         Self::LbCapacityUnits,
@@ -56,6 +59,9 @@ impl UsageKey {
         Self::SqsRequestsMillion,
         Self::EventbridgeEventsMillion,
         Self::Route53QueriesMillion,
+        Self::SnsRequestsMillion,
+        Self::SnsEmailNotifications,
+        Self::SnsHttpsNotifications,
     ];
 
     /// The key as written in the config file.
@@ -75,6 +81,9 @@ impl UsageKey {
             Self::SqsRequestsMillion => "sqs_requests_million",
             Self::EventbridgeEventsMillion => "eventbridge_events_million",
             Self::Route53QueriesMillion => "route53_queries_million",
+            Self::SnsRequestsMillion => "sns_requests_million",
+            Self::SnsEmailNotifications => "sns_email_notifications",
+            Self::SnsHttpsNotifications => "sns_https_notifications",
         }
     }
 
@@ -97,6 +106,10 @@ impl UsageKey {
             Self::SqsRequestsMillion => 1.0,
             Self::EventbridgeEventsMillion => 0.0,
             Self::Route53QueriesMillion => 1.0,
+            // An alerts topic: 10,000 alerts a month is a noisy month, each
+            // delivered once by e-mail and once to a chat or paging endpoint.
+            Self::SnsRequestsMillion => 0.01,
+            Self::SnsEmailNotifications | Self::SnsHttpsNotifications => 10_000.0,
         }
     }
 
@@ -113,10 +126,12 @@ impl UsageKey {
             | Self::S3PutRequests
             | Self::S3GetRequests
             | Self::SecretApiCalls => "requests",
+            Self::SnsEmailNotifications | Self::SnsHttpsNotifications => "notifications",
             Self::WafRequestsMillion
             | Self::SqsRequestsMillion
             | Self::EventbridgeEventsMillion
-            | Self::Route53QueriesMillion => "million",
+            | Self::Route53QueriesMillion
+            | Self::SnsRequestsMillion => "million",
         }
     }
 
@@ -141,6 +156,13 @@ impl UsageKey {
                 "custom events each EventBridge rule receives a month (AWS service events are free)"
             }
             Self::Route53QueriesMillion => "DNS queries to each hosted zone a month",
+            Self::SnsRequestsMillion => "API requests (publishes) to each SNS topic a month",
+            Self::SnsEmailNotifications => {
+                "e-mail notifications each SNS topic delivers a month (all its e-mail subscribers)"
+            }
+            Self::SnsHttpsNotifications => {
+                "HTTP(S) notifications each SNS topic delivers a month (chat, paging endpoints)"
+            }
         }
     }
 }

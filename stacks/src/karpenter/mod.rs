@@ -15,6 +15,7 @@
 //!   config names (which Karpenter does not manage), then the EC2NodeClass and
 //!   NodePools ([`resources`]) as a local chart ordered after it.
 
+mod estimated;
 mod iam;
 mod interruption;
 mod resources;
@@ -35,11 +36,18 @@ use crate::iam::{deployer_refresh, ClusterIam};
 use crate::network::Network;
 use crate::{Error, Layer};
 
+pub use estimated::{estimated, NODEPOOL_TAG};
 pub use iam::{controller_policies, Scope, NODE_POLICIES};
 
 /// Tag (value: the cluster's name) by which Karpenter finds the subnets and
 /// the security group of the nodes it launches.
 pub const DISCOVERY_TAG: &str = "karpenter.sh/discovery";
+
+/// Terraform ids of the controller's release, of the release of its
+/// EC2NodeClass and NodePools, and of the role its nodes run as.
+pub const RELEASE_ID: &str = "karpenter";
+pub const NODE_POOLS_RELEASE_ID: &str = "karpenter_node_pools";
+pub const NODE_ROLE_ID: &str = "karpenter_node";
 
 /// The controller's service account; its IRSA role trusts
 /// `system:serviceaccount:kube-system:karpenter` only.
@@ -185,7 +193,7 @@ pub fn karpenter(
     };
     let mut ready: Vec<Address> = eks.workloads_ready.clone();
     ready.extend(controller_permissions.iter().map(|a| a.address().clone()));
-    let release = addon_release(app_stack, "karpenter", CHART, &values, &ready)?;
+    let release = addon_release(app_stack, RELEASE_ID, CHART, &values, &ready)?;
 
     // Each object in a local of its own: `infra diff` then shows a NodePool's
     // fields one by one, and the policies read them as terraform will.
@@ -205,7 +213,7 @@ pub fn karpenter(
     after.extend(node.attachments);
     custom_resources(
         app_stack,
-        "karpenter_node_pools",
+        NODE_POOLS_RELEASE_ID,
         "karpenter-node-pools",
         ADDON_NAMESPACE,
         &objects,

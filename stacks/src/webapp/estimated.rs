@@ -44,5 +44,6 @@ pub fn estimated(env: &Environment) -> Vec<Estimated> {
             ns = env.config.service.namespace,
             scheme = lb.scheme.as_str()
         ),
+        role: None,
     }]
 }
