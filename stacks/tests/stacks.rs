@@ -511,8 +511,11 @@ fn staging_and_production_differ_only_where_intended() {
         "+ aws_subnet.public_c",
         "~ aws_vpc.main: cidr_block",
         "~ aws_vpc_endpoint.s3: route_table_ids",
-        // The service's NLB (estimated for `infra cost`): HTTPS only in production.
-        "~ estimated: 0.attributes.listener.0.port, 0.attributes.listener.0.protocol",
+        // What `infra cost` estimates from config: the monitoring volumes'
+        // sizes and replicas, Karpenter's nodes (spot in staging only), a
+        // Grafana internal load balancer in production, and the service's NLB
+        // listening with HTTPS only in production.
+        "~ estimated: estimated.aws_ebs_volume.alertmanager.count.expected, estimated.aws_ebs_volume.alertmanager.count.max, estimated.aws_ebs_volume.alertmanager.count.min, estimated.aws_ebs_volume.grafana.attributes.size, estimated.aws_ebs_volume.grafana.basis, estimated.aws_ebs_volume.loki.count.expected, estimated.aws_ebs_volume.loki.count.max, estimated.aws_ebs_volume.loki.count.min, estimated.aws_ebs_volume.prometheus.attributes.size, estimated.aws_ebs_volume.prometheus.basis, estimated.aws_ebs_volume.prometheus.count.expected, estimated.aws_ebs_volume.prometheus.count.max, estimated.aws_ebs_volume.prometheus.count.min, estimated.aws_instance.general.attributes.capacity_type, estimated.aws_instance.general.attributes.root_block_device.volume_size, estimated.aws_instance.general.basis, estimated.aws_instance.general.count.expected, estimated.aws_instance.general.count.max, estimated.aws_lb.grafana, estimated.aws_lb.webapp.attributes.listener.0.port, estimated.aws_lb.webapp.attributes.listener.0.protocol",
         "~ output.private_subnet_ids: value",
         "~ output.public_subnet_ids: value",
         // The floors differ, and the diff shows each changed floor.
