@@ -1,7 +1,8 @@
 //! Check driver (not a test): renames every stateful construct of an
-//! environment to `<name>_renamed`, each with the `moved_from` entry that
-//! keeps its state, and writes the AWS stacks (network, iam, eks) into
-//! `<out-dir>`. scripts/tf-validate.sh runs `terraform validate` on it, so
+//! environment's AWS stacks (network, iam, eks) to `<name>_renamed`, each
+//! with the `moved_from` entry that keeps its state, and writes those stacks
+//! into `<out-dir>` (the app stack's, namespaces, need the cluster's
+//! providers, which `terraform validate` offline does not have). scripts/tf-validate.sh runs `terraform validate` on it, so
 //! real terraform and the aws provider accept a `moved` block for every
 //! stateful resource the stacks have; stacks/tests/refactor.rs shows the
 //! same renames satisfy the destroy guard, and are refused without them.
@@ -20,8 +21,18 @@ fn main() -> anyhow::Result<()> {
     let root = PathBuf::from(root);
     let environment = stacks::load_environment(&root, &env)?;
     let mut app = stacks::build(&environment, &stacks::chart_dir(&root))?;
+    let aws: Vec<Address> = app
+        .stacks()
+        .iter()
+        .filter(|s| stacks::AWS_STACKS.contains(&s.name()))
+        .flat_map(|s| s.resources())
+        .map(|r| r.address())
+        .collect();
     let mut moves = Vec::new();
-    for old in stateful_resources(&app) {
+    for old in stateful_resources(&app)
+        .into_iter()
+        .filter(|a| aws.contains(a))
+    {
         let Address::Resource { ty, name } = &old else {
             continue;
         };

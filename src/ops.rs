@@ -16,7 +16,7 @@ use stacks::graph;
 use stacks::inventory::Inventory;
 use stacks::{Options, Synthesis};
 use synth::diff::{blocks, diff, Change};
-use synth::output::{read_output, write_module};
+use synth::output::{read_output, write_module, write_plain};
 use synth::refactor::{assess, assess_applied, Assessment};
 use synth::Module;
 
@@ -147,7 +147,7 @@ pub fn synth(project: &Project, env: &str, options: &Options, out: &Outputs) -> 
             );
             return Ok(());
         };
-        let report = write_module(&dir, &tree.module(env, TOOL))
+        let report = write_plain(&dir, &tree.module(env, TOOL))
             .with_context(|| format!("writing the GitOps tree {}", dir.display()))?;
         for warning in &report.warnings {
             eprintln!("warning: {warning}");

@@ -511,7 +511,7 @@ fn a_subset_that_would_drop_stateful_resources_from_state_is_refused() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     for expected in [
-        "terraform would destroy 5 stateful resource(s) that its state holds (the local state file terraform.staging.tfstate)",
+        "terraform would destroy 13 stateful resource(s) that its state holds (the local state file terraform.staging.tfstate)",
         "aws_kms_key.eks_secrets (everything encrypted with it, unreadable once the key is gone) is declared in stack `iam`",
         "aws_eks_cluster.main (the cluster and every Kubernetes object in it) is declared in stack `eks`, which --stacks leaves out",
         "to keep it: add `eks` to --stacks",
@@ -525,7 +525,11 @@ fn a_subset_that_would_drop_stateful_resources_from_state_is_refused() {
 
     // Allowed by address: written, and each destroy is told.
     let allowed = "aws_cloudwatch_log_group.cluster,aws_ecr_repository.service,\
-                   aws_eks_cluster.main,aws_eks_node_group.general,aws_kms_key.eks_secrets";
+                   aws_eks_cluster.main,aws_eks_node_group.monitoring,aws_eks_node_group.system,\
+                   aws_kms_key.eks_secrets,aws_kms_key.loki,aws_s3_bucket.loki_chunks,\
+                   aws_s3_bucket.loki_ruler,aws_sns_topic.alerts,\
+                   aws_sqs_queue.karpenter_interruption,kubernetes_namespace_v1.app,\
+                   kubernetes_namespace_v1.monitoring";
     let o = synth_into(
         "staging",
         out.path(),
@@ -587,7 +591,19 @@ fn a_node_group_renamed_in_config_takes_a_moved_entry_there() {
     assert!(synth(&["synth", "staging"]).status.success());
     applied_state(out.path(), "staging");
     let text = fs::read_to_string(&config).unwrap();
-    let renamed = text.replacen("name = \"general\"", "name = \"system\"", 1);
+    // The group, and Karpenter's reference to it, which the config checks.
+    let renamed = text
+        .replacen(
+            "[[node_groups]]\nname = \"system\"",
+            "[[node_groups]]\nname = \"core\"",
+            1,
+        )
+        .replacen(
+            "controller_node_group = \"system\"",
+            "controller_node_group = \"core\"",
+            1,
+        );
+    assert_eq!(renamed.matches("\"core\"").count(), 2, "{renamed}");
     fs::write(&config, &renamed).unwrap();
 
     // `diff` shows it before a synth is tried.
@@ -596,27 +612,29 @@ fn a_node_group_renamed_in_config_takes_a_moved_entry_there() {
     let report = stdout(&o);
     for expected in [
         "stateful resources this takes out of the state (the local state file terraform.staging.tfstate)",
-        "aws_eks_node_group.general (its nodes, and the pods running on them are evicted) looks renamed to aws_eks_node_group.system",
+        "aws_eks_node_group.system (its nodes, and the pods running on them are evicted) looks renamed to aws_eks_node_group.core",
         "likely renames without a moved entry",
-        "aws_launch_template.node_general -> aws_launch_template.node_system",
+        "aws_launch_template.node_system -> aws_launch_template.node_core",
     ] {
         assert!(report.contains(expected), "missing `{expected}` in:\n{report}");
     }
     let o = synth(&["synth", "staging"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains(r#"{"moved": [{"from": "aws_eks_node_group.general", "to": "aws_eks_node_group.system"}]}"#),
+        stderr(&o).contains(
+            r#"{"moved": [{"from": "aws_eks_node_group.system", "to": "aws_eks_node_group.core"}]}"#
+        ),
         "{}",
         stderr(&o)
     );
 
-    let moved = "[[state.moved]]\nfrom = \"aws_eks_node_group.general\"\nto = \"aws_eks_node_group.system\"\n\n\
-                 [[state.moved]]\nfrom = \"aws_launch_template.node_general\"\nto = \"aws_launch_template.node_system\"\n";
+    let moved = "[[state.moved]]\nfrom = \"aws_eks_node_group.system\"\nto = \"aws_eks_node_group.core\"\n\n\
+                 [[state.moved]]\nfrom = \"aws_launch_template.node_system\"\nto = \"aws_launch_template.node_core\"\n";
     fs::write(&config, format!("{renamed}\n{moved}")).unwrap();
     let o = synth(&["diff", "staging"]);
     let report = stdout(&o);
     assert!(
-        report.contains("> aws_eks_node_group.general -> aws_eks_node_group.system (moved)"),
+        report.contains("> aws_eks_node_group.system -> aws_eks_node_group.core (moved)"),
         "{report}"
     );
     assert!(!report.contains("likely renames"), "{report}");

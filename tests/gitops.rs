@@ -24,16 +24,24 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Every file under `dir`, links followed, the writer's bookkeeping aside.
+/// Every file under `dir` but CI's image file, each a plain file: git holds
+/// what Argo CD reads, never a link or a generation directory.
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
         for entry in fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             let rel = path.strip_prefix(base).unwrap().display().to_string();
-            if rel == ".synth" || rel == "image.yaml" {
+            if rel == "image.yaml" {
                 continue;
             }
-            if fs::metadata(&path).unwrap().is_dir() {
+            assert!(!rel.starts_with(".synth"), "{}: {rel}", base.display());
+            let meta = fs::symlink_metadata(&path).unwrap();
+            assert!(
+                !meta.is_symlink(),
+                "{rel} is a symlink in {}",
+                base.display()
+            );
+            if meta.is_dir() {
                 walk(base, &path, out);
             } else {
                 out.insert(rel, fs::read(&path).unwrap());
@@ -85,26 +93,43 @@ fn synth_writes_the_tree_into_the_checkout_and_leaves_it_alone_when_unchanged() 
     assert!(o.status.success(), "{}", text(&o.stderr));
     let out = text(&o.stdout);
     assert!(
-        out.contains("GitOps tree of staging: 3 Argo CD applications into"),
+        out.contains("GitOps tree of staging: 9 Argo CD applications into"),
         "{out}"
     );
     let tree = root.path().join("gitops/staging");
-    assert!(tree.join("apps/values.yaml").is_file());
-    assert!(tree.join("chart/Chart.yaml").is_file());
+    let written = files(&tree);
+    assert!(written.contains_key("apps/values.yaml"));
+    assert!(written.contains_key("chart/Chart.yaml"));
     assert!(root.path().join("cdktf.out/app.tf.json").is_file());
-    let generation = fs::read_link(tree.join(".synth/current")).unwrap();
+    let count = written.len() - 1; // the manifest aside
+    let modified = |name: &str| fs::metadata(tree.join(name)).unwrap().modified().unwrap();
+    let before = modified("apps/values.yaml");
 
     let again = infra_in(root.path(), &["synth", "staging"]);
     assert!(again.status.success());
     assert!(
-        text(&again.stdout).contains("(0 written, 23 unchanged, 0 removed)"),
+        text(&again.stdout).contains(&format!("(0 written, {count} unchanged, 0 removed)")),
         "{}",
         text(&again.stdout)
     );
     assert_eq!(
-        fs::read_link(tree.join(".synth/current")).unwrap(),
-        generation,
+        files(&tree),
+        written,
         "an unchanged tree does not move in git"
+    );
+    assert_eq!(modified("apps/values.yaml"), before, "nor is it rewritten");
+}
+
+#[test]
+fn two_checkouts_synthesize_the_same_tree() {
+    let (a, b) = (scratch_root(), scratch_root());
+    for root in [&a, &b] {
+        let o = infra_in(root.path(), &["synth", "production"]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    }
+    assert_eq!(
+        files(&a.path().join("gitops/production")),
+        files(&b.path().join("gitops/production"))
     );
 }
 

@@ -14,14 +14,17 @@ themselves: "${aws_iam_role.service.arn}"). Helm's own library renders:
    the Applications must be exactly the releases `infra values` lists as
    delivered by Argo CD;
 2. each chart carried in the tree, other than the service's, with its
-   Application's values: every object against its CRD;
+   Application's values: every object against its CRD, or, for an object of
+   the Kubernetes API itself, against its schema (kubernetes-validate);
 3. the service's Application as Argo CD renders it (the tree's copy of the
    chart, the deploy's image.yaml as a values file, the Application's
    valuesObject over it) against the terraform helm_release path (the repo's
    helm-chart/ with the release's values and the same image): the manifests
    must be identical. One chart, two ways of delivering it, no drift;
 4. with --images, each committed `<env>/image.yaml` under DIR: only
-   image.tag and image.digest, in the forms the deploy writes.
+   image.tag and image.digest, in the forms the deploy writes; and the
+   committed `<env>/` itself plain files, with no symlink and no `.synth/`
+   generation (git would show every change as the whole tree moving).
 
 Apply-time stand-ins are replaced by realistic values (by values path) before
 a chart is rendered, so its schema's patterns are exercised. --out writes
@@ -46,6 +49,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts" / "upstream"))
 
 import crds  # noqa: E402
+import custom_resources  # noqa: E402
 
 APPS_DIR = "apps"
 SERVICE_RELEASE = "webapp"
@@ -162,7 +166,9 @@ def check_carried_charts(tree: Path, tree_path: str, apps: list[dict[str, Any]],
             problems.add(f"Application/{name}", f"its chart {path} does not render: {err}")
             continue
         for obj in objects:
-            for problem in crds.validate(obj):
+            # A custom resource against its CRD, a built-in object (the
+            # dashboards' ConfigMaps) against the Kubernetes API's schema.
+            for problem in custom_resources.problems_of(obj):
                 problems.add(f"Application/{name}: {obj.get('kind')}/{obj.get('metadata', {}).get('name')}", problem)
         rendered[name] = objects
 
@@ -236,6 +242,17 @@ def check_images(images: Path, env: str, problems: Problems) -> int:
     return 1
 
 
+def check_plain(committed: Path, env: str, problems: Problems) -> None:
+    """The committed tree is plain files: what git stores is what Argo CD reads."""
+    tree = committed / env
+    for path in sorted(tree.rglob("*")) if tree.is_dir() else []:
+        if path.is_symlink():
+            problems.add(str(path), f"is a symlink (to {path.readlink()}); the tree must be plain files")
+        elif path.name == ".synth":
+            problems.add(str(path), "is a generation directory of an older synth; `cargo run -- synth "
+                         f"{env}` makes the tree plain files")
+
+
 def check(tree: Path, doc: dict[str, Any], images: Path | None, out: Path | None) -> list[str]:
     env = doc["environment"]
     problems = Problems(env)
@@ -254,7 +271,10 @@ def check(tree: Path, doc: dict[str, Any], images: Path | None, out: Path | None
     check_applications(apps, doc, problems)
     check_carried_charts(tree, tree_path, apps, problems, rendered)
     service_drift(tree, tree_path, apps, doc, problems, rendered)
-    images_checked = check_images(images, env, problems) if images else 0
+    images_checked = 0
+    if images:
+        images_checked = check_images(images, env, problems)
+        check_plain(images, env, problems)
     if out is not None:
         for group, objects in rendered.items():
             target = out / env / group

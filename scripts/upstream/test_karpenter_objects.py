@@ -1,7 +1,8 @@
 """Karpenter's EC2NodeClass and NodePools, as each environment renders them:
-rendered by Helm's library from the module's own chart with the values
-`infra values` prints, they validate against the CRDs of chart 1.14.1, and
-the same objects with one field misspelt do not (so the check reads them)."""
+rendered by Helm's library from the chart that carries them (in the module,
+or in the GitOps tree when Argo CD delivers them) with the values `infra
+values` prints, they validate against the CRDs of chart 1.14.1, and the same
+objects with one field misspelt do not (so the check reads them)."""
 
 from __future__ import annotations
 
@@ -29,12 +30,14 @@ def infra() -> Path:
 
 
 def release(infra: Path, env: str, out: Path) -> tuple[Path, dict]:
-    module = out / env
-    subprocess.run([infra, "synth", env, "--root", ROOT, "--out", module], check=True, capture_output=True, timeout=120)
+    """Where the release's chart path is relative to, and the release."""
+    module, tree = out / env, out / f"{env}-tree"
+    subprocess.run([infra, "synth", env, "--root", ROOT, "--out", module, "--gitops-out", tree], check=True,
+                   capture_output=True, timeout=120)
     values = subprocess.run([infra, "values", env, "--root", ROOT], check=True, capture_output=True, timeout=120)
     found = [r for r in json.loads(values.stdout)["releases"] if r["address"] == RELEASE]
     assert len(found) == 1, f"{env}: no {RELEASE}"
-    return module, found[0]
+    return (tree if found[0]["delivery"] == "argocd" else module), found[0]
 
 
 def problems(module: Path, release: dict) -> dict[str, list[str]]:

@@ -12,13 +12,13 @@
 //! would a block of that type, marked "estimated from config".
 //!
 //! [`crate::build`] records them in the module's manifest (metadata key
-//! [`METADATA_KEY`]), so `infra diff` shows a change to them and a module
-//! on disk can be priced without its config.
+//! [`METADATA_KEY`], by address), so `infra diff` shows a change to each and
+//! a module on disk can be priced without its config.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-
-use crate::Environment;
 
 /// Manifest metadata key of the estimated resources.
 pub const METADATA_KEY: &str = "estimated";
@@ -54,6 +54,10 @@ pub struct Estimated {
     pub controller: String,
     /// What the estimate rests on, in words, for the reader.
     pub basis: String,
+    /// The IAM role it runs as (`aws_iam_role.karpenter_node`), by address:
+    /// the picture draws the role beside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 /// Expected, fewest and most instances.
@@ -76,21 +80,33 @@ impl Count {
     }
 }
 
-/// The block of the module that has release `id` (`helm_release.<id>`)
-/// installed, for an estimate's `created_by` and `controller`: the release
-/// itself, or, with GitOps on, the release of the root Application, through
-/// which Argo CD delivers it (the release is then not in terraform, and an
-/// estimate naming it would be dropped as caused by nothing).
-pub fn installed_by(env: &Environment, id: &str) -> String {
-    match env.config.gitops_enabled() {
-        Some(_) => format!("helm_release.{}", crate::gitops::BOOTSTRAP_RELEASE_ID),
-        None => format!("helm_release.{id}"),
-    }
-}
-
 impl Estimated {
     /// `estimated.<type>.<name>`.
     pub fn address(&self) -> String {
         format!("{ADDRESS_PREFIX}{}.{}", self.ty, self.name)
+    }
+}
+
+/// The estimates as the manifest records them: by address, so `infra diff`
+/// shows the attribute of the one estimate that changed.
+pub fn record(estimated: &[Estimated]) -> BTreeMap<String, &Estimated> {
+    estimated.iter().map(|e| (e.address(), e)).collect()
+}
+
+/// The estimates of a manifest: by address, or as a list (as the first
+/// `infra` to record them wrote).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Recorded {
+    ByAddress(BTreeMap<String, Estimated>),
+    List(Vec<Estimated>),
+}
+
+impl Recorded {
+    pub fn into_vec(self) -> Vec<Estimated> {
+        match self {
+            Self::ByAddress(map) => map.into_values().collect(),
+            Self::List(list) => list,
+        }
     }
 }

@@ -251,6 +251,29 @@ pub fn workload_iam(stack: &mut Stack, env: &Environment, cluster: &ClusterIam, 
     }
 }
 
+/// Read rights a component adds to the CI deployer for the AWS resources it
+/// brings. Without GitOps a deploy applies the whole root module, so
+/// terraform refreshes those resources with the deployer's credentials; with
+/// GitOps CI runs no terraform, and the deployer gets nothing (`None`).
+pub fn deployer_refresh(
+    stack: &mut Stack,
+    env: &Environment,
+    cluster: &ClusterIam,
+    id: &str,
+    name: &str,
+    statements: impl IntoIterator<Item = Statement>,
+) -> Option<Handle> {
+    env.config.gitops_enabled().is_none().then(|| {
+        inline_policy(
+            stack,
+            &format!("ci_deployer_{id}"),
+            name,
+            &cluster.ci_deployer_role,
+            statements,
+        )
+    })
+}
+
 /// The `sub` claim the deployer role accepts: the deploy job's GitHub
 /// environment when there is one, else pushes to the one branch.
 fn github_subject(ci: &CiConfig) -> String {

@@ -3,6 +3,10 @@
 //! them: the `[usage]` it was synthesized with and the resources
 //! controllers in the cluster will create ([`crate::estimate`]).
 //!
+//! With GitOps on, the manifest also records the releases Argo CD delivers
+//! instead of terraform ([`crate::gitops::Delivery`]): they are read as
+//! blocks of their own kind, so what they cause and use is still seen.
+//!
 //! `infra cost`, `graph` and `report` all start here, from the module's
 //! files: the same files whether they were just synthesized in memory or
 //! are the module a previous `synth` left on disk, so the cost of a change
@@ -15,6 +19,7 @@ use synth::MANIFEST_FILE;
 
 use crate::config::UsageConfig;
 use crate::estimate::{self, Count, Estimated};
+use crate::gitops::{DeliveredRelease, Delivery, DELIVERY_METADATA_KEY};
 
 /// A module's blocks and what its manifest says about them.
 #[derive(Debug, Clone, Default)]
@@ -23,7 +28,8 @@ pub struct Inventory {
     pub environment: String,
     /// The AWS provider's region.
     pub region: Option<String>,
-    /// Resources and data sources in stack order, then estimated resources.
+    /// Resources and data sources in stack order, then the releases Argo CD
+    /// delivers, then estimated resources.
     pub blocks: Vec<Block>,
     /// The `[usage]` the module was synthesized with.
     pub usage: UsageConfig,
@@ -32,13 +38,16 @@ pub struct Inventory {
     pub has_estimates: bool,
     /// The module's locals, by name.
     pub locals: BTreeMap<String, Value>,
+    /// What Argo CD delivers, when GitOps is on.
+    pub delivery: Option<Delivery>,
     index: BTreeMap<String, usize>,
 }
 
 /// One resource, data source or estimated resource.
 #[derive(Debug, Clone)]
 pub struct Block {
-    /// The stack (file) it is in; `in-cluster` for an estimated resource.
+    /// The stack (file) it is in; `in-cluster` for an estimated resource,
+    /// `gitops` for a release Argo CD delivers.
     pub stack: String,
     /// `aws_vpc.main`, `data.aws_region.current`, `estimated.aws_lb.webapp`.
     pub address: String,
@@ -63,6 +72,8 @@ pub enum Kind {
     Data,
     /// Created by a controller in the cluster; what the estimate rests on.
     Estimated(Box<EstimateOrigin>),
+    /// A helm release Argo CD delivers from git instead of terraform.
+    Delivered(Box<DeliveredRelease>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -72,10 +83,15 @@ pub struct EstimateOrigin {
     pub basis: String,
     /// Subnets carrying this tag key are where the controller places it.
     pub subnet_tag: Option<String>,
+    /// The IAM role it runs as, by address.
+    pub role: Option<String>,
 }
 
 /// Stack name of estimated resources.
 pub const IN_CLUSTER: &str = "in-cluster";
+
+/// Stack name of the releases Argo CD delivers.
+pub const GITOPS: &str = "gitops";
 
 #[derive(Debug, thiserror::Error)]
 pub enum InventoryError {
@@ -143,8 +159,23 @@ impl Inventory {
                 }
             })?;
         }
+        if let Some(delivery) = metadata.get(DELIVERY_METADATA_KEY) {
+            let delivery: Delivery =
+                serde_json::from_value(delivery.clone()).map_err(|source| {
+                    InventoryError::Metadata {
+                        key: DELIVERY_METADATA_KEY,
+                        source,
+                    }
+                })?;
+            let mut releases: Vec<&DeliveredRelease> = delivery.applications.values().collect();
+            releases.sort_by_key(|r| (r.wave, &r.release));
+            for release in releases {
+                inventory.add_delivered(release);
+            }
+            inventory.delivery = Some(delivery);
+        }
         if let Some(estimated) = metadata.get(estimate::METADATA_KEY) {
-            let estimated: Vec<Estimated> =
+            let estimated: estimate::Recorded =
                 serde_json::from_value(estimated.clone()).map_err(|source| {
                     InventoryError::Metadata {
                         key: estimate::METADATA_KEY,
@@ -152,7 +183,7 @@ impl Inventory {
                     }
                 })?;
             inventory.has_estimates = true;
-            for e in estimated {
+            for e in estimated.into_vec() {
                 inventory.add_estimated(e);
             }
         }
@@ -201,6 +232,37 @@ impl Inventory {
         });
     }
 
+    /// A delivered release as the helm_release it replaces would read: its
+    /// name, namespace and chart.
+    fn add_delivered(&mut self, release: &DeliveredRelease) {
+        let Some((ty, name)) = release.release.split_once('.') else {
+            return;
+        };
+        let mut body = serde_json::Map::new();
+        body.insert("name".into(), release.release_name.clone().into());
+        body.insert("namespace".into(), release.namespace.clone().into());
+        body.insert("chart".into(), release.chart.clone().into());
+        for (key, value) in [
+            ("version", &release.version),
+            ("repository", &release.repository),
+        ] {
+            if let Some(value) = value {
+                body.insert(key.into(), value.clone().into());
+            }
+        }
+        self.blocks.push(Block {
+            stack: GITOPS.to_owned(),
+            address: release.release.clone(),
+            ty: ty.to_owned(),
+            name: name.to_owned(),
+            kind: Kind::Delivered(Box::new(release.clone())),
+            body: Value::Object(body),
+            count: Some(Count::exactly(1.0)),
+            refs: Vec::new(),
+            subnets: Vec::new(),
+        });
+    }
+
     fn add_estimated(&mut self, e: Estimated) {
         self.blocks.push(Block {
             stack: IN_CLUSTER.to_owned(),
@@ -210,6 +272,7 @@ impl Inventory {
                 controller: e.controller,
                 basis: e.basis,
                 subnet_tag: e.subnet_tag,
+                role: e.role,
             })),
             ty: e.ty,
             name: e.name,
@@ -243,9 +306,31 @@ impl Inventory {
                 .collect()
         };
         let mut linked = Vec::with_capacity(self.blocks.len());
+        // The root Application carries the delivered releases' apply-time
+        // values on their behalf: those references are theirs.
+        let (root, carried): (Option<&str>, Vec<&String>) = match &self.delivery {
+            Some(d) => (
+                Some(d.root.as_str()),
+                d.applications.values().flat_map(|a| &a.refs).collect(),
+            ),
+            None => (None, Vec::new()),
+        };
         for block in &self.blocks {
             let mut refs = Vec::new();
             collect_refs(&block.body, &self.index, &mut refs);
+            let named: Vec<&String> = match &block.kind {
+                Kind::Delivered(release) => release.refs.iter().collect(),
+                Kind::Estimated(origin) => origin.role.iter().collect(),
+                _ => Vec::new(),
+            };
+            for address in named {
+                if self.index.contains_key(address) && !refs.contains(address) {
+                    refs.push(address.clone());
+                }
+            }
+            if Some(block.address.as_str()) == root {
+                refs.retain(|r| !carried.contains(&r));
+            }
             let subnets = match &block.kind {
                 Kind::Estimated(origin) => {
                     origin.subnet_tag.as_deref().map(tagged).unwrap_or_default()
@@ -303,6 +388,11 @@ impl Block {
         matches!(self.kind, Kind::Estimated(_))
     }
 
+    /// A release Argo CD delivers instead of terraform.
+    pub fn is_delivered(&self) -> bool {
+        matches!(self.kind, Kind::Delivered(_))
+    }
+
     /// A string attribute.
     pub fn text(&self, attr: &str) -> Option<&str> {
         self.body.get(attr).and_then(Value::as_str)
@@ -338,14 +428,20 @@ fn collect_refs(value: &Value, known: &BTreeMap<String, usize>, out: &mut Vec<St
         Value::String(s) if s.contains("${") => {
             let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.';
             for word in s.split(|c: char| !is_word(c)) {
-                let parts: Vec<&str> = word.splitn(4, '.').collect();
-                let candidate = match parts.as_slice() {
-                    ["data", ty, name, ..] => format!("data.{ty}.{name}"),
-                    [ty, name, ..] => format!("{ty}.{name}"),
-                    _ => continue,
-                };
-                if known.contains_key(&candidate) && !out.contains(&candidate) {
-                    out.push(candidate);
+                // The address is the word up to its second dot (third for a
+                // data source): a slice, looked up without allocating, as
+                // the values of large releases hold thousands of words.
+                let dots = if word.starts_with("data.") { 3 } else { 2 };
+                let end = word
+                    .match_indices('.')
+                    .nth(dots - 1)
+                    .map_or(word.len(), |(i, _)| i);
+                let candidate = &word[..end];
+                if candidate.matches('.').count() != dots - 1 {
+                    continue;
+                }
+                if known.contains_key(candidate) && !out.iter().any(|o| o == candidate) {
+                    out.push(candidate.to_owned());
                 }
             }
         }

@@ -224,7 +224,11 @@ pub fn schemas() -> Result<Schemas, Error> {
 /// What in-cluster controllers create, estimated by each component that
 /// causes it from its own config (see [`estimate`]): a component adds its
 /// `estimated` function here, as it adds its builder in [`components`].
-pub const ESTIMATORS: &[fn(&Environment) -> Vec<estimate::Estimated>] = &[webapp::estimated];
+pub const ESTIMATORS: &[fn(&Environment) -> Vec<estimate::Estimated>] = &[
+    karpenter::estimated,
+    observability::estimated,
+    webapp::estimated,
+];
 
 /// Every component of an environment, with schemas and policies attached,
 /// the stateful resources protected and the config's imports and moves
@@ -247,7 +251,7 @@ pub fn build(env: &Environment, chart_dir: &Path) -> Result<App, Error> {
     );
     app.metadata(
         estimate::METADATA_KEY,
-        metadata(serde_json::to_value(&estimated))?,
+        metadata(serde_json::to_value(estimate::record(&estimated)))?,
     );
     let schemas = schemas()?;
     for policy in policy::policies(env, &schemas) {
@@ -274,7 +278,7 @@ fn components(app: &mut App, env: &Environment, chart_dir: &Path) -> Result<(), 
     gitops::way_in(app, env, &network, &cluster_iam, &eks);
     // Pods of the later releases land on nodes Karpenter launches: they wait
     // for its NodePools, and on destroy go first, while it can still drain.
-    let node_pools = karpenter::karpenter(app, env, &network, &irsa, &eks)?;
+    let node_pools = karpenter::karpenter(app, env, &network, &cluster_iam, &irsa, &eks)?;
     eks.workloads_ready.push(node_pools.address().clone());
     let namespace = webapp::namespace(Layer::App.of(app), &env.config.service.namespace);
     let secrets = secrets::secrets(app, env, &network, &irsa, &eks, &namespace)?;

@@ -350,20 +350,38 @@ fn a_private_api_comes_with_a_bastion_and_nothing_listening_outside() {
 fn with_gitops_ci_pushes_images_and_never_reaches_the_cluster() {
     let env = environment("production");
     let (module, _) = synthesized(&env);
-    let entries: Vec<String> = resources(&module, "eks.tf.json", "aws_eks_access_entry")
-        .into_iter()
-        .map(|(name, _)| name)
-        .collect();
-    assert_eq!(entries, ["admin"], "no access entry for the CI deployer");
-    let policies = resources(&module, "iam.tf.json", "aws_iam_role_policy");
-    let deployer: Vec<&(String, Value)> = policies
-        .iter()
-        .filter(|(_, p)| p["role"] == "${aws_iam_role.ci_deployer.id}")
-        .collect();
+    let entries = |module: &synth::Module| -> Vec<(String, String)> {
+        resources(module, "eks.tf.json", "aws_eks_access_entry")
+            .into_iter()
+            .map(|(name, e)| (name, e["principal_arn"].as_str().unwrap_or("").to_owned()))
+            .collect()
+    };
+    // People through the admin role, and the nodes Karpenter launches.
     assert_eq!(
-        deployer.len(),
-        1,
-        "no refresh or state rights: CI runs no terraform"
+        entries(&module),
+        [
+            ("admin".to_owned(), "${aws_iam_role.admin.arn}".to_owned()),
+            (
+                "karpenter_node".to_owned(),
+                "${aws_iam_role.karpenter_node.arn}".to_owned()
+            ),
+        ],
+        "no access entry for the CI deployer"
+    );
+    let deployer_policies = |module: &synth::Module| -> Vec<(String, Value)> {
+        resources(module, "iam.tf.json", "aws_iam_role_policy")
+            .into_iter()
+            .filter(|(_, p)| p["role"] == "${aws_iam_role.ci_deployer.id}")
+            .collect()
+    };
+    let deployer = deployer_policies(&module);
+    assert_eq!(
+        deployer
+            .iter()
+            .map(|(id, _)| id.as_str())
+            .collect::<Vec<_>>(),
+        ["ci_deployer"],
+        "no refresh or state rights, the add-ons' included: CI runs no terraform"
     );
     let policy = deployer[0].1["policy"].as_str().unwrap_or_default();
     assert!(policy.contains("ecr:PutImage"), "{policy}");
@@ -373,11 +391,24 @@ fn with_gitops_ci_pushes_images_and_never_reaches_the_cluster() {
     without.config.gitops = None;
     let (module, tree) = synthesized(&without);
     assert!(tree.is_none());
-    let entries: Vec<String> = resources(&module, "eks.tf.json", "aws_eks_access_entry")
+    let names: Vec<String> = entries(&module).into_iter().map(|(name, _)| name).collect();
+    assert_eq!(names, ["admin", "ci_deployer", "karpenter_node"]);
+    // A deploy then applies the whole module: terraform refreshes every
+    // add-on's AWS resources with the deployer's credentials.
+    let refresh: Vec<String> = deployer_policies(&module)
         .into_iter()
-        .map(|(name, _)| name)
+        .map(|(id, _)| id)
         .collect();
-    assert_eq!(entries, ["admin", "ci_deployer"]);
+    assert_eq!(
+        refresh,
+        [
+            "ci_deployer",
+            "ci_deployer_alerts_topic",
+            "ci_deployer_karpenter_interruption",
+            "ci_deployer_log_buckets",
+            "ci_deployer_refresh"
+        ]
+    );
 }
 
 /// Helm's merge of one values document over another.

@@ -106,16 +106,19 @@ fn aws_stacks_synthesize_alone_with_the_outputs_others_rely_on() {
     assert_eq!(
         outputs,
         [
-            "api_tunnel",
             "alerts_topic_arn",
+            "api_tunnel",
             "ci_deployer_role_arn",
             "cluster_endpoint",
             "cluster_name",
+            "configs_url",
             "ecr_repository_url",
             "kubeconfig_command",
+            "load_balancer_hostname",
             "oidc_provider_arn",
             "private_subnet_ids",
             "public_subnet_ids",
+            "service_url",
             "vpc_id",
         ]
     );
@@ -171,9 +174,16 @@ fn environments_differ_where_their_configs_say() {
     {
         assert_eq!(route["nat_gateway_id"], "${aws_nat_gateway.a.id}", "{name}");
     }
-    let group = |m: &Module| resources(m, "aws_eks_node_group").remove(0).1;
-    assert_eq!(group(&staging)["capacity_type"], "SPOT");
-    assert_eq!(group(&production)["scaling_config"]["min_size"], 3);
+    let system = |m: &Module| {
+        resources(m, "aws_eks_node_group")
+            .into_iter()
+            .find(|(name, _)| name == "system")
+            .expect("the system node group")
+            .1
+    };
+    assert_eq!(system(&staging)["capacity_type"], "SPOT");
+    assert_eq!(system(&production)["capacity_type"], "ON_DEMAND");
+    assert_eq!(system(&production)["scaling_config"]["min_size"], 3);
 }
 
 #[test]
@@ -496,50 +506,53 @@ fn staging_and_production_differ_only_where_intended() {
         })
         .collect();
     let expected = [
+        // Each environment has its own public name.
+        "~ aws_acm_certificate.edge: domain_name",
         // Terraform refuses to destroy production's stateful resources.
         "~ aws_cloudwatch_log_group.cluster: lifecycle",
         "~ aws_cloudwatch_log_group.flow_logs: lifecycle",
+        "~ aws_cloudwatch_log_group.secret_rotation: lifecycle",
+        "~ aws_cloudwatch_log_group.waf: lifecycle",
         "~ aws_ecr_repository.service: lifecycle",
-        // A third AZ, with its own NAT gateway; the second AZ gets its own too.
-        "+ aws_eip.nat_b",
-        "+ aws_eip.nat_c",
-        "~ aws_eks_cluster.main: lifecycle, vpc_config.subnet_ids",
-        // Node sizes.
-        "~ aws_eks_node_group.system: capacity_type, instance_types.0, instance_types.1, \
-         lifecycle.prevent_destroy, scaling_config.desired_size, scaling_config.max_size, \
-         scaling_config.min_size, subnet_ids",
-        "~ aws_kms_key.eks_secrets: lifecycle",
-        "~ aws_kms_key.logs: lifecycle",
-        "~ aws_launch_template.node_system: block_device_mappings.0.ebs.volume_size",
-
-        // Each environment has its own public name.
-        "~ aws_acm_certificate.edge: domain_name",
         // A third AZ, with its own NAT gateway; the second AZ gets its own too.
         "+ aws_eip.nat_b",
         "+ aws_eip.nat_c",
         // Developers view production, and edit staging.
         "~ aws_eks_access_policy_association.team_developers: policy_arn",
-        "~ aws_eks_cluster.main: vpc_config.subnet_ids",
-        // Node sizes.
-        "~ aws_eks_node_group.general: capacity_type, instance_types.0, instance_types.1, \
-         scaling_config.desired_size, scaling_config.max_size, scaling_config.min_size, subnet_ids",
-        // The deployer may point that environment's public name only.
-        "~ aws_iam_role_policy.ci_deployer_public_name: policy",
-        "~ aws_launch_template.node_general: block_device_mappings.0.ebs.volume_size",
+        "~ aws_eks_cluster.main: lifecycle, vpc_config.subnet_ids",
+        // Node sizes: the monitoring nodes' and the system group's, which is
+        // on-demand in production.
+        "~ aws_eks_node_group.monitoring: instance_types.0, instance_types.1, lifecycle, \
+         scaling_config.desired_size, scaling_config.max_size, scaling_config.min_size, \
+         subnet_ids",
+        "~ aws_eks_node_group.system: capacity_type, instance_types.0, instance_types.1, \
+         lifecycle, scaling_config.desired_size, scaling_config.max_size, \
+         scaling_config.min_size, subnet_ids",
+        "~ aws_kms_key.app_secrets: lifecycle",
+        "~ aws_kms_key.eks_secrets: lifecycle",
+        "~ aws_kms_key.logs: lifecycle",
+        "~ aws_kms_key.loki: lifecycle",
+        "~ aws_launch_template.node_monitoring: block_device_mappings.0.ebs.volume_size",
+        "~ aws_launch_template.node_system: block_device_mappings.0.ebs.volume_size",
         "+ aws_nat_gateway.b",
         "+ aws_nat_gateway.c",
         "~ aws_route.private_b_nat: nat_gateway_id",
         "+ aws_route.private_c_nat",
+        // The public name's record, in the network stack of both (GitOps).
+        "~ aws_route53_record.webapp: name",
         "+ aws_route_table.private_c",
         "+ aws_route_table_association.private_c",
         "+ aws_route_table_association.public_c",
         // Production keeps its logs longer, and its log buckets survive a destroy.
-        "~ aws_s3_bucket.loki_chunks: force_destroy",
-        "~ aws_s3_bucket.loki_ruler: force_destroy",
+        "~ aws_s3_bucket.loki_chunks: force_destroy, lifecycle",
+        "~ aws_s3_bucket.loki_ruler: force_destroy, lifecycle",
         "~ aws_s3_bucket_lifecycle_configuration.loki_chunks: rule.0.expiration.days",
-
-        // A deleted production secret stays restorable longer.
-        "~ aws_secretsmanager_secret.app_secret: recovery_window_in_days",
+        // A deleted production secret stays restorable longer, and survives
+        // a destroy.
+        "~ aws_secretsmanager_secret.app_secret: lifecycle, recovery_window_in_days",
+        // Its subscriptions are made by people, outside terraform.
+        "~ aws_sns_topic.alerts: lifecycle",
+        "~ aws_sqs_queue.karpenter_interruption: lifecycle",
         // Each environment has its own VPC range.
         "~ aws_subnet.private_a: cidr_block",
         "~ aws_subnet.private_b: cidr_block",
@@ -549,22 +562,23 @@ fn staging_and_production_differ_only_where_intended() {
         "+ aws_subnet.public_c",
         "~ aws_vpc.main: cidr_block",
         "~ aws_vpc_endpoint.s3: route_table_ids",
-        // The service's NLB (estimated for `infra cost`): HTTPS only in production.
-        "~ estimated: 0.attributes.listener.0.port, 0.attributes.listener.0.protocol",
-        "~ output.private_subnet_ids: value",
-        "~ output.public_subnet_ids: value",
-        // The floors differ, and the diff shows each changed floor.
-        "~ policy: allow_spot, gitops.admin_disabled, gitops.private_api, gitops.required, \
-         min_azs, public_api.max_addresses, public_api.min_prefix, require_nat_gateway_per_az, \
-         require_prevent_destroy",
-
         // Production admits fewer requests per client.
         "~ aws_wafv2_web_acl.edge: rule.0.statement.rate_based_statement.limit",
+        // What `infra cost` estimates from config: the monitoring volumes'
+        // sizes and replicas, Karpenter's nodes (spot in staging only) and a
+        // Grafana internal load balancer in production. The service's ALB
+        // listens alike in both.
+        "~ estimated: estimated.aws_ebs_volume.alertmanager.count.expected, estimated.aws_ebs_volume.alertmanager.count.max, estimated.aws_ebs_volume.alertmanager.count.min, estimated.aws_ebs_volume.grafana.attributes.size, estimated.aws_ebs_volume.grafana.basis, estimated.aws_ebs_volume.loki.count.expected, estimated.aws_ebs_volume.loki.count.max, estimated.aws_ebs_volume.loki.count.min, estimated.aws_ebs_volume.prometheus.attributes.size, estimated.aws_ebs_volume.prometheus.basis, estimated.aws_ebs_volume.prometheus.count.expected, estimated.aws_ebs_volume.prometheus.count.max, estimated.aws_ebs_volume.prometheus.count.min, estimated.aws_instance.general.attributes.capacity_type, estimated.aws_instance.general.attributes.root_block_device.volume_size, estimated.aws_instance.general.basis, estimated.aws_instance.general.count.expected, estimated.aws_instance.general.count.max, estimated.aws_lb.grafana",
+        "~ output.configs_url: value",
         "~ output.private_subnet_ids: value",
         "~ output.public_subnet_ids: value",
+        "~ output.service_url: value",
         // The floors differ, and the diff shows each changed floor.
-        "~ policy: access.max_team_level, min_azs, public_api.max_addresses, public_api.min_prefix, \
-         require_nat_gateway_per_az, secrets.max_rotation_days, secrets.min_recovery_window_days",
+        "~ policy: access.max_team_level, allow_spot, gitops.admin_disabled, gitops.private_api, \
+         gitops.required, min_azs, observability.min_logs_retention_days, \
+         observability.min_metrics_retention_days, observability.min_replicas, \
+         public_api.max_addresses, public_api.min_prefix, require_nat_gateway_per_az, \
+         require_prevent_destroy, secrets.max_rotation_days, secrets.min_recovery_window_days",
     ];
     assert_eq!(
         summary, expected,

@@ -122,6 +122,17 @@ pub enum SynthError {
         path: PathBuf,
         error: std::io::Error,
     },
+    /// A change to a directory written as plain files that failed; the
+    /// files replaced before it stay.
+    #[error(
+        "could not {action} {path} ({error}); the files replaced before it stay, as `git status` \
+         shows, and the next synth completes the write"
+    )]
+    PartlyWritten {
+        action: &'static str,
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error("{file}: {message}")]
     UnreadableModule { file: String, message: String },
     #[error("cannot turn a value into an expression: {0}")]

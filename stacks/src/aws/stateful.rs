@@ -1,4 +1,4 @@
-//! Which AWS resource types hold data (or take the platform down with them):
+//! Which resource types hold data (or take the platform down with them):
 //! synth refuses to take one out of an environment's state unless a `moved`
 //! entry takes it elsewhere or `--allow-destroy ADDRESS` says so, and where
 //! the config asks (`state.prevent_destroy`, production's floor) terraform
@@ -6,6 +6,13 @@
 //!
 //! A component that adds a type holding data adds its line to [`STATEFUL`]
 //! (sorted, one line per type), nothing else.
+//!
+//! Some data lives in objects terraform does not manage, and is guarded
+//! through the one it does manage that takes it along: the volumes of the
+//! monitoring stores (Prometheus, Alertmanager, Grafana, Loki's write-ahead
+//! log) are EBS volumes the CSI driver creates for PersistentVolumeClaims
+//! and deletes with them, and the claims go with their namespace; the
+//! subscriptions people make to the alerts topic go with the topic.
 
 use synth::{Address, App, Mode};
 
@@ -40,7 +47,15 @@ pub const STATEFUL: &[(&str, &str)] = &[
         "aws_secretsmanager_secret",
         "the secret's value and its versions",
     ),
+    (
+        "aws_sns_topic",
+        "every subscription people made to it: alerts reach no one until they subscribe again",
+    ),
     ("aws_sqs_queue", "the messages waiting in it"),
+    (
+        "kubernetes_namespace_v1",
+        "every object in it, and the volumes of its PersistentVolumeClaims (deleted with them)",
+    ),
 ];
 
 /// Whether resources of type `ty` hold data.
@@ -84,8 +99,8 @@ mod tests {
         sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(types, sorted, "keep STATEFUL sorted, one line per type");
-        assert!(STATEFUL
-            .iter()
-            .all(|(t, loses)| t.starts_with("aws_") && !loses.is_empty()));
+        assert!(STATEFUL.iter().all(|(t, loses)| {
+            ["aws_", "kubernetes_"].iter().any(|p| t.starts_with(p)) && !loses.is_empty()
+        }));
     }
 }

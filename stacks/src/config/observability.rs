@@ -203,15 +203,16 @@ impl MonitoringNodesConfig {
         label_value(at, "nodes.label.value", &self.label.value);
         label_key(at, "nodes.taint.key", &self.taint.key);
         label_value(at, "nodes.taint.value", &self.taint.value);
-        // A general node with the monitoring label would take monitoring
-        // pods without their taint keeping anything else away.
+        // A node of another group with the monitoring label would be chosen
+        // for monitoring pods without their taint keeping anything else away.
         for (i, group) in config.node_groups.iter().enumerate() {
             if group.labels.get(&self.label.key) == Some(&self.label.value) {
                 at.elsewhere(
                     &format!("node_groups[{i}].labels"),
                     format!(
                         "carries the monitoring nodes' label {}={}; monitoring pods would \
-                         land on these untainted nodes",
+                         be sent to these nodes, which the monitoring taint does not keep \
+                         for them",
                         self.label.key, self.label.value
                     ),
                 );

@@ -38,12 +38,15 @@ pub enum UsageKey {
     SqsRequestsMillion,
     EventbridgeEventsMillion,
     Route53QueriesMillion,
+    SnsRequestsMillion,
+    SnsEmailNotifications,
+    SnsHttpsNotifications,
     LambdaInvocations,
     LambdaDurationMs,
 }
 
 impl UsageKey {
-    pub const ALL: [UsageKey; 16] = [
+    pub const ALL: [UsageKey; 19] = [
         Self::NatDataGb,
         Self::InternetEgressGb,
         Self::LbCapacityUnits,
@@ -58,6 +61,9 @@ impl UsageKey {
         Self::SqsRequestsMillion,
         Self::EventbridgeEventsMillion,
         Self::Route53QueriesMillion,
+        Self::SnsRequestsMillion,
+        Self::SnsEmailNotifications,
+        Self::SnsHttpsNotifications,
         Self::LambdaInvocations,
         Self::LambdaDurationMs,
     ];
@@ -79,6 +85,9 @@ impl UsageKey {
             Self::SqsRequestsMillion => "sqs_requests_million",
             Self::EventbridgeEventsMillion => "eventbridge_events_million",
             Self::Route53QueriesMillion => "route53_queries_million",
+            Self::SnsRequestsMillion => "sns_requests_million",
+            Self::SnsEmailNotifications => "sns_email_notifications",
+            Self::SnsHttpsNotifications => "sns_https_notifications",
             Self::LambdaInvocations => "lambda_invocations",
             Self::LambdaDurationMs => "lambda_duration_ms",
         }
@@ -103,6 +112,13 @@ impl UsageKey {
             Self::SqsRequestsMillion => 1.0,
             Self::EventbridgeEventsMillion => 0.0,
             Self::Route53QueriesMillion => 1.0,
+            // An alerts topic: 10,000 alerts a month is a noisy month, each
+            // delivered once by e-mail and once to a chat or paging endpoint.
+            Self::SnsRequestsMillion => 0.01,
+            Self::SnsEmailNotifications | Self::SnsHttpsNotifications => 10_000.0,
+            // A rotation function is called four times a rotation per secret
+            // (create, set, test, finish); 1,000 covers daily rotations of a
+            // few secrets with retries, and costs well under a cent.
             Self::LambdaInvocations => 1_000.0,
             Self::LambdaDurationMs => 1_000.0,
         }
@@ -121,10 +137,12 @@ impl UsageKey {
             | Self::S3PutRequests
             | Self::S3GetRequests
             | Self::SecretApiCalls => "requests",
+            Self::SnsEmailNotifications | Self::SnsHttpsNotifications => "notifications",
             Self::WafRequestsMillion
             | Self::SqsRequestsMillion
             | Self::EventbridgeEventsMillion
-            | Self::Route53QueriesMillion => "million",
+            | Self::Route53QueriesMillion
+            | Self::SnsRequestsMillion => "million",
             Self::LambdaInvocations => "invocations",
             Self::LambdaDurationMs => "ms (average)",
         }
@@ -151,6 +169,13 @@ impl UsageKey {
                 "custom events each EventBridge rule receives a month (AWS service events are free)"
             }
             Self::Route53QueriesMillion => "DNS queries to each hosted zone a month",
+            Self::SnsRequestsMillion => "API requests (publishes) to each SNS topic a month",
+            Self::SnsEmailNotifications => {
+                "e-mail notifications each SNS topic delivers a month (all its e-mail subscribers)"
+            }
+            Self::SnsHttpsNotifications => {
+                "HTTP(S) notifications each SNS topic delivers a month (chat, paging endpoints)"
+            }
             Self::LambdaInvocations => "invocations of each Lambda function a month",
             Self::LambdaDurationMs => "billed duration of one invocation of each Lambda function",
         }

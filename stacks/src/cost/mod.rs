@@ -165,6 +165,17 @@ pub struct Totals {
     pub max: f64,
 }
 
+/// What an in-cluster estimate rests on, for the reader.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Basis {
+    pub address: String,
+    /// The release whose objects cause it.
+    pub created_by: String,
+    /// The controller that creates it.
+    pub controller: String,
+    pub basis: String,
+}
+
 /// Where the prices came from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PriceSource {
@@ -188,6 +199,8 @@ pub struct Estimate {
     /// Blocks that cost nothing themselves, counted by type.
     pub no_charge: BTreeMap<String, usize>,
     pub usage: Vec<UsageUse>,
+    /// What each in-cluster estimate rests on.
+    pub estimates: Vec<Basis>,
     /// What the reader should know: support windows, unused usage inputs.
     pub notices: Vec<String>,
     pub prices: PriceSource,
@@ -265,7 +278,10 @@ pub fn estimate(inventory: &Inventory, table: &PriceTable, as_of: Date) -> Estim
     let mut unpriced = Vec::new();
     let mut no_charge = BTreeMap::new();
     for block in &inventory.blocks {
-        if block.kind == Kind::Data {
+        // Releases Argo CD delivers are no terraform resource (and helm
+        // releases cost nothing themselves); what their pods cause is in
+        // the estimates.
+        if matches!(block.kind, Kind::Data | Kind::Delivered(_)) {
             continue;
         }
         let pricer = pricers::PRICERS
@@ -312,6 +328,19 @@ pub fn estimate(inventory: &Inventory, table: &PriceTable, as_of: Date) -> Estim
         unpriced,
         no_charge,
         usage,
+        estimates: inventory
+            .blocks
+            .iter()
+            .filter_map(|b| match &b.kind {
+                Kind::Estimated(origin) => Some(Basis {
+                    address: b.address.clone(),
+                    created_by: origin.created_by.clone(),
+                    controller: origin.controller.clone(),
+                    basis: origin.basis.clone(),
+                }),
+                _ => None,
+            })
+            .collect(),
         notices,
         prices: PriceSource {
             file: format!("stacks/prices/{}.toml", table.region),

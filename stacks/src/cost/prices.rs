@@ -70,6 +70,10 @@ table_keys! {
         InterfaceEndpointHour => "interface_endpoint_hour",
         Route53ZoneMonth => "route53_zone_month",
         Route53QueriesMillion => "route53_queries_million",
+        SnsRequestsMillion => "sns_requests_million",
+        SnsEmail100k => "sns_email_100k",
+        SnsHttpsMillion => "sns_https_million",
+        CloudwatchMetricMonth => "cloudwatch_metric_month",
         LambdaRequestsMillion => "lambda_requests_million",
         LambdaGbSecond => "lambda_gb_second",
     }
@@ -80,6 +84,7 @@ table_keys! {
     AssumptionKey {
         SpotDiscount => "spot_discount",
         LogsStoredFraction => "logs_stored_fraction",
+        DetailedMonitoringMetrics => "ec2_detailed_monitoring_metrics",
     }
 }
 

@@ -156,7 +156,7 @@ pub fn estimate_table(e: &Estimate) -> String {
     if (t.min - t.monthly).abs() >= 0.005 || (t.max - t.monthly).abs() >= 0.005 {
         let _ = writeln!(
             out,
-            "{:>10}   from {} to {} as node groups scale between their sizes",
+            "{:>10}   from {} to {} as node groups and NodePools scale between their sizes",
             "",
             money(t.min),
             money(t.max)
@@ -193,6 +193,16 @@ fn footer(out: &mut String, e: &Estimate) {
                 u.unit,
                 u.meaning,
                 u.resources.join(", ")
+            );
+        }
+    }
+    if !e.estimates.is_empty() {
+        let _ = writeln!(out, "\nwhat the in-cluster estimates (~) rest on:");
+        for b in &e.estimates {
+            let _ = writeln!(
+                out,
+                "  {}: {} (made by {} for {})",
+                b.address, b.basis, b.controller, b.created_by
             );
         }
     }

@@ -18,12 +18,14 @@ mod bastion;
 mod convert;
 mod objects;
 mod projects;
+mod record;
 mod tree;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use synth::{Address, App, Expr, Handle};
 
+pub use record::{DeliveredRelease, Delivery, METADATA_KEY as DELIVERY_METADATA_KEY};
 pub use tree::{blocks, Tree, APPS_VALUES, IMAGE_VALUES};
 
 use bastion::{bastion, tunnel_providers};
@@ -123,6 +125,16 @@ pub fn deliver(app: &mut App, env: &Environment) -> Result<Option<Tree>, Error> 
 
     let files = tree::files(&applications, charts);
     bootstrap(app, env, gitops, &delivered)?;
+    // What left the app stack, for what reads the module alone (cost, graph).
+    let root = Address::resource("helm_release", BOOTSTRAP_RELEASE_ID);
+    let delivery = record::delivery(
+        gitops,
+        gitops.tree_path(&env.name),
+        (&argo, &root),
+        &delivered,
+    );
+    let delivery = serde_json::to_value(&delivery).map_err(|source| Error::Metadata { source })?;
+    app.metadata(record::METADATA_KEY, delivery);
     Ok(Some(Tree {
         path: gitops.tree_path(&env.name),
         files,

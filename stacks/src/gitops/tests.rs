@@ -2,6 +2,7 @@
 //! what leaves the app stack, what the tree and the root Application hold,
 //! and how values split between git and terraform.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde_json::{json, Value};
@@ -82,8 +83,16 @@ fn every_release_but_argo_cd_leaves_the_app_stack_for_the_tree() {
         assert_eq!(
             releases_in(&app),
             [
+                "karpenter",
+                "karpenter_node_pools",
+                "external_secrets",
+                "service_secrets",
                 "aws_load_balancer_controller",
                 "metrics_server",
+                "kube_prometheus_stack",
+                "loki",
+                "alloy",
+                "webapp_monitoring",
                 "webapp",
                 "argo_cd"
             ],
@@ -119,7 +128,11 @@ fn every_release_but_argo_cd_leaves_the_app_stack_for_the_tree() {
             .collect();
         assert_eq!(
             names,
-            ["app_secret", "cluster_api_tunnel", "gitops_deploy_key"],
+            [
+                "cluster_api_tunnel",
+                "gitops_deploy_key",
+                "grafana_admin_password"
+            ],
             "{name}: no image variables: the image is a commit"
         );
         for file in [
@@ -141,15 +154,44 @@ fn applications_follow_the_release_graph_and_the_namespaces() {
     let apps = values(&tree)["applications"].clone();
     let wave =
         |app: &str| apps[app]["application"]["metadata"]["annotations"][objects::SYNC_WAVE].clone();
-    // The service needs the controller's webhook and the metrics the HPA
-    // reads: a wave after them.
+    // Karpenter first, on the system nodes; its NodePools once its CRDs are
+    // there; then what runs on the nodes they bring. The service needs the
+    // controller's webhook, the metrics the HPA reads and its Secret, which
+    // External Secrets Operator writes from the SecretStore and
+    // ExternalSecret, which need the operator's CRDs: a wave after each.
+    // The monitoring stack follows the controller too (Grafana's internal
+    // load balancer), Loki after Prometheus' CRDs, Alloy after Loki.
+    let waves: Vec<(&str, Value)> = [
+        "karpenter",
+        "karpenter-node-pools",
+        "aws-load-balancer-controller",
+        "metrics-server",
+        "external-secrets",
+        "service-secrets",
+        "webapp",
+        "kube-prometheus-stack",
+        "loki",
+        "webapp-monitoring",
+        "alloy",
+    ]
+    .into_iter()
+    .map(|app| (app, wave(app)))
+    .collect();
     assert_eq!(
-        (
-            wave("aws-load-balancer-controller"),
-            wave("metrics-server"),
-            wave("webapp")
-        ),
-        (json!("0"), json!("0"), json!("1"))
+        waves,
+        [
+            ("karpenter", json!("0")),
+            ("karpenter-node-pools", json!("1")),
+            ("aws-load-balancer-controller", json!("2")),
+            ("metrics-server", json!("2")),
+            ("external-secrets", json!("2")),
+            ("service-secrets", json!("3")),
+            ("webapp", json!("4")),
+            ("kube-prometheus-stack", json!("3")),
+            ("loki", json!("4")),
+            ("webapp-monitoring", json!("4")),
+            ("alloy", json!("5")),
+        ]
     );
     let webapp = &apps["webapp"]["application"]["spec"];
     assert_eq!(webapp["project"], "webapp");
@@ -176,7 +218,7 @@ fn applications_follow_the_release_graph_and_the_namespaces() {
         controller["source"]["chart"],
         "aws-load-balancer-controller"
     );
-    assert_eq!(controller["source"]["targetRevision"], "1.13.0");
+    assert_eq!(controller["source"]["targetRevision"], "3.5.0");
     assert!(controller["source"]["helm"].get("valueFiles").is_none());
     assert_eq!(
         apps["webapp"]["values"]["image"],
@@ -343,7 +385,19 @@ fn with_gitops_off_terraform_keeps_every_release() {
     assert!(deliver(&mut app, &env).unwrap().is_none());
     assert_eq!(
         releases_in(&app),
-        ["aws_load_balancer_controller", "metrics_server", "webapp"]
+        [
+            "karpenter",
+            "karpenter_node_pools",
+            "external_secrets",
+            "service_secrets",
+            "aws_load_balancer_controller",
+            "metrics_server",
+            "kube_prometheus_stack",
+            "loki",
+            "alloy",
+            "webapp_monitoring",
+            "webapp"
+        ]
     );
 }
 
@@ -378,18 +432,44 @@ fn a_diff_of_trees_names_applications_and_their_values() {
     )
     .unwrap();
     assert!(a.contains_key("application webapp"));
-    let changes = synth::diff::diff(&a, &b);
-    let changed: Vec<String> = changes
-        .iter()
+    let changed: BTreeMap<String, Vec<String>> = synth::diff::diff(&a, &b)
+        .into_iter()
         .map(|c| match c {
-            synth::diff::Change::Changed(address, attrs) => format!(
-                "{address}: {}",
-                attrs
-                    .iter()
-                    .any(|a| a.path == "values.autoscaling.maxReplicas")
-            ),
-            other => format!("{other:?}"),
+            synth::diff::Change::Changed(address, attrs) => {
+                (address, attrs.into_iter().map(|a| a.path).collect())
+            }
+            other => panic!("only changes between the environments: {other:?}"),
         })
         .collect();
-    assert_eq!(changed, ["application webapp: true"]);
+    assert_eq!(
+        changed.keys().collect::<Vec<_>>(),
+        [
+            "application karpenter-node-pools",
+            "application kube-prometheus-stack",
+            "application loki",
+            "application service-secrets",
+            "application webapp",
+            "application webapp-monitoring"
+        ]
+    );
+    // Each environment's charts are read from its own path. The NodePools
+    // differ too, but they travel with the node role's name, which only
+    // terraform knows, in the root Application; the alert rules are alike.
+    for same in ["karpenter-node-pools", "webapp-monitoring"] {
+        assert_eq!(
+            changed[&format!("application {same}")],
+            ["application.spec.source.path"]
+        );
+    }
+    for (application, path) in [
+        ("webapp", "values.autoscaling.maxReplicas"),
+        ("loki", "values.loki.limits_config.retention_period"),
+        (
+            "kube-prometheus-stack",
+            "values.prometheus.prometheusSpec.retention",
+        ),
+    ] {
+        let paths = &changed[&format!("application {application}")];
+        assert!(paths.iter().any(|p| p == path), "{application}: {paths:?}");
+    }
 }

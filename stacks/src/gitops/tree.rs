@@ -1,13 +1,13 @@
 //! The GitOps tree of one environment: the files `infra synth <env>` writes
-//! into `gitops/<env>/` (a path of this repository, which Argo CD reads) with
-//! the same crash-safe writer as the Terraform JSON.
+//! into `gitops/<env>/` (a path of this repository, which Argo CD reads) as
+//! plain files (`synth::output::write_plain`: no generations or links in git).
 //!
 //! ```text
 //! gitops/<env>/apps/Chart.yaml                the chart of Applications the root Application renders
 //! gitops/<env>/apps/values.yaml               each Application, and its values as synthesis knows them
 //! gitops/<env>/apps/templates/applications.yaml
 //! gitops/<env>/chart/, charts/<name>/         charts carried by the environment (the service's, custom resources)
-//! gitops/<env>/manifest.json                  what synth wrote (links into .synth/, as for cdktf.out/)
+//! gitops/<env>/manifest.json                  what synth wrote (its bookkeeping, committed too)
 //! gitops/<env>/image.yaml                     not synth's: the image a deploy chose, committed by CI
 //! ```
 //!
@@ -69,7 +69,7 @@ pub struct Tree {
 }
 
 impl Tree {
-    /// The tree as a module for [`synth::output::write_module`].
+    /// The tree as a module for [`synth::output::write_plain`].
     pub fn module(&self, environment: &str, tool: &str) -> Module {
         Module::from_files(environment, tool, self.files.clone())
     }

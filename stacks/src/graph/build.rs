@@ -1,9 +1,10 @@
 //! The architecture of a module, worked out from its blocks: VPCs with their
 //! subnets grouped by availability zone (public or private by where their
 //! default route leads), everything with subnets drawn in each subnet it
-//! uses, the cluster with its add-ons and the service, the region's other
-//! resources beside the VPC, IAM roles beside what assumes them (see
-//! [`super::iam`]), and the edges between them (see [`super::edges`]).
+//! uses, the cluster with its add-ons and releases (see [`super::cluster`]),
+//! the region's other resources beside the VPC, IAM roles beside what
+//! assumes them (see [`super::iam`]), and the edges between them (see
+//! [`super::edges`]).
 
 use std::collections::BTreeMap;
 
@@ -12,17 +13,17 @@ use super::model::{ident, Architecture, Edge, EdgeKind, Group, GroupKind, Node, 
 use crate::inventory::{Block, Inventory, Kind};
 
 /// A group before the tree is assembled.
-struct Spec {
-    id: String,
+pub(super) struct Spec {
+    pub(super) id: String,
     parent: Option<String>,
-    kind: GroupKind,
+    pub(super) kind: GroupKind,
     label: String,
     detail: String,
 }
 
 pub(super) struct Builder<'a> {
     pub(super) inv: &'a Inventory,
-    groups: Vec<Spec>,
+    pub(super) groups: Vec<Spec>,
     /// Each node with the id of the group it is in.
     pub(super) nodes: Vec<(String, Node)>,
     /// Block address to the nodes drawn for it.
@@ -31,12 +32,12 @@ pub(super) struct Builder<'a> {
     pub(super) outside: Vec<Node>,
 }
 
-const REGION: &str = "g_region";
+pub(super) const REGION: &str = "g_region";
 pub(super) const SERVICES: &str = "g_services";
 
 /// Id of the group drawn for a block (`g_` keeps group and node ids apart:
 /// the cluster is a group, its control plane a node).
-fn group_id(address: &str) -> String {
+pub(super) fn group_id(address: &str) -> String {
     format!("g_{}", ident(address))
 }
 
@@ -54,15 +55,17 @@ pub fn architecture(inv: &Inventory) -> Architecture {
     b.group(REGION, None, GroupKind::Region, format!("AWS {region}"), "");
     b.networks();
     b.clusters();
+    b.workloads();
     b.place_the_rest();
     b.roles();
     b.traffic();
     b.uses();
+    b.access();
     b.assemble(inv.environment.clone(), region)
 }
 
 impl Builder<'_> {
-    fn group(
+    pub(super) fn group(
         &mut self,
         id: &str,
         parent: Option<&str>,
@@ -80,7 +83,7 @@ impl Builder<'_> {
     }
 
     /// Adds a node for `block` to `group`; `suffix` tells copies apart.
-    fn draw(&mut self, block: &Block, group: &str, suffix: &str) -> String {
+    pub(super) fn draw(&mut self, block: &Block, group: &str, suffix: &str) -> String {
         let (kind, label, detail) = describe(block, self.inv);
         let id = if suffix.is_empty() {
             ident(&block.address)
@@ -222,7 +225,7 @@ impl Builder<'_> {
     }
 
     /// The VPC group of a block that refers to a VPC or to its subnets.
-    fn vpc_of(&self, block: &Block) -> Option<String> {
+    pub(super) fn vpc_of(&self, block: &Block) -> Option<String> {
         let vpc_address = block.refs.iter().chain(&block.subnets).find_map(|r| {
             if r.starts_with("aws_vpc.") {
                 return Some(r.clone());
@@ -235,51 +238,6 @@ impl Builder<'_> {
                 .cloned()
         })?;
         Some(group_id(&vpc_address))
-    }
-
-    fn clusters(&mut self) {
-        let inv = self.inv;
-        for cluster in inv.of_type("aws_eks_cluster") {
-            let id = group_id(&cluster.address);
-            let subnets: Vec<String> = cluster
-                .nested("vpc_config")
-                .map(|v| {
-                    let mut found = Vec::new();
-                    if let Some(serde_json::Value::Array(items)) = v.get("subnet_ids") {
-                        for item in items.iter().filter_map(|i| i.as_str()) {
-                            if let Some(address) =
-                                item.strip_prefix("${").and_then(|s| s.strip_suffix(".id}"))
-                            {
-                                found.push(address.to_owned());
-                            }
-                        }
-                    }
-                    found
-                })
-                .unwrap_or_default();
-            let parent = subnets
-                .first()
-                .and_then(|s| inv.get(s))
-                .and_then(|s| self.vpc_of(s))
-                .unwrap_or_else(|| REGION.to_owned());
-            let name = cluster.text("name").unwrap_or(&cluster.name).to_owned();
-            self.group(
-                &id,
-                Some(&parent),
-                GroupKind::Cluster,
-                format!("EKS cluster {name}"),
-                "",
-            );
-            self.draw(cluster, &id, "");
-        }
-    }
-
-    /// The cluster group nodes in the cluster go to (the first cluster).
-    fn cluster_group(&self) -> String {
-        self.groups
-            .iter()
-            .find(|g| g.kind == GroupKind::Cluster)
-            .map_or_else(|| REGION.to_owned(), |g| g.id.clone())
     }
 
     fn place_the_rest(&mut self) {
@@ -296,9 +254,6 @@ impl Builder<'_> {
             }
             match block.ty.as_str() {
                 "aws_eks_addon" => addons.push(block),
-                "helm_release" => {
-                    self.draw(block, &cluster, "");
-                }
                 // An address of a NAT gateway is drawn as part of it.
                 "aws_eip"
                     if !inv

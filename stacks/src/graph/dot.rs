@@ -1,6 +1,7 @@
 //! The picture in Graphviz's DOT language: groups become nested clusters,
 //! drawn by `dot -Tsvg` where Graphviz is installed (`infra graph --format
-//! svg`).
+//! svg`). An edge to a group is drawn to a node inside it, clipped at the
+//! cluster's border (`lhead`/`ltail`).
 
 use std::fmt::Write as _;
 
@@ -35,17 +36,41 @@ pub fn dot(arch: &Architecture) -> String {
             EdgeKind::Egress => "color=\"#147eba\"",
             EdgeKind::Assumes => "style=dashed, color=\"#dd344c\"",
             EdgeKind::Uses => "style=dotted",
+            EdgeKind::Delivers => "style=dashed, color=\"#e7157b\"",
+            EdgeKind::Access => "penwidth=2, style=dashed, color=\"#c925d1\"",
+        };
+        let (Some((from, tail)), Some((to, head))) = (
+            endpoint(arch, &edge.from, "ltail"),
+            endpoint(arch, &edge.to, "lhead"),
+        ) else {
+            continue;
         };
         let _ = writeln!(
             out,
-            "  \"{}\" -> \"{}\" [label=\"{}\", {style}];",
-            edge.from,
-            edge.to,
+            "  \"{from}\" -> \"{to}\" [label=\"{}\", {style}{tail}{head}];",
             quote(&edge.label)
         );
     }
     let _ = writeln!(out, "}}");
     out
+}
+
+/// The node an edge end is drawn to, with the clipping to a group's
+/// cluster when the end is a group (`None` for an empty group).
+fn endpoint(arch: &Architecture, id: &str, clip: &str) -> Option<(String, String)> {
+    fn find<'a>(g: &'a Group, id: &str) -> Option<&'a Group> {
+        if g.id == id {
+            return Some(g);
+        }
+        g.groups.iter().find_map(|inner| find(inner, id))
+    }
+    match find(&arch.region_group, id) {
+        None => Some((id.to_owned(), String::new())),
+        Some(g) => {
+            let first = g.all_nodes().first()?.id.clone();
+            Some((first, format!(", {clip}=\"cluster_{id}\"")))
+        }
+    }
 }
 
 fn group(out: &mut String, g: &Group, depth: usize) {
@@ -57,6 +82,7 @@ fn group(out: &mut String, g: &Group, depth: usize) {
         GroupKind::PublicSubnet => ("#248814", "#eef7ea", "rounded,filled"),
         GroupKind::PrivateSubnet => ("#147eba", "#e8f3fa", "rounded,filled"),
         GroupKind::Cluster => ("#ed7100", "#fff5e6", "rounded,filled"),
+        GroupKind::Namespace => ("#ed7100", "#ffffff", "dashed,filled"),
         GroupKind::Services => ("#7d8998", "#f4f4f4", "rounded,filled"),
     };
     let mut label = g.label.clone();
@@ -84,6 +110,7 @@ fn node_line(out: &mut String, node: &Node, depth: usize) {
     let shape = match node.kind {
         NodeKind::Internet => "ellipse",
         NodeKind::Actor => "parallelogram",
+        NodeKind::Repository => "folder",
         NodeKind::Gateway | NodeKind::Nat => "hexagon",
         NodeKind::LoadBalancer => "trapezium",
         NodeKind::ControlPlane | NodeKind::Compute => "box3d",

@@ -1,8 +1,10 @@
 //! The edges of the picture: the path of a request from the internet to the
 //! pods and of the pods' traffic back out through their subnet's NAT
-//! gateway, and what uses which of the region's services.
+//! gateway, what uses which of the region's services, and what security
+//! group rules let an instance reach the cluster's API.
 
 use super::build::{Builder, SERVICES};
+use super::cluster::Scheduled;
 use super::model::{ident, EdgeKind, Node, NodeKind};
 use crate::inventory::{Block, Kind};
 
@@ -37,8 +39,17 @@ impl Builder<'_> {
         for lb in inv.of_type("aws_lb") {
             let internal =
                 lb.body.get("internal").and_then(serde_json::Value::as_bool) == Some(true);
-            let target = match &lb.kind {
-                Kind::Estimated(origin) => self.nodes_of(&origin.created_by),
+            let cause = match &lb.kind {
+                Kind::Estimated(origin) => inv.get(&origin.created_by),
+                _ => None,
+            };
+            let target = cause.map_or_else(Vec::new, |c| self.nodes_of(&c.address));
+            // The nodes the service's pods are scheduled on.
+            let pods: Vec<String> = match cause.and_then(|c| self.scheduled_on(c)) {
+                Some(Scheduled::On(nodes)) => nodes
+                    .iter()
+                    .flat_map(|n| self.nodes_of(&n.address))
+                    .collect(),
                 _ => Vec::new(),
             };
             for node in self.nodes_of(&lb.address) {
@@ -52,7 +63,7 @@ impl Builder<'_> {
                 }
             }
             for service in &target {
-                for (_, node) in &compute {
+                for node in &pods {
                     self.edge(service, node, EdgeKind::Ingress, "pods run on");
                 }
             }
@@ -122,6 +133,47 @@ impl Builder<'_> {
             }
         }
     }
+
+    /// An instance whose security group a rule of the cluster's security
+    /// group admits reaches the API (the bastion's tunnel to a private API).
+    pub(super) fn access(&mut self) {
+        let inv = self.inv;
+        let rules = inv
+            .of_type("aws_vpc_security_group_ingress_rule")
+            .filter(|r| {
+                r.text("security_group_id")
+                    .is_some_and(|g| g.contains("aws_eks_cluster."))
+            });
+        let mut reach: Vec<(String, String, String)> = Vec::new();
+        for rule in rules {
+            let Some(group) = rule
+                .text("referenced_security_group_id")
+                .and_then(|g| rule.refs.iter().find(|r| g.contains(&format!("{r}."))))
+            else {
+                continue;
+            };
+            let port = rule.number("from_port").unwrap_or(443.0);
+            for cluster in rule
+                .refs
+                .iter()
+                .filter(|r| r.starts_with("aws_eks_cluster."))
+            {
+                for instance in inv
+                    .of_type("aws_instance")
+                    .filter(|i| i.refs.contains(group))
+                {
+                    for from in self.nodes_of(&instance.address) {
+                        for to in self.nodes_of(cluster) {
+                            reach.push((from.clone(), to, format!("port {port} to the API")));
+                        }
+                    }
+                }
+            }
+        }
+        for (from, to, label) in reach {
+            self.edge(&from, &to, EdgeKind::Access, &label);
+        }
+    }
 }
 
 /// A verb for a reference from `block` to a regional service.
@@ -137,7 +189,13 @@ fn uses_label(block: &Block, target: &str) -> &'static str {
         Some("kms_key_id") => "encrypted with",
         Some("encryption_config") => "encrypts secrets with",
         Some("log_destination") => "delivers to",
-        Some("set") if target.starts_with("aws_ecr_repository.") => "image from",
-        _ => "uses",
+        // Otherwise what the target is says what it is used for.
+        _ => match target.split('.').next().unwrap_or_default() {
+            "aws_ecr_repository" => "image from",
+            "aws_s3_bucket" => "stores in",
+            "aws_sns_topic" => "publishes to",
+            "aws_sqs_queue" => "reads",
+            _ => "uses",
+        },
     }
 }

@@ -1,11 +1,13 @@
 //! IAM roles beside what assumes them. A role's users are the drawn things
 //! whose blocks name it (the cluster's `role_arn`, a node group's
-//! `node_role_arn`, a release's service-account annotation); the role is
-//! drawn in the innermost group holding them all. A role nothing in the
-//! module runs as is assumed from outside: its trust policy says by whom
-//! (GitHub Actions through the OIDC provider, the account's people), and
-//! what it may reach shows as the links other blocks make (an EKS access
-//! entry to the cluster).
+//! `node_role_arn`, a release's service-account annotation, an instance's
+//! profile); when nodes run as it, they are its users and not the release
+//! that names it for them. The role is drawn in the innermost group holding
+//! them all. A role nothing in the module runs as is assumed from outside:
+//! its trust policy says by whom (GitHub Actions through the OIDC provider,
+//! the account's people), and what it may reach shows as the links other
+//! blocks make (an EKS access entry to the cluster, a Session Manager
+//! session to an instance its policy allows).
 
 use serde_json::Value;
 
@@ -18,9 +20,26 @@ impl Builder<'_> {
     pub(super) fn roles(&mut self) {
         let inv = self.inv;
         for role in inv.of_type("aws_iam_role") {
-            let users: Vec<String> = inv
+            // An instance runs as the role of its instance profile.
+            let profiles: Vec<&str> = inv
                 .referrers(&role.address)
+                .filter(|b| b.ty == "aws_iam_instance_profile")
+                .map(|b| b.address.as_str())
+                .collect();
+            let naming: Vec<&Block> = inv
+                .referrers(&role.address)
+                .chain(profiles.iter().flat_map(|p| inv.referrers(p)))
                 .filter(|b| !is_hidden(&b.ty) && b.ty != "aws_iam_role")
+                .collect();
+            let compute =
+                |b: &&Block| matches!(b.ty.as_str(), "aws_eks_node_group" | "aws_instance");
+            let runs_as: Vec<&Block> = if naming.iter().any(compute) {
+                naming.into_iter().filter(compute).collect()
+            } else {
+                naming
+            };
+            let users: Vec<String> = runs_as
+                .iter()
                 .flat_map(|b| self.nodes_of(&b.address))
                 .collect();
             // Blocks that join the role to something drawn (an access entry
@@ -42,10 +61,27 @@ impl Builder<'_> {
                         .collect::<Vec<_>>()
                 })
                 .collect();
+            // Instances its policies may open a Session Manager session to.
+            let sessions: Vec<String> = inv
+                .referrers(&role.address)
+                .filter(|b| b.ty == "aws_iam_role_policy")
+                .filter(|p| {
+                    p.text("policy")
+                        .unwrap_or_default()
+                        .contains("ssm:StartSession")
+                })
+                .flat_map(|p| p.refs.iter())
+                .filter(|r| r.starts_with("aws_instance."))
+                .flat_map(|r| self.nodes_of(r))
+                .collect();
             let mut detail = vec![role.text("name").unwrap_or(&role.name).to_owned()];
             detail.extend(trust(role, inv));
             let anchors: Vec<String> = if users.is_empty() {
-                reaches.iter().map(|(n, _)| n.clone()).collect()
+                reaches
+                    .iter()
+                    .map(|(n, _)| n.clone())
+                    .chain(sessions.iter().cloned())
+                    .collect()
             } else {
                 users.clone()
             };
@@ -72,6 +108,14 @@ impl Builder<'_> {
             }
             for (node, label) in &reaches {
                 self.edge(&id, node, EdgeKind::Uses, label);
+            }
+            for node in &sessions {
+                self.edge(
+                    &id,
+                    node,
+                    EdgeKind::Access,
+                    "Session Manager port forwarding",
+                );
             }
             if users.is_empty() {
                 if let Some(actor) = actor(role, inv) {

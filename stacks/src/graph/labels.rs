@@ -1,7 +1,9 @@
 //! What each drawn resource is called and the few facts shown under its
 //! name, read from its attributes. Types not named here are drawn with a
 //! name made from their type, so a new component's resources appear without
-//! a change here; a line here only makes them read better.
+//! a change here; a line here only makes them read better, or hides
+//! plumbing whose meaning shows elsewhere (the EventBridge rules feeding a
+//! queue are a line of the queue).
 
 use serde_json::Value;
 
@@ -37,7 +39,11 @@ const HIDDEN: &[&str] = &[
     "aws_lb_target_group",
     "aws_s3_bucket_*",
     "aws_sqs_queue_policy",
+    "aws_sns_topic_policy",
+    "aws_sns_topic_subscription",
+    "aws_cloudwatch_event_rule",
     "aws_cloudwatch_event_target",
+    "aws_ec2_tag",
     "aws_secretsmanager_secret_version",
     "aws_acm_certificate_validation",
     "aws_route53_record",
@@ -67,7 +73,7 @@ pub(super) fn describe(block: &Block, inv: &Inventory) -> (NodeKind, String, Vec
             };
             (NodeKind::Nat, "NAT gateway".into(), detail)
         }
-        "aws_lb" => load_balancer(block),
+        "aws_lb" => load_balancer(block, inv),
         "aws_vpc_endpoint" => (
             NodeKind::Gateway,
             format!("{} endpoint", text("vpc_endpoint_type").to_lowercase()),
@@ -80,7 +86,7 @@ pub(super) fn describe(block: &Block, inv: &Inventory) -> (NodeKind, String, Vec
         ),
         "aws_eks_cluster" => control_plane(block),
         "aws_eks_node_group" => node_group(block, inv),
-        "aws_instance" => instances(block),
+        "aws_instance" => instance(block, inv),
         "helm_release" => release(block, inv),
         "aws_iam_role" => (NodeKind::Role, "IAM role".into(), vec![text("name")]),
         "aws_cloudwatch_log_group" => (
@@ -96,8 +102,13 @@ pub(super) fn describe(block: &Block, inv: &Inventory) -> (NodeKind, String, Vec
         ),
         "aws_kms_key" => (NodeKind::Store, "KMS key".into(), vec![text("description")]),
         "aws_ecr_repository" => (NodeKind::Store, "ECR repository".into(), vec![text("name")]),
-        "aws_s3_bucket" => (NodeKind::Store, "S3 bucket".into(), vec![text("bucket")]),
-        "aws_sqs_queue" => (NodeKind::Store, "SQS queue".into(), vec![text("name")]),
+        "aws_s3_bucket" => (
+            NodeKind::Store,
+            "S3 bucket".into(),
+            vec![readable(&text("bucket"))],
+        ),
+        "aws_sqs_queue" => queue(block, inv),
+        "aws_sns_topic" => (NodeKind::Store, "SNS topic".into(), vec![text("name")]),
         "aws_secretsmanager_secret" => (NodeKind::Store, "secret".into(), vec![text("name")]),
         _ => (
             NodeKind::Other,
@@ -110,11 +121,30 @@ pub(super) fn describe(block: &Block, inv: &Inventory) -> (NodeKind, String, Vec
     }
 }
 
+/// A name with the parts terraform fills in shown as such: the account's
+/// id as `<account>`, anything else as `<...>`.
+fn readable(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some((before, after)) = rest.split_once("${") {
+        out.push_str(before);
+        let (inner, tail) = after.split_once('}').unwrap_or((after, ""));
+        out.push_str(if inner.ends_with(".account_id") {
+            "<account>"
+        } else {
+            "<...>"
+        });
+        rest = tail;
+    }
+    out.push_str(rest);
+    out
+}
+
 fn endpoint_service(name: &str) -> String {
     name.rsplit('.').next().unwrap_or(name).to_owned()
 }
 
-fn load_balancer(block: &Block) -> (NodeKind, String, Vec<String>) {
+fn load_balancer(block: &Block, inv: &Inventory) -> (NodeKind, String, Vec<String>) {
     let name = match block.text("load_balancer_type").unwrap_or("application") {
         "network" => "NLB",
         "application" => "ALB",
@@ -142,6 +172,17 @@ fn load_balancer(block: &Block) -> (NodeKind, String, Vec<String>) {
     };
     if !listeners.is_empty() {
         detail.push(format!("listens {}", listeners.join(", ")));
+    }
+    // A controller's load balancer: for whose Service.
+    if let crate::inventory::Kind::Estimated(origin) = &block.kind {
+        if let Some(cause) = inv.get(&origin.created_by) {
+            let release = cause.text("name").unwrap_or(&cause.name);
+            detail.push(if release == block.name {
+                format!("for {release}")
+            } else {
+                format!("for {}, of {release}", block.name)
+            });
+        }
     }
     (NodeKind::LoadBalancer, name.into(), detail)
 }
@@ -199,6 +240,23 @@ fn node_group(block: &Block, inv: &Inventory) -> (NodeKind, String, Vec<String>)
     if let Some(gb) = disk {
         detail.push(format!("{gb} GB encrypted root volumes"));
     }
+    // A taint keeps every pod that does not tolerate it off these nodes.
+    let taints: Vec<String> = match block.body.get("taint") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|t| {
+                let key = t.get("key")?.as_str()?;
+                Some(match t.get("value").and_then(Value::as_str) {
+                    Some(value) => format!("{key}={value}"),
+                    None => key.to_owned(),
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    if !taints.is_empty() {
+        detail.push(format!("tainted {}", taints.join(", ")));
+    }
     (
         NodeKind::Compute,
         format!(
@@ -209,44 +267,104 @@ fn node_group(block: &Block, inv: &Inventory) -> (NodeKind, String, Vec<String>)
     )
 }
 
-fn instances(block: &Block) -> (NodeKind, String, Vec<String>) {
-    let count = block.count.map_or(String::new(), |c| {
-        format!("{} expected ({} to {})", c.expected, c.min, c.max)
-    });
-    (
-        NodeKind::Compute,
-        format!("{} instances", block.text("instance_type").unwrap_or("EC2")),
-        vec![count],
-    )
+/// An instance terraform manages (with its type and how it is reached), or
+/// the nodes a NodePool is estimated to launch.
+fn instance(block: &Block, inv: &Inventory) -> (NodeKind, String, Vec<String>) {
+    let instance_type = block.text("instance_type").unwrap_or("EC2").to_owned();
+    let tags = block.body.get("tags");
+    let tag = |key: &str| tags.and_then(|t| t.get(key)).and_then(Value::as_str);
+    if let (Some(pool), Some(count)) = (tag(crate::karpenter::NODEPOOL_TAG), block.count) {
+        let capacity = block.text("capacity_type").unwrap_or("on-demand");
+        return (
+            NodeKind::Compute,
+            format!("NodePool {pool}"),
+            vec![
+                "nodes Karpenter launches".into(),
+                format!("{instance_type} assumed, {capacity}"),
+                format!(
+                    "{} expected ({} to {}) across {} AZs",
+                    count.expected,
+                    count.min,
+                    count.max,
+                    block.subnets.len()
+                ),
+            ],
+        );
+    }
+    let mut detail = vec![tag("Name").unwrap_or(&block.name).to_owned(), instance_type];
+    let ssm = inv
+        .referenced(block, "aws_iam_instance_profile")
+        .and_then(|profile| inv.referenced(profile, "aws_iam_role"))
+        .is_some_and(|role| {
+            inv.referrers(&role.address).any(|b| {
+                b.text("policy_arn")
+                    .is_some_and(|arn| arn.ends_with("/AmazonSSMManagedInstanceCore"))
+            })
+        });
+    if ssm {
+        detail.push("managed by Systems Manager".into());
+    }
+    if block
+        .body
+        .get("associate_public_ip_address")
+        .and_then(Value::as_bool)
+        != Some(true)
+    {
+        detail.push("no public address".into());
+    }
+    (NodeKind::Compute, "EC2 instance".into(), detail)
 }
 
+/// A queue, with the EventBridge rules that feed it (their sources).
+fn queue(block: &Block, inv: &Inventory) -> (NodeKind, String, Vec<String>) {
+    let mut detail = vec![block.text("name").unwrap_or_default().to_owned()];
+    let rules: Vec<&Block> = inv
+        .referrers(&block.address)
+        .filter(|t| t.ty == "aws_cloudwatch_event_target")
+        .filter_map(|t| inv.referenced(t, "aws_cloudwatch_event_rule"))
+        .collect();
+    if !rules.is_empty() {
+        let mut sources: Vec<String> = rules
+            .iter()
+            .filter_map(|r| {
+                let pattern = r.text("event_pattern")?;
+                let start = pattern.find("\"aws.")? + 1;
+                let source = pattern[start..].split('"').next()?;
+                Some(source.to_owned())
+            })
+            .collect();
+        sources.sort();
+        sources.dedup();
+        detail.push(format!(
+            "fed by {} EventBridge rules ({})",
+            rules.len(),
+            sources.join(", ")
+        ));
+    }
+    (NodeKind::Store, "SQS queue".into(), detail)
+}
+
+/// A release: an add-on's chart, the service's own chart, or a chart of
+/// custom resources; its namespace is the box it is drawn in.
 fn release(block: &Block, inv: &Inventory) -> (NodeKind, String, Vec<String>) {
     let name = block.text("name").unwrap_or(&block.name).to_owned();
-    let namespace = match block.body.get("namespace") {
-        Some(Value::String(s)) if !s.contains("${") => s.clone(),
-        // The namespace of a release that creates it is a reference.
-        _ => inv
-            .blocks
-            .iter()
-            .filter(|b| block.refs.contains(&b.address) && b.ty == "kubernetes_namespace_v1")
-            .find_map(|ns| {
-                ns.nested("metadata")?
-                    .get("name")?
-                    .as_str()
-                    .map(str::to_owned)
-            })
-            .unwrap_or_default(),
+    let delivered = match &block.kind {
+        crate::inventory::Kind::Delivered(d) => Some(format!("from git, sync wave {}", d.wave)),
+        _ => None,
     };
     if block.body.get("repository").is_some() {
         let chart = block.text("chart").unwrap_or_default();
         let version = block.text("version").unwrap_or_default();
-        return (
-            NodeKind::Addon,
-            chart.to_owned(),
-            vec![format!("chart {version}, namespace {namespace}")],
-        );
+        let mut detail = vec![format!("chart {version}")];
+        detail.extend(delivered);
+        return (NodeKind::Addon, chart.to_owned(), detail);
     }
-    let mut detail = vec![format!("namespace {namespace}")];
+    if super::cluster::is_custom_resources(block) {
+        let mut detail = vec!["custom resources".to_owned()];
+        detail.extend(delivered);
+        return (NodeKind::Other, name, detail);
+    }
+    let mut detail: Vec<String> = delivered.into_iter().collect();
     if let Some(scaling) = local_values(block, inv).and_then(|v| v.get("autoscaling").cloned()) {
         if let (Some(min), Some(max)) = (scaling.get("minReplicas"), scaling.get("maxReplicas")) {
             detail.push(format!("{min} to {max} pods"));

@@ -1,6 +1,8 @@
 //! The picture as a Mermaid flowchart, which GitHub renders in Markdown:
 //! groups become nested subgraphs, each kind of thing its own shape, and
-//! what controllers create (estimated from config) a dashed outline.
+//! what controllers create (estimated from config) a dashed outline. Edges
+//! may end at a subgraph (what Argo CD delivers into a namespace); the edges
+//! of a person's way in and of delivery from git are coloured.
 
 use std::fmt::Write as _;
 
@@ -16,9 +18,9 @@ pub fn mermaid(arch: &Architecture) -> String {
     group(&mut out, &arch.region_group, 1);
     for edge in &arch.edges {
         let arrow = match edge.kind {
-            EdgeKind::Ingress => "==>",
+            EdgeKind::Ingress | EdgeKind::Access => "==>",
             EdgeKind::Egress => "-->",
-            EdgeKind::Assumes | EdgeKind::Uses => "-.->",
+            EdgeKind::Assumes | EdgeKind::Uses | EdgeKind::Delivers => "-.->",
         };
         if edge.label.is_empty() {
             let _ = writeln!(out, "  {} {arrow} {}", edge.from, edge.to);
@@ -30,6 +32,21 @@ pub fn mermaid(arch: &Architecture) -> String {
                 escape(&edge.label),
                 edge.to
             );
+        }
+    }
+    for (kind, style) in [
+        (EdgeKind::Access, "stroke:#c925d1,stroke-width:2px"),
+        (EdgeKind::Delivers, "stroke:#e7157b"),
+    ] {
+        let indices: Vec<String> = arch
+            .edges
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.kind == kind)
+            .map(|(i, _)| i.to_string())
+            .collect();
+        if !indices.is_empty() {
+            let _ = writeln!(out, "  linkStyle {} {style}", indices.join(","));
         }
     }
     for (kind, style) in STYLES {
@@ -56,6 +73,10 @@ const STYLES: &[(&str, &str)] = &[
     ("public_subnet", "fill:#eef7ea,stroke:#248814"),
     ("private_subnet", "fill:#e8f3fa,stroke:#147eba"),
     ("cluster", "fill:#fff5e6,stroke:#ed7100"),
+    (
+        "namespace",
+        "fill:#ffffff,stroke:#ed7100,stroke-dasharray: 3 3",
+    ),
     ("services", "fill:#f4f4f4,stroke:#7d8998"),
 ];
 
@@ -67,6 +88,7 @@ fn class(kind: GroupKind) -> &'static str {
         GroupKind::PublicSubnet => "public_subnet",
         GroupKind::PrivateSubnet => "private_subnet",
         GroupKind::Cluster => "cluster",
+        GroupKind::Namespace => "namespace",
         GroupKind::Services => "services",
     }
 }
@@ -97,6 +119,7 @@ fn node_line(out: &mut String, node: &Node, depth: usize) {
     let (open, close) = match node.kind {
         NodeKind::Internet => ("((", "))"),
         NodeKind::Actor => ("[/", "/]"),
+        NodeKind::Repository => ("[\\", "\\]"),
         NodeKind::Gateway | NodeKind::Nat => ("{{", "}}"),
         NodeKind::LoadBalancer => ("[/", "\\]"),
         NodeKind::ControlPlane | NodeKind::Compute => ("[[", "]]"),

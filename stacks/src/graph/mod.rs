@@ -12,6 +12,7 @@
 //! better, or hides plumbing.
 
 mod build;
+mod cluster;
 mod dot;
 mod edges;
 mod graphviz;

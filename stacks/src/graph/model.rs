@@ -11,7 +11,8 @@ use serde::Serialize;
 pub struct Architecture {
     pub environment: String,
     pub region: String,
-    /// Things outside AWS (the internet, GitHub Actions, people).
+    /// Things outside AWS (the internet, GitHub Actions, people, the git
+    /// repository Argo CD reads).
     pub outside: Vec<Node>,
     /// The region and everything in it.
     pub region_group: Group,
@@ -27,6 +28,8 @@ pub enum GroupKind {
     PublicSubnet,
     PrivateSubnet,
     Cluster,
+    /// A Kubernetes namespace in the cluster, with the releases in it.
+    Namespace,
     /// Regional services outside any VPC (logs, keys, images, buckets...).
     Services,
 }
@@ -62,6 +65,8 @@ pub enum NodeKind {
     Internet,
     /// Someone who assumes a role from outside (CI, administrators).
     Actor,
+    /// A git repository the cluster is delivered from.
+    Repository,
     Gateway,
     Nat,
     LoadBalancer,
@@ -102,8 +107,14 @@ pub enum EdgeKind {
     Assumes,
     /// One thing uses another (encrypts with, writes logs to, pulls from).
     Uses,
+    /// What Argo CD delivers, and where it reads it from.
+    Delivers,
+    /// A person's way in to what is not public (a Session Manager session
+    /// through the bastion to the private API).
+    Access,
 }
 
+/// An edge between two nodes, or between a node and a group (a namespace).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Edge {
     pub from: String,

@@ -43,7 +43,7 @@ pub struct NodeRole {
 pub fn node_role(stack: &mut Stack, names: &Names, partition: &Partition) -> NodeRole {
     let role = role(
         stack,
-        "karpenter_node",
+        super::NODE_ROLE_ID,
         &names.name("karpenter-node"),
         service_trust(partition, "ec2"),
     );

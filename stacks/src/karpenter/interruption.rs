@@ -57,6 +57,8 @@ const EVENTS: &[(&str, &str, &str, &str)] = &[
 pub struct Queue {
     pub name: Expr,
     pub arn: Expr,
+    /// The EventBridge rules that send to it.
+    pub rule_arns: Vec<Expr>,
 }
 
 pub fn interruption_queue(stack: &mut Stack, names: &Names, partition: &Partition) -> Queue {
@@ -112,7 +114,7 @@ pub fn interruption_queue(stack: &mut Stack, names: &Names, partition: &Partitio
                     .sid("EventBridgeRulesSend")
                     .principal("Service", partition.service("events"))
                     .on([queue_arn.clone()])
-                    .condition("ArnEquals", "aws:SourceArn", Expr::list(rule_arns)),
+                    .condition("ArnEquals", "aws:SourceArn", Expr::list(rule_arns.clone())),
                 Statement::deny(["sqs:*"])
                     .sid("DenyHTTP")
                     .principal("AWS", "*")
@@ -124,5 +126,6 @@ pub fn interruption_queue(stack: &mut Stack, names: &Names, partition: &Partitio
     Queue {
         name: queue.attr("name"),
         arn: queue_arn,
+        rule_arns,
     }
 }

@@ -15,6 +15,7 @@
 //!   config names (which Karpenter does not manage), then the EC2NodeClass and
 //!   NodePools ([`resources`]) as a local chart ordered after it.
 
+mod estimated;
 mod iam;
 mod interruption;
 mod resources;
@@ -24,21 +25,29 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use synth::{Address, App, Expr, Handle};
 
-use crate::aws::{name_tags, Irsa, Names, Partition};
+use crate::aws::{name_tags, Irsa, Names, Partition, Statement};
 use crate::config::{Environment, KARPENTER_CONTROLLER_REPLICAS};
 use crate::eks::Eks;
 use crate::helm::{
     addon_release, custom_resources, system_placement, Chart, ServiceAccount, Toleration,
     ADDON_NAMESPACE,
 };
+use crate::iam::{deployer_refresh, ClusterIam};
 use crate::network::Network;
 use crate::{Error, Layer};
 
+pub use estimated::{estimated, NODEPOOL_TAG};
 pub use iam::{controller_policies, Scope, NODE_POLICIES};
 
 /// Tag (value: the cluster's name) by which Karpenter finds the subnets and
 /// the security group of the nodes it launches.
 pub const DISCOVERY_TAG: &str = "karpenter.sh/discovery";
+
+/// Terraform ids of the controller's release, of the release of its
+/// EC2NodeClass and NodePools, and of the role its nodes run as.
+pub const RELEASE_ID: &str = "karpenter";
+pub const NODE_POOLS_RELEASE_ID: &str = "karpenter_node_pools";
+pub const NODE_ROLE_ID: &str = "karpenter_node";
 
 /// The controller's service account; its IRSA role trusts
 /// `system:serviceaccount:kube-system:karpenter` only.
@@ -101,6 +110,7 @@ pub fn karpenter(
     app: &mut App,
     env: &Environment,
     network: &Network,
+    cluster_iam: &ClusterIam,
     irsa: &Irsa,
     eks: &Eks,
 ) -> Result<Handle, Error> {
@@ -109,6 +119,25 @@ pub fn karpenter(
     let cluster = names.cluster();
 
     let queue = interruption::interruption_queue(Layer::Eks.of(app), &names, &partition);
+    deployer_refresh(
+        Layer::Iam.of(app),
+        env,
+        cluster_iam,
+        "karpenter_interruption",
+        "refresh-interruption-queue",
+        [
+            Statement::allow(["sqs:GetQueueAttributes", "sqs:ListQueueTags"])
+                .sid("RefreshInterruptionQueue")
+                .on([queue.arn.clone()]),
+            Statement::allow([
+                "events:DescribeRule",
+                "events:ListTagsForResource",
+                "events:ListTargetsByRule",
+            ])
+            .sid("RefreshInterruptionRules")
+            .on(queue.rule_arns.clone()),
+        ],
+    );
     let node = iam::node_role(Layer::Iam.of(app), &names, &partition);
     let (controller_role, controller_permissions) = iam::controller_role(
         Layer::Iam.of(app),
@@ -164,7 +193,7 @@ pub fn karpenter(
     };
     let mut ready: Vec<Address> = eks.workloads_ready.clone();
     ready.extend(controller_permissions.iter().map(|a| a.address().clone()));
-    let release = addon_release(app_stack, "karpenter", CHART, &values, &ready)?;
+    let release = addon_release(app_stack, RELEASE_ID, CHART, &values, &ready)?;
 
     // Each object in a local of its own: `infra diff` then shows a NodePool's
     // fields one by one, and the policies read them as terraform will.
@@ -184,7 +213,7 @@ pub fn karpenter(
     after.extend(node.attachments);
     custom_resources(
         app_stack,
-        "karpenter_node_pools",
+        NODE_POOLS_RELEASE_ID,
         "karpenter-node-pools",
         ADDON_NAMESPACE,
         &objects,

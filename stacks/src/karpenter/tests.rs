@@ -285,8 +285,13 @@ fn the_controller_runs_on_the_system_group_before_anything_needs_its_nodes() {
         serde_json::json!([{"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}])
     );
     assert!(
-        system.get("lifecycle").is_none(),
+        system.pointer("/lifecycle/ignore_changes").is_none(),
         "the config owns the group's size"
+    );
+    assert_eq!(
+        system["lifecycle"],
+        serde_json::json!({"prevent_destroy": true}),
+        "production keeps the nodes Karpenter's controller runs on"
     );
 
     let node_pools = block(&module, "app", "helm_release", "karpenter_node_pools");
@@ -500,11 +505,21 @@ fn the_environments_node_pools_differ_as_config_values() {
     assert_eq!(
         paths("policy"),
         [
+            "access.max_team_level",
             "allow_spot",
+            "gitops.admin_disabled",
+            "gitops.private_api",
+            "gitops.required",
             "min_azs",
+            "observability.min_logs_retention_days",
+            "observability.min_metrics_retention_days",
+            "observability.min_replicas",
             "public_api.max_addresses",
             "public_api.min_prefix",
             "require_nat_gateway_per_az",
+            "require_prevent_destroy",
+            "secrets.max_rotation_days",
+            "secrets.min_recovery_window_days",
         ]
     );
 }

@@ -7,7 +7,7 @@ use synth::{App, Expr};
 
 use crate::aws::{inline_policy, name_tags, Irsa, Names, Statement};
 use crate::config::Environment;
-use crate::iam::ClusterIam;
+use crate::iam::{deployer_refresh, ClusterIam};
 use crate::Layer;
 
 /// Alertmanager's Kubernetes service account; its IRSA role trusts exactly it.
@@ -62,12 +62,12 @@ pub fn alert_topic(
             .sid("PublishAlerts")
             .on([arn.clone()])],
     );
-    // A deploy refreshes the whole module: the deployer may read the topic.
-    inline_policy(
+    deployer_refresh(
         iam,
-        "ci_deployer_alerts_topic",
+        env,
+        cluster_iam,
+        "alerts_topic",
         "refresh-alerts-topic",
-        &cluster_iam.ci_deployer_role,
         [
             Statement::allow(["sns:GetTopicAttributes", "sns:ListTagsForResource"])
                 .sid("RefreshAlertsTopic")

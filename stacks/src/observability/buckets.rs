@@ -8,7 +8,7 @@ use synth::{App, Expr, Handle, Stack};
 
 use crate::aws::{inline_policy, kms_key, name_tags, Irsa, Names, Partition, Statement};
 use crate::config::Environment;
-use crate::iam::ClusterIam;
+use crate::iam::{deployer_refresh, ClusterIam};
 use crate::network::Network;
 use crate::Layer;
 
@@ -105,13 +105,14 @@ pub fn log_buckets(
                 .on([key.attr("arn")]),
         ],
     );
-    // A deploy refreshes the whole module; the deployer may read how the
-    // buckets are configured, never their content.
-    inline_policy(
+    // The deployer may read how the buckets are configured, never their
+    // content.
+    deployer_refresh(
         iam,
-        "ci_deployer_log_buckets",
+        env,
+        cluster_iam,
+        "log_buckets",
         "refresh-log-buckets",
-        &cluster_iam.ci_deployer_role,
         [Statement::allow([
             "s3:GetAccelerateConfiguration",
             "s3:GetBucket*",

@@ -29,7 +29,10 @@ const CHART: Chart = Chart {
 /// once logs are written under it; a new schema is a new entry.
 const SCHEMA_FROM: &str = "2025-01-01";
 /// The write ahead log of each replica.
-const WAL_STORAGE: &str = "10Gi";
+pub(super) const WAL_STORAGE: &str = "10Gi";
+
+/// Terraform id of the release (`helm_release.loki`).
+pub(super) const RELEASE_ID: &str = "loki";
 
 /// Where Grafana queries Loki: its gateway.
 pub fn query_url(namespace: &str) -> String {
@@ -276,5 +279,5 @@ pub fn release(
         loki_canary: off(),
         test: off(),
     };
-    chart_release(stack, "loki", CHART, cluster, &values, after)
+    chart_release(stack, RELEASE_ID, CHART, cluster, &values, after)
 }

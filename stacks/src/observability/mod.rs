@@ -22,6 +22,7 @@
 mod alerts;
 mod alloy;
 mod buckets;
+mod estimated;
 mod loki;
 mod prometheus;
 mod rules;
@@ -41,6 +42,7 @@ use crate::network::Network;
 use crate::{Error, Layer};
 
 pub use alloy::{pipeline as log_pipeline, SERVICE_LABELS, STREAM_LABELS};
+pub use estimated::estimated;
 pub use rules::{
     alert_rules, dashboards, placeholders, service_selector, substitute, Rule, RuleFile, RuleGroup,
     ALERT_FILES, DASHBOARD_FILES,

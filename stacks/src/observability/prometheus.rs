@@ -33,7 +33,10 @@ const CHART: Chart = Chart {
 /// Prometheus stops writing before its volume is full: this share of it.
 const RETENTION_SIZE_PERCENT: u128 = 85;
 /// Alertmanager keeps silences and notification state only.
-const ALERTMANAGER_STORAGE: &str = "2Gi";
+pub(super) const ALERTMANAGER_STORAGE: &str = "2Gi";
+
+/// Terraform id of the release (`helm_release.kube_prometheus_stack`).
+pub(super) const RELEASE_ID: &str = "kube_prometheus_stack";
 
 #[derive(Debug, Serialize)]
 struct Values {
@@ -449,12 +452,5 @@ pub fn release(
             .into(),
         },
     };
-    chart_release(
-        stack,
-        "kube_prometheus_stack",
-        CHART,
-        cluster,
-        &values,
-        &cluster.ready,
-    )
+    chart_release(stack, RELEASE_ID, CHART, cluster, &values, &cluster.ready)
 }

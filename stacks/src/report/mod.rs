@@ -1,6 +1,7 @@
 //! `infra report`: one self-contained HTML page about an environment: its
 //! picture, what it costs a month, the policies and floors it passed, its
-//! resources by stack, and how it differs from another environment. The
+//! resources by stack (and what Argo CD delivers), and how it differs from
+//! another environment. The
 //! data is assembled here as typed structs; the page is a tera template
 //! (`page.html`) with its CSS inline and the picture as inline SVG
 //! ([`crate::graph::box_svg`], laid out in Rust, so no Graphviz is
@@ -19,7 +20,7 @@ use crate::graph;
 use crate::inventory::{Inventory, InventoryError};
 use crate::Synthesis;
 
-pub use view::{CostView, DiffView, PolicyView, StackView};
+pub use view::{CostView, DeliveryView, DiffView, PolicyView, StackView};
 
 const TEMPLATE: &str = include_str!("page.html");
 const STYLE: &str = include_str!("style.css");
@@ -67,6 +68,8 @@ pub struct Page {
     pub config_file: String,
     pub policy_file: String,
     pub stacks: Vec<StackView>,
+    /// What Argo CD delivers, when GitOps is on.
+    pub delivery: Option<DeliveryView>,
     pub diff: Option<DiffView>,
 }
 
@@ -105,6 +108,7 @@ pub fn page(input: &Input<'_>) -> Result<Page, ReportError> {
         config_file: display_path(input.root, &env.source),
         policy_file: display_path(input.root, &env.policy_source),
         stacks: view::stacks(&synthesis.module, &estimate),
+        delivery: inventory.delivery.as_ref().map(view::delivery),
         diff,
     })
 }

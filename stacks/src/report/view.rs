@@ -11,6 +11,7 @@ use synth::Module;
 use super::ReportError;
 use crate::config::{PolicyConfig, UsageSource};
 use crate::cost::{self, Estimate, Status};
+use crate::gitops::Delivery;
 use crate::inventory::IN_CLUSTER;
 use crate::Synthesis;
 
@@ -26,6 +27,8 @@ pub struct CostView {
     pub stacks: Vec<CostStack>,
     pub usage: Vec<UsageRow>,
     pub unpriced: Vec<(String, String)>,
+    /// What each in-cluster estimate rests on.
+    pub bases: Vec<cost::Basis>,
     pub no_charge: String,
     pub prices: String,
     pub notices: Vec<String>,
@@ -82,6 +85,24 @@ pub struct ResourceRow {
     pub address: String,
     /// Its monthly cost, when it has one.
     pub monthly: String,
+}
+
+/// What Argo CD delivers, and from where.
+#[derive(Debug, Serialize)]
+pub struct DeliveryView {
+    pub repository: String,
+    pub revision: String,
+    pub path: String,
+    pub applications: Vec<ApplicationRow>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ApplicationRow {
+    pub application: String,
+    /// `kube-prometheus-stack 88.5.3`, or the chart's path in the tree.
+    pub chart: String,
+    pub namespace: String,
+    pub wave: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -186,6 +207,7 @@ pub(super) fn cost(e: &Estimate) -> CostView {
             .iter()
             .map(|u| (u.address.clone(), u.reason.clone()))
             .collect(),
+        bases: e.estimates.clone(),
         no_charge: e
             .no_charge
             .iter()
@@ -354,4 +376,28 @@ pub(super) fn diff(
             cost::signed(comparison.change()),
         ),
     })
+}
+
+/// The applications Argo CD delivers, in sync order.
+pub(super) fn delivery(delivery: &Delivery) -> DeliveryView {
+    let mut applications: Vec<ApplicationRow> = delivery
+        .applications
+        .values()
+        .map(|a| ApplicationRow {
+            application: a.application.clone(),
+            chart: match &a.version {
+                Some(version) => format!("{} {version}", a.chart),
+                None => a.chart.clone(),
+            },
+            namespace: a.namespace.clone(),
+            wave: a.wave,
+        })
+        .collect();
+    applications.sort_by(|a, b| (a.wave, &a.application).cmp(&(b.wave, &b.application)));
+    DeliveryView {
+        repository: delivery.repository.clone(),
+        revision: delivery.revision.clone(),
+        path: delivery.path.clone(),
+        applications,
+    }
 }

@@ -232,8 +232,16 @@ fn the_operator_runs_on_karpenters_nodes_after_the_node_pools() {
             .find(|r| r.address == "helm_release.external_secrets")
             .expect("the operator's release");
         let text = release.values.to_string();
-        for key in ["nodeSelector", "tolerations", "affinity", "priorityClassName"] {
-            assert!(!text.contains(key), "{env}: the operator sets {key}: {text}");
+        for key in [
+            "nodeSelector",
+            "tolerations",
+            "affinity",
+            "priorityClassName",
+        ] {
+            assert!(
+                !text.contains(key),
+                "{env}: the operator sets {key}: {text}"
+            );
         }
         let after: Vec<String> = block(&app, "helm_release", "external_secrets")
             .dependencies()

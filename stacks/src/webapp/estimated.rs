@@ -12,7 +12,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::config::{Environment, LoadBalancerKind, LoadBalancerScheme};
-use crate::estimate::{installed_by, Count, Estimated};
+use crate::estimate::{Count, Estimated};
 use crate::network::{INTERNAL_ELB_TAG, PUBLIC_ELB_TAG};
 
 use super::RELEASE_NAME;
@@ -64,12 +64,13 @@ pub fn estimated(env: &Environment) -> Vec<Estimated> {
         attributes,
         count: Count::exactly(1.0),
         subnet_tag: Some(subnet_tag.into()),
-        created_by: installed_by(env, "webapp"),
-        controller: installed_by(env, crate::lb_controller::RELEASE_ID),
+        created_by: format!("helm_release.{RELEASE_NAME}"),
+        controller: format!("helm_release.{}", crate::lb_controller::RELEASE_ID),
         basis: format!(
             "{what} and [app.load_balancer] (kind {}, scheme {})",
             lb.kind.as_str(),
             lb.scheme.as_str()
         ),
+        role: None,
     }]
 }

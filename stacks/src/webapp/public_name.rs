@@ -51,7 +51,13 @@ pub(super) fn public_name(app: &mut App, env: &Environment, edge: &Edge, deliver
                 .set("tags", tags)
                 .depends_on(release)
                 .handle();
-            record(stack, env, edge, balancer.attr("dns_name"), balancer.attr("zone_id"));
+            record(
+                stack,
+                env,
+                edge,
+                balancer.attr("dns_name"),
+                balancer.attr("zone_id"),
+            );
             (stack, balancer.attr("dns_name"))
         }
         Delivery::ArgoCd => {
@@ -72,8 +78,14 @@ pub(super) fn public_name(app: &mut App, env: &Environment, edge: &Edge, deliver
                 .set("tags", tags);
             let balancer = Expr::reference(Address::data("aws_lb", "webapp"));
             let first = balancer.clone().index(0);
-            record(stack, env, edge, first.clone().attr("dns_name"), first.attr("zone_id"))
-                .count(present);
+            record(
+                stack,
+                env,
+                edge,
+                first.clone().attr("dns_name"),
+                first.attr("zone_id"),
+            )
+            .count(present);
             // Empty until the load balancer exists.
             let names = balancer.splat().attr("dns_name");
             (stack, Expr::call("join", [Expr::from(""), names]))
@@ -111,7 +123,10 @@ fn balancer_tags(env: &Environment) -> Expr {
         ),
     };
     Expr::object([
-        ("elbv2.k8s.aws/cluster", Expr::from(Names::new(env).cluster())),
+        (
+            "elbv2.k8s.aws/cluster",
+            Expr::from(Names::new(env).cluster()),
+        ),
         (key, Expr::from(value)),
     ])
 }

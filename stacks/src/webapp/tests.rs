@@ -308,7 +308,9 @@ fn with_gitops_the_public_name_follows_whatever_load_balancer_has_the_tags() {
     // CI deployer, which runs no terraform, may not change the record.
     let app = &files["app.tf.json"];
     assert!(app.get("data").map_or(true, |d| d.get("aws_lb").is_none()));
-    assert!(app.get("output").map_or(true, |o| o.get("service_url").is_none()));
+    assert!(app
+        .get("output")
+        .map_or(true, |o| o.get("service_url").is_none()));
     assert!(files["iam.tf.json"]["resource"]["aws_iam_role_policy"]
         .get("ci_deployer_public_name")
         .is_none());
@@ -400,8 +402,8 @@ fn the_release_reads_its_values_from_a_structured_local() {
 
 /// `infra cost` sees the load balancer the controller makes for the
 /// service: an ALB for the Ingress (both shipped environments), an NLB for a
-/// `LoadBalancer` Service; caused by whichever block of the module has the
-/// release installed, so an environment Argo CD delivers keeps its estimate.
+/// `LoadBalancer` Service; caused by the service's release, which the inventory
+/// holds whether terraform or Argo CD delivers it, so both keep the estimate.
 #[test]
 fn the_estimate_is_the_load_balancer_the_config_publishes_through() {
     let attributes = |env: &Environment| {
@@ -419,10 +421,7 @@ fn the_estimate_is_the_load_balancer_the_config_publishes_through() {
             "listener": [{"port": 443, "protocol": "HTTPS"}, {"port": 80, "protocol": "HTTP"}],
         })
     );
-    assert_eq!(
-        estimated(&gitops)[0].created_by,
-        "helm_release.argocd_bootstrap"
-    );
+    assert_eq!(estimated(&gitops)[0].created_by, "helm_release.webapp");
     let synthesis = crate::synthesize(
         &crate_dir().join(".."),
         "production",

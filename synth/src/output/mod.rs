@@ -17,11 +17,15 @@
 //!   belongs to another module is refused (`guard.rs`);
 //! - a module that would take a stateful resource out of the state there
 //!   is refused too (`state.rs` reads the state, [`crate::refactor`] judges).
+//!
+//! A directory kept in git (a GitOps tree) is written by [`write_plain`]
+//! instead (`plain.rs`): plain files, each replaced whole, the manifest last.
 
 mod flat;
 mod fsops;
 mod guard;
 mod layout;
+mod plain;
 mod read;
 mod state;
 mod write;
@@ -69,4 +73,28 @@ pub fn write_module_observed(
     observe: Observer<'_>,
 ) -> Result<WriteReport, SynthError> {
     write::write(&mut fsops::Fs::new(observe), dir, module)
+}
+
+/// Writes `module` into `dir` (created if missing) as plain files, for a
+/// directory kept in git: no generations, no links, the same bytes on every
+/// machine, unchanged files not touched. Each file is replaced whole (a
+/// temporary file renamed over it) and the manifest is written last, so an
+/// interrupted write leaves whole files, which `git status` shows and the
+/// next write completes (docs/output.md). The module's own files only:
+/// nothing through a symlink, outside `dir`, or that no manifest of synth's
+/// lists. A directory written as generations by [`write_module`] is turned
+/// into plain files; [`read_output`] reads either.
+pub fn write_plain(dir: &Path, module: &Module) -> Result<WriteReport, SynthError> {
+    write_plain_observed(dir, module, &mut |_| Ok(()))
+}
+
+/// [`write_plain`], calling `observe` before each change, as
+/// [`write_module_observed`] does.
+#[doc(hidden)]
+pub fn write_plain_observed(
+    dir: &Path,
+    module: &Module,
+    observe: Observer<'_>,
+) -> Result<WriteReport, SynthError> {
+    plain::write(&mut fsops::Fs::new(observe), dir, module)
 }

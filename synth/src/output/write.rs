@@ -22,15 +22,7 @@ pub(crate) fn write(
     dir: &Path,
     module: &Module,
 ) -> Result<WriteReport, SynthError> {
-    for name in module.files.keys() {
-        if let Some(reason) = entry_problem(name) {
-            return Err(SynthError::ModulePath {
-                name: name.clone(),
-                reason: reason.to_owned(),
-            });
-        }
-    }
-    let manifest = module_manifest(module)?;
+    let manifest = checked_manifest(module)?;
     let created = prepare(fs_, dir)?;
     let synth_dir = dir.join(SYNTH_DIR);
     let _lock = lock(&synth_dir)?;
@@ -91,8 +83,17 @@ fn guard_state(
     })
 }
 
-/// The module's own manifest, which records its backend for the guard.
-fn module_manifest(module: &Module) -> Result<Manifest, SynthError> {
+/// The module's own manifest (which records its backend for the guard),
+/// once every file name of the module is a plain relative path synth may own.
+pub(crate) fn checked_manifest(module: &Module) -> Result<Manifest, SynthError> {
+    for name in module.files.keys() {
+        if let Some(reason) = entry_problem(name) {
+            return Err(SynthError::ModulePath {
+                name: name.clone(),
+                reason: reason.to_owned(),
+            });
+        }
+    }
     let bytes = module
         .files
         .get(MANIFEST_FILE)

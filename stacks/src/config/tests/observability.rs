@@ -86,8 +86,8 @@ fn bad_node_isolation_settings_name_their_fields() {
         ),
         (
             "name = \"monitoring\"",
-            "name = \"general\"",
-            "observability.nodes.name: `general` is also the name of a [[node_groups]] entry",
+            "name = \"system\"",
+            "observability.nodes.name: `system` is also the name of a [[node_groups]] entry",
         ),
         (
             "min_size = 1\ndesired_size = 1\nmax_size = 2\ndisk_size_gib = 30\nlabel",
@@ -142,9 +142,11 @@ fn replicas_need_nodes_to_spread_over() {
 
 #[test]
 fn a_general_node_group_with_the_monitoring_label_breaks_isolation() {
+    let system = "disk_size_gib = 30\n\n[[node_groups.taints]]";
+    assert!(STAGING.contains(system));
     let text = STAGING.replacen(
-        "disk_size_gib = 30\n\n[logs]",
-        "disk_size_gib = 30\nlabels = { dedicated = \"monitoring\" }\n\n[logs]",
+        system,
+        "disk_size_gib = 30\nlabels = { dedicated = \"monitoring\" }\n\n[[node_groups.taints]]",
         1,
     );
     let e = load("staging", &text).expect_err("general nodes labelled for monitoring");

@@ -211,6 +211,23 @@ pub(super) fn instance(block: &Block, ctx: &mut Ctx<'_>) -> Result<Vec<Line>, St
     if let Some(root) = block.nested("root_block_device") {
         lines.extend(volumes(block, ctx, "root volumes", root)?);
     }
+    // Detailed monitoring (1-minute metrics) is billed per metric sent.
+    if block.body.get("monitoring").and_then(Value::as_bool) == Some(true) {
+        let metrics = ctx
+            .table
+            .assumption(AssumptionKey::DetailedMonitoringMetrics)
+            .clone();
+        let price = ctx.table.price(PriceKey::CloudwatchMetricMonth).clone();
+        lines.push(Line::new(
+            block,
+            "detailed monitoring",
+            format!("{:.0} metrics each, at 1-minute resolution", metrics.usd),
+            (metrics.usd, "metric-month"),
+            price.usd,
+            vec![price, metrics],
+            ctx.count(block),
+        ));
+    }
     Ok(lines)
 }
 

@@ -15,8 +15,8 @@ use crate::inventory::Block;
 use compute::{ebs_volume, eks_cluster, instance, node_group};
 use network::{hosted_zone, load_balancer, nat_gateway, public_ipv4, vpc_endpoint};
 use services::{
-    ecr_repository, event_rule, kms_key, lambda_function, log_group, s3_bucket, secret, sqs_queue,
-    web_acl,
+    ecr_repository, event_rule, kms_key, lambda_function, log_group, s3_bucket, secret, sns_topic,
+    sqs_queue, web_acl,
 };
 
 pub(super) type Pricer = fn(&Block, &mut Ctx<'_>) -> Result<Vec<Line>, String>;
@@ -39,6 +39,7 @@ pub(super) const PRICERS: &[(&str, Pricer)] = &[
     ("aws_s3_bucket", s3_bucket),
     ("aws_sqs_queue", sqs_queue),
     ("aws_cloudwatch_event_rule", event_rule),
+    ("aws_sns_topic", sns_topic),
     ("aws_route53_zone", hosted_zone),
     ("aws_lambda_function", lambda_function),
 ];
@@ -78,6 +79,9 @@ pub(super) const FREE: &[&str] = &[
     "aws_cloudwatch_log_resource_policy",
     "aws_cloudwatch_event_target",
     "aws_sqs_queue_policy",
+    "aws_sns_topic_policy",
+    "aws_sns_topic_subscription",
+    "aws_ec2_tag",
     "aws_s3_bucket_*",
     "aws_lb_listener",
     "aws_lb_listener_rule",

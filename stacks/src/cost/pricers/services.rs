@@ -1,5 +1,5 @@
 //! Regional services priced mostly by use: logs, keys, images, secrets,
-//! WAF, buckets, queues, events.
+//! WAF, buckets, queues, events, notifications, functions.
 
 use serde_json::Value;
 
@@ -216,7 +216,14 @@ pub(super) fn sqs_queue(block: &Block, ctx: &mut Ctx<'_>) -> Result<Vec<Line>, S
     .with_usage(UsageKey::SqsRequestsMillion)])
 }
 
+/// A rule costs nothing itself; custom events published to it do. Events
+/// AWS services send to the default bus (spot interruptions, instance state
+/// changes, health events) are delivered to rules for free, so a rule that
+/// only matches those costs nothing at all.
 pub(super) fn event_rule(block: &Block, ctx: &mut Ctx<'_>) -> Result<Vec<Line>, String> {
+    if block.body.get("event_bus_name").is_none() && matches_aws_events_only(block) {
+        return Ok(Vec::new());
+    }
     let events = ctx.usage(block, UsageKey::EventbridgeEventsMillion);
     Ok(vec![line(
         block,
@@ -228,6 +235,72 @@ pub(super) fn event_rule(block: &Block, ctx: &mut Ctx<'_>) -> Result<Vec<Line>, 
         ctx.table.price(PriceKey::EventbridgeEventsMillion),
     )
     .with_usage(UsageKey::EventbridgeEventsMillion)])
+}
+
+/// Whether the rule's event pattern names sources, all of them AWS services
+/// (`aws.ec2`), as terraform writes it: JSON, or `jsonencode({ ... })`.
+fn matches_aws_events_only(block: &Block) -> bool {
+    let pattern = block.text("event_pattern").unwrap_or_default();
+    let Some(rest) = pattern
+        .split_once("\"source\"")
+        .map(|(_, rest)| rest.trim_start_matches([' ', ':', '=']))
+    else {
+        return false;
+    };
+    let Some(list) = rest
+        .strip_prefix('[')
+        .and_then(|r| r.split_once(']'))
+        .map(|(list, _)| list)
+    else {
+        return false;
+    };
+    let sources: Vec<&str> = list
+        .split(',')
+        .map(|s| s.trim().trim_matches('"'))
+        .collect();
+    !sources.is_empty() && sources.iter().all(|s| s.starts_with("aws."))
+}
+
+/// Publishes to the topic and the notifications it delivers. Who subscribes
+/// is not in terraform (people add e-mail, chat or paging endpoints), so
+/// deliveries are usage inputs; deliveries to SQS and Lambda are free, SMS is
+/// priced per country and not estimated.
+pub(super) fn sns_topic(block: &Block, ctx: &mut Ctx<'_>) -> Result<Vec<Line>, String> {
+    let requests = ctx.usage(block, UsageKey::SnsRequestsMillion);
+    let email = ctx.usage(block, UsageKey::SnsEmailNotifications);
+    let https = ctx.usage(block, UsageKey::SnsHttpsNotifications);
+    Ok(vec![
+        line(
+            block,
+            ctx,
+            "publishes",
+            String::new(),
+            requests,
+            "million",
+            ctx.table.price(PriceKey::SnsRequestsMillion),
+        )
+        .with_usage(UsageKey::SnsRequestsMillion),
+        line(
+            block,
+            ctx,
+            "e-mail notifications",
+            String::new(),
+            email / 100_000.0,
+            "100k",
+            ctx.table.price(PriceKey::SnsEmail100k),
+        )
+        .with_usage(UsageKey::SnsEmailNotifications),
+        line(
+            block,
+            ctx,
+            "HTTP(S) notifications",
+            String::new(),
+            https / 1_000_000.0,
+            "million",
+            ctx.table.price(PriceKey::SnsHttpsMillion),
+        )
+        .with_usage(UsageKey::SnsHttpsNotifications),
+    ])
 }
 
 /// A Lambda function: its requests, and its compute (GB-seconds: the

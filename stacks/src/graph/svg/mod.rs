@@ -3,9 +3,11 @@
 //! from AWS diagrams: the region holding the VPC and, beside it, the
 //! region's services; inside the VPC its edge (gateways, flow logs), the
 //! availability zones as columns with the public subnet above the private
-//! one (rows aligned across zones), and the cluster below them. Ingress and
-//! egress are drawn as arrows, roles joined to what assumes them by dashed
-//! lines; the Mermaid and DOT outputs carry every edge.
+//! one (rows aligned across zones), and the cluster below them with a box
+//! per namespace. Ingress and egress are drawn as arrows, as are a person's
+//! way in (Session Manager to the private API) and Argo CD's delivery from
+//! git; roles joined to what assumes them by dashed lines; the Mermaid and
+//! DOT outputs carry every edge.
 
 mod layout;
 
@@ -34,16 +36,17 @@ fn colors(kind: GroupKind) -> (&'static str, &'static str) {
         GroupKind::PublicSubnet => ("#248814", "#eef7ea"),
         GroupKind::PrivateSubnet => ("#147eba", "#e8f3fa"),
         GroupKind::Cluster => ("#ed7100", "#fff5e6"),
+        GroupKind::Namespace => ("#ed7100", "#ffffff"),
         GroupKind::Services => ("#7d8998", "#f4f4f4"),
     }
 }
 
 fn draw_group(canvas: &mut Canvas, g: &Group, r: Rect) {
     let (stroke, fill) = colors(g.kind);
-    let dash = if g.kind == GroupKind::Zone {
-        " stroke-dasharray=\"6 4\""
-    } else {
-        ""
+    let dash = match g.kind {
+        GroupKind::Zone => " stroke-dasharray=\"6 4\"",
+        GroupKind::Namespace => " stroke-dasharray=\"3 3\"",
+        _ => "",
     };
     let mut title = esc(&g.label);
     if !g.detail.is_empty() {
@@ -65,6 +68,8 @@ fn draw_group(canvas: &mut Canvas, g: &Group, r: Rect) {
         r.y + 20.0,
         kind = kind_class(g.kind),
     );
+    // Edges may end at a group (Argo CD delivering into a namespace).
+    canvas.nodes.insert(g.id.clone(), r);
 }
 
 fn kind_class(kind: GroupKind) -> &'static str {
@@ -75,13 +80,14 @@ fn kind_class(kind: GroupKind) -> &'static str {
         GroupKind::PublicSubnet => "public-subnet",
         GroupKind::PrivateSubnet => "private-subnet",
         GroupKind::Cluster => "cluster",
+        GroupKind::Namespace => "namespace",
         GroupKind::Services => "services",
     }
 }
 
 fn node_colors(kind: NodeKind) -> (&'static str, &'static str) {
     match kind {
-        NodeKind::Internet | NodeKind::Actor => ("#232f3e", "#ffffff"),
+        NodeKind::Internet | NodeKind::Actor | NodeKind::Repository => ("#232f3e", "#ffffff"),
         NodeKind::Gateway | NodeKind::Nat => ("#8c4fff", "#ffffff"),
         NodeKind::LoadBalancer => ("#8c4fff", "#f3ecff"),
         NodeKind::ControlPlane | NodeKind::Compute => ("#ed7100", "#ffffff"),
@@ -250,7 +256,7 @@ pub fn box_svg(arch: &Architecture) -> String {
         out.push_str(n);
         out.push('\n');
     }
-    legend(&mut out, legend_y);
+    legend(&mut out, arch, legend_y);
     out.push_str("</svg>\n");
     out
 }
@@ -268,6 +274,8 @@ const STYLE: &str = "<style>\
 const DEFS: &str = "<defs>\
 <marker id=\"arrow-in\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0L10,5L0,10z\" fill=\"#248814\"/></marker>\
 <marker id=\"arrow-out\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0L10,5L0,10z\" fill=\"#147eba\"/></marker>\
+<marker id=\"arrow-access\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0L10,5L0,10z\" fill=\"#c925d1\"/></marker>\
+<marker id=\"arrow-delivers\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0L10,5L0,10z\" fill=\"#e7157b\"/></marker>\
 </defs>\n";
 
 fn edges(out: &mut String, arch: &Architecture, at: &BTreeMap<String, Rect>) {
@@ -279,6 +287,8 @@ fn edges(out: &mut String, arch: &Architecture, at: &BTreeMap<String, Rect>) {
             EdgeKind::Ingress => ("stroke=\"#248814\" stroke-width=\"2\" stroke-opacity=\"0.75\"", "arrow-in"),
             EdgeKind::Egress => ("stroke=\"#147eba\" stroke-width=\"1.5\" stroke-opacity=\"0.7\"", "arrow-out"),
             EdgeKind::Assumes => ("stroke=\"#dd344c\" stroke-width=\"1\" stroke-dasharray=\"4 3\" stroke-opacity=\"0.8\"", ""),
+            EdgeKind::Access => ("stroke=\"#c925d1\" stroke-width=\"1.8\" stroke-dasharray=\"6 3\"", "arrow-access"),
+            EdgeKind::Delivers => ("stroke=\"#e7157b\" stroke-width=\"1.2\" stroke-dasharray=\"2 3\" stroke-opacity=\"0.8\"", "arrow-delivers"),
             EdgeKind::Uses => continue,
         };
         let (tx, ty) = to.center();
@@ -298,15 +308,19 @@ fn edges(out: &mut String, arch: &Architecture, at: &BTreeMap<String, Rect>) {
     }
 }
 
-fn legend(out: &mut String, y: f64) {
+/// The marks the picture uses, explained in a row under it.
+fn legend(out: &mut String, arch: &Architecture, y: f64) {
+    let has = |kind: EdgeKind| arch.edges.iter().any(|e| e.kind == kind);
     let items = [
-        ("<line x1=\"0\" y1=\"0\" x2=\"28\" y2=\"0\" stroke=\"#248814\" stroke-width=\"2\" marker-end=\"url(#arrow-in)\"/>", "requests from the internet"),
-        ("<line x1=\"0\" y1=\"0\" x2=\"28\" y2=\"0\" stroke=\"#147eba\" stroke-width=\"1.5\" marker-end=\"url(#arrow-out)\"/>", "traffic out"),
-        ("<line x1=\"0\" y1=\"0\" x2=\"28\" y2=\"0\" stroke=\"#dd344c\" stroke-dasharray=\"4 3\"/>", "role and who assumes it"),
-        ("<rect x=\"0\" y=\"-8\" width=\"28\" height=\"16\" rx=\"3\" fill=\"#ffffff\" stroke=\"#545b64\" stroke-dasharray=\"5 3\"/>", "created by a controller (estimated from config)"),
+        (has(EdgeKind::Ingress), "<line x1=\"0\" y1=\"0\" x2=\"28\" y2=\"0\" stroke=\"#248814\" stroke-width=\"2\" marker-end=\"url(#arrow-in)\"/>", "requests from the internet"),
+        (has(EdgeKind::Egress), "<line x1=\"0\" y1=\"0\" x2=\"28\" y2=\"0\" stroke=\"#147eba\" stroke-width=\"1.5\" marker-end=\"url(#arrow-out)\"/>", "traffic out"),
+        (has(EdgeKind::Assumes), "<line x1=\"0\" y1=\"0\" x2=\"28\" y2=\"0\" stroke=\"#dd344c\" stroke-dasharray=\"4 3\"/>", "role and who assumes it"),
+        (has(EdgeKind::Access), "<line x1=\"0\" y1=\"0\" x2=\"28\" y2=\"0\" stroke=\"#c925d1\" stroke-width=\"1.8\" stroke-dasharray=\"6 3\" marker-end=\"url(#arrow-access)\"/>", "admin's way in"),
+        (has(EdgeKind::Delivers), "<line x1=\"0\" y1=\"0\" x2=\"28\" y2=\"0\" stroke=\"#e7157b\" stroke-dasharray=\"2 3\" marker-end=\"url(#arrow-delivers)\"/>", "delivered from git"),
+        (arch.all_nodes().iter().any(|n| n.estimated), "<rect x=\"0\" y=\"-8\" width=\"28\" height=\"16\" rx=\"3\" fill=\"#ffffff\" stroke=\"#545b64\" stroke-dasharray=\"5 3\"/>", "created by a controller (estimated from config)"),
     ];
     let mut x = PAD;
-    for (mark, text) in items {
+    for (_, mark, text) in items.into_iter().filter(|(shown, _, _)| *shown) {
         let _ = writeln!(
             out,
             "<g class=\"legend\" transform=\"translate({x:.0},{:.0})\">{mark}<text x=\"36\" y=\"4\">{text}</text></g>",
