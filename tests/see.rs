@@ -444,6 +444,61 @@ fn the_picture_holds_the_architecture_a_reader_expects() {
         !mermaid.contains("argocd_bootstrap"),
         "drawn as part of Argo CD"
     );
+    // The edge: the service's ALB with its public name, the certificate it
+    // presents and the web ACL it is filtered by, which logs to its group.
+    let alb = "estimated_aws_lb_webapp__aws_subnet_public_a";
+    let alb_line = node_line(&mermaid, alb);
+    assert!(
+        alb_line.contains("<b>ALB</b>")
+            && alb_line.contains("listens 443/HTTPS, 80/HTTP")
+            && alb_line.contains("public name webapp.example.com"),
+        "{alb_line}"
+    );
+    has_edge(
+        &mermaid,
+        &format!("{alb} -.->|\"TLS with\"| aws_acm_certificate_edge"),
+    );
+    has_edge(
+        &mermaid,
+        &format!("{alb} -.->|\"filtered by\"| aws_wafv2_web_acl_edge"),
+    );
+    assert!(node_line(&mermaid, "aws_wafv2_web_acl_edge").contains("4 rules"));
+    has_edge(
+        &mermaid,
+        "aws_wafv2_web_acl_edge -.->|\"logs requests to\"| aws_cloudwatch_log_group_waf",
+    );
+    // The secrets: rotated by their function, read only by the roles of the
+    // rotation and of the namespace's SecretStore, which External Secrets
+    // Operator (in its own namespace, delivered by Argo CD) authenticates as.
+    let secret = "aws_secretsmanager_secret_app_secret";
+    has_edge(
+        &mermaid,
+        &format!("aws_lambda_function_secret_rotation -.->|\"rotates\"| {secret}"),
+    );
+    let readers: Vec<&str> = mermaid
+        .lines()
+        .filter(|l| l.contains(&format!("|\"may read\"| {secret}")))
+        .collect();
+    assert_eq!(readers.len(), 2, "{readers:?}");
+    has_edge(
+        &mermaid,
+        &format!("aws_iam_role_secrets_reader -.->|\"may read\"| {secret}"),
+    );
+    has_edge(
+        &mermaid,
+        "aws_iam_role_secrets_reader -.->|\"assumed by\"| helm_release_service_secrets",
+    );
+    assert_eq!(
+        enclosing(&mermaid, "helm_release_external_secrets").last(),
+        Some(&format!("{cluster}_ns_external_secrets"))
+    );
+    for plumbing in [
+        "lambda permission",
+        "secretsmanager secret rotation",
+        "log resource policy",
+    ] {
+        assert!(!mermaid.contains(plumbing), "{plumbing} is drawn");
+    }
     // The bastion in a private subnet beside its role, and the admin's way
     // through Session Manager to the private API.
     let bastion = "aws_instance_bastion__aws_subnet_private_a";
