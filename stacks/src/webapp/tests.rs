@@ -307,10 +307,10 @@ fn with_gitops_the_public_name_follows_whatever_load_balancer_has_the_tags() {
     // Nothing in the app stack reads the load balancer any more, and the
     // CI deployer, which runs no terraform, may not change the record.
     let app = &files["app.tf.json"];
-    assert!(app.get("data").map_or(true, |d| d.get("aws_lb").is_none()));
+    assert!(app.get("data").is_none_or(|d| d.get("aws_lb").is_none()));
     assert!(app
         .get("output")
-        .map_or(true, |o| o.get("service_url").is_none()));
+        .is_none_or(|o| o.get("service_url").is_none()));
     assert!(files["iam.tf.json"]["resource"]["aws_iam_role_policy"]
         .get("ci_deployer_public_name")
         .is_none());
