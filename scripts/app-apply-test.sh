@@ -100,7 +100,8 @@ apply -auto-approve [stacks: $aws_only]
 output -json api_tunnel [stacks: $aws_only]
 init -input=false [stacks: $everything] [backend: local]
 apply -auto-approve -var-file=prod.tfvars [stacks: $everything] [tunnel: open]
-output service_url [stacks: $everything]" 0 \
+output service_url [stacks: $everything]
+output -raw load_balancer_hostname [stacks: $everything]" 0 \
   staging -auto-approve -var-file=prod.tfvars
 tunnel_case() {
   local name="$1"
@@ -121,6 +122,8 @@ tunnel_case "the tunnel goes to the bastion's instance and the API's host, and i
   tunnel_went_to_the_bastion_and_closed
 tunnel_case "with Argo CD delivering, phase 2 points at git instead of a service URL" \
   grep -q "Argo CD now syncs staging from its GitOps tree in git" "$work/stdout"
+tunnel_case "... and, before the load balancer exists, says the public name needs another apply" \
+  grep -q "staging's public name has no record yet: once Argo CD has synced the service, apply again" "$work/stdout"
 
 printf 'aws_vpc.main\nhelm_release.webapp\nkubernetes_namespace_v1.app\n' >"$FAKE_STATE"
 FAKE_SERVICE_URL=1 run_case "a deployed environment skips phase 1, which would delete its releases; state in S3; a public API needs no tunnel" \
@@ -130,7 +133,8 @@ output -json api_tunnel [stacks: $aws_only]
 init -input=false [stacks: $everything] [backend: s3]
 apply -input=false -var=image_tag=1.0.1 [stacks: $everything]
 output service_url [stacks: $everything]
-output configs_url [stacks: $everything]" 0 \
+output configs_url [stacks: $everything]
+output -raw load_balancer_hostname [stacks: $everything]" 0 \
   staging --state-bucket tf-state-staging -input=false -var=image_tag=1.0.1
 
 : >"$FAKE_STATE"

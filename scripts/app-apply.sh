@@ -17,7 +17,7 @@
 # Session Manager plugin, and credentials of the admin role.
 #
 # Usage: scripts/app-apply.sh ENV [--state-bucket BUCKET] [TERRAFORM_APPLY_OPTION ...]
-#   e.g. TF_VAR_app_secret=... TF_VAR_grafana_admin_password=... \
+#   e.g. TF_VAR_grafana_admin_password=... \
 #          scripts/app-apply.sh production --state-bucket tf-state-prod \
 #          -var image_tag=1.0.0-prod
 # --state-bucket goes to `synth` (state in S3 rather than a local file).
@@ -131,7 +131,14 @@ tf init -input=false
 tf apply "${common[@]}" "${variables[@]}"
 if tf output service_url 2>/dev/null; then
   tf output configs_url
-else
+fi
+if python3 -c 'import json, sys; sys.exit("argo_cd" not in json.load(open(sys.argv[1])).get("resource", {}).get("helm_release", {}))' \
+  "$out/app.tf.json"; then
   # Argo CD delivers the releases: it deploys what git holds, not this checkout.
   echo "app-apply: Argo CD now syncs $env from its GitOps tree in git; \`cargo run -- diff $env\` shows whether this checkout's tree differs from the config"
+  # The public name follows the load balancer the controller makes once
+  # Argo CD has synced the service (docs/edge.md): none yet, no record yet.
+  if [[ -z "$(tf output -raw load_balancer_hostname 2>/dev/null)" ]]; then
+    echo "app-apply: $env's public name has no record yet: once Argo CD has synced the service, apply again and the plan adds it"
+  fi
 fi

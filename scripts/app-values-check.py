@@ -9,7 +9,7 @@ the module's locals and variables, so the YAML checked is byte for byte the YAML
 helm will get; the variables' validations run on the way. The documents are
 merged in order as helm does, then the `set` entries go on top. A `set` value
 that is a terraform expression (the ECR URL, the image tag, the IRSA role, the
-Secret) is only known at apply time; it is replaced by a realistic stand-in
+certificate, the web ACL) is only known at apply time; it is replaced by a realistic stand-in
 from PLACEHOLDERS, and a `set` entry without one is an error, so a new entry
 cannot slip past the check. The result goes through the chart's own checks
 (scripts/chart-check.sh). Needs terraform on PATH (no provider is installed).
@@ -47,15 +47,15 @@ PLACEHOLDERS: dict[str, str] = {
     "image.tag": "0.0.0-check",
     "image.digest": DIGEST,
     "serviceAccount.roleArn": "arn:aws:iam::111122223333:role/webapp-check",
-    "secret.existingSecret": "webapp-secrets",
-    "secret.existingSecretChecksum": "12345",
+    "ingress.certificateArn": "arn:aws:acm:eu-west-1:111122223333:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+    "ingress.wafAclArn": "arn:aws:wafv2:eu-west-1:111122223333:regional/webacl/webapp-check-edge/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+    "service.tls.certificateArn": "arn:aws:acm:eu-west-1:111122223333:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
 }
 
 # Values for the module's variables while terraform evaluates the documents.
 VARIABLES: dict[str, str] = {
     "image_tag": PLACEHOLDERS["image.tag"],
     "image_digest": DIGEST,
-    "app_secret": "check-secret-0123456789",
     "grafana_admin_password": "check-password-0123456789",
 }
 

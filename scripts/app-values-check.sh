@@ -4,7 +4,10 @@
 # the release's values documents (and the variables' validations), adds the
 # `set` entries (computed ones replaced by stand-ins), and runs the chart's
 # checks on the result (helm lint/render, kubernetes-validate --strict, Pod
-# Security, checkov) with scripts/chart-check.sh. Needs terraform on PATH.
+# Security, checkov) with scripts/chart-check.sh. Then proves, per
+# environment, who may read the service's Secret (scripts/rbac/check.py over
+# the rendered Role/RoleBinding and the module's EKS access entries), after
+# the evaluator's own tests. Needs terraform on PATH.
 #
 # Usage: scripts/app-values-check.sh [ENV ...]   (default: staging production)
 set -euo pipefail
@@ -29,6 +32,12 @@ for env in "${envs[@]}"; do
   values="$work/webapp-values-$env.yaml"
   "$root/.venv/bin/python" "$root/scripts/app-values-check.py" "$work/$env" "$values" "$work/$env-values.json"
   files+=("$values")
+done
+
+echo "app-values-check: who may read the service's secrets"
+"$root/.venv/bin/python" -m pytest -q -p no:cacheprovider "$root/scripts/rbac"
+for env in "${envs[@]}"; do
+  "$root/.venv/bin/python" "$root/scripts/rbac/check.py" "$env" "$work/$env" "$work/webapp-values-$env.yaml"
 done
 
 echo "app-values-check: checking ${files[*]##*/} with the chart"

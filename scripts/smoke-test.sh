@@ -4,9 +4,20 @@
 #   scripts/smoke-test.sh          build the image's binary, start it on a free
 #                                  127.0.0.1 port, check every endpoint, send
 #                                  SIGTERM and check the drain and a clean exit
-#   scripts/smoke-test.sh URL      check a deployed service, e.g. the load
-#                                  balancer address the app stack outputs
-#                                  (terraform output -raw service_url)
+#   scripts/smoke-test.sh URL      check a deployed service, e.g. the public
+#                                  URL the app stack outputs (terraform output
+#                                  -raw service_url)
+#
+# Against an https:// URL it also checks the edge: plain HTTP on the same name
+# is redirected to HTTPS, TLS 1.3 is negotiated and TLS 1.1 refused, and a
+# request carrying a known bad input (a Log4Shell JNDI lookup in a header,
+# which the WAF's AWSManagedRulesKnownBadInputsRuleSet blocks) gets 403.
+#   SMOKE_CA_FILE    a CA certificate to trust besides the system's (tests)
+#   SMOKE_HTTP_PORT  the plain HTTP port of the name (default 80)
+# Without a URL, after the local checks, scripts/smoke-edge-standin.sh runs
+# these edge checks against a local stand-in of the ALB and WAF (nginx with
+# TLS and a 403 rule, in front of the service) and against a broken one,
+# which they must fail.
 #
 # Every check prints one line; the last line counts passes and failures, and
 # the exit status is non-zero when any check failed.
@@ -36,6 +47,12 @@ fail() {
   echo "  FAIL  $*"
 }
 
+# Extra curl options for every request (a CA to trust, from SMOKE_CA_FILE).
+curl_tls=()
+if [[ -n "${SMOKE_CA_FILE:-}" ]]; then
+  curl_tls=(--cacert "$SMOKE_CA_FILE")
+fi
+
 # fetch NAME METHOD PATH [curl args...]: response body to $scratch/NAME.body,
 # headers to $scratch/NAME.headers; prints the status code (000 if none).
 fetch() {
@@ -43,7 +60,7 @@ fetch() {
   shift 3
   : >"$scratch/$name.body"
   : >"$scratch/$name.headers"
-  curl -sS --connect-timeout 5 --max-time 10 -X "$method" \
+  curl -sS --connect-timeout 5 --max-time 10 -X "$method" "${curl_tls[@]}" \
     -o "$scratch/$name.body" -D "$scratch/$name.headers" -w '%{http_code}' \
     "$@" "$base_url$path" 2>"$scratch/$name.err" || true
 }
@@ -117,6 +134,46 @@ check_endpoints() {
   if [[ "$(header post allow)" == *GET* ]]; then ok "POST / names the allowed methods"; else fail "POST / has no Allow header"; fi
 }
 
+# tls_protocol [openssl s_client options...]: the protocol the server
+# negotiates with such a client, or nothing when the handshake fails
+# (s_client then prints `New, (NONE), ...`).
+tls_protocol() {
+  { timeout 10 openssl s_client -connect "$host:$port" -servername "$host" "$@" </dev/null 2>/dev/null || true; } |
+    sed -n 's/^New, \(TLSv[0-9.]*\), Cipher is .*/\1/p' | sed -n 1p
+}
+
+# The way in: HTTPS only, TLS 1.3, and the WAF in front.
+check_edge() {
+  local status location want
+  # The ALB's redirect names the port; a default port is the same URL.
+  want="https://$host:$port/configs?smoke=1"
+  status="$(curl -sS --connect-timeout 5 --max-time 10 -o /dev/null -w '%{http_code} %{redirect_url}' \
+    "http://$host:${SMOKE_HTTP_PORT:-80}/configs?smoke=1" 2>"$scratch/redirect.err" || true)"
+  location="${status#* }"
+  location="${location/#https:\/\/$host\//https://$host:443/}"
+  if [[ "${status%% *}" =~ ^30[18]$ && "$location" == "$want" ]]; then
+    ok "plain HTTP redirects to HTTPS (${status%% *} to $location)"
+  else
+    fail "plain HTTP on port ${SMOKE_HTTP_PORT:-80} -> $status, want 301 or 308 to $want $(cat "$scratch/redirect.err")"
+  fi
+
+  local negotiated
+  negotiated="$(tls_protocol)"
+  if [[ "$negotiated" == TLSv1.3 ]]; then ok "TLS 1.3 negotiated"; else fail "TLS negotiated: ${negotiated:-no handshake}, want TLSv1.3"; fi
+  # The client allows TLS 1.1 (security level 0), so a handshake that fails
+  # was refused by the server.
+  negotiated="$(tls_protocol -tls1_1 -cipher 'DEFAULT@SECLEVEL=0')"
+  if [[ -z "$negotiated" ]]; then ok "TLS 1.1 refused"; else fail "TLS 1.1 accepted ($negotiated)"; fi
+
+  # shellcheck disable=SC2016 # the JNDI lookup is the literal text the rule matches
+  status="$(fetch waf_block GET / -H 'User-Agent: ${jndi:ldap://smoke-test.invalid/a}')"
+  if [[ "$status" == 403 ]]; then
+    ok "a known bad input (a JNDI lookup in User-Agent) is blocked with 403"
+  else
+    fail "a known bad input (a JNDI lookup in User-Agent) -> $status, want 403 from the WAF"
+  fi
+}
+
 if (($# > 1)); then
   echo "usage: scripts/smoke-test.sh [URL]" >&2
   exit 2
@@ -127,6 +184,16 @@ if (($# == 1)); then
   [[ "$base_url" == http://* || "$base_url" == https://* ]] || base_url="http://$base_url"
   echo "smoke-test: checking the deployed service at $base_url"
   check_endpoints
+  if [[ "$base_url" == https://* ]]; then
+    authority="${base_url#https://}"
+    authority="${authority%%/*}"
+    host="${authority%:*}"
+    port=443
+    [[ "$authority" == *:* ]] && port="${authority##*:}"
+    check_edge
+  else
+    echo "  skip  the edge checks (redirect, TLS, WAF) need an https:// URL"
+  fi
 else
   scripts/build-service.sh "$scratch/webapp"
   secret="smoke-$RANDOM-$RANDOM-secret"
@@ -154,6 +221,14 @@ else
     ok "GET /configs shows the secret as set, never its value"
   else
     fail "GET /configs shows a secret wrongly"
+  fi
+
+  if scripts/smoke-edge-standin.sh "$address" >"$scratch/edge.log" 2>&1; then
+    ok "the edge checks pass against a stand-in ALB and WAF, and fail against a broken one"
+    sed 's/^/        /' "$scratch/edge.log"
+  else
+    fail "the edge checks against local stand-ins:"
+    sed 's/^/        /' "$scratch/edge.log"
   fi
 
   kill -TERM "$pid"

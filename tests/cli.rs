@@ -511,7 +511,7 @@ fn a_subset_that_would_drop_stateful_resources_from_state_is_refused() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     for expected in [
-        "terraform would destroy 13 stateful resource(s) that its state holds (the local state file terraform.staging.tfstate)",
+        "terraform would destroy 17 stateful resource(s) that its state holds (the local state file terraform.staging.tfstate)",
         "aws_kms_key.eks_secrets (everything encrypted with it, unreadable once the key is gone) is declared in stack `iam`",
         "aws_eks_cluster.main (the cluster and every Kubernetes object in it) is declared in stack `eks`, which --stacks leaves out",
         "to keep it: add `eks` to --stacks",
@@ -524,12 +524,13 @@ fn a_subset_that_would_drop_stateful_resources_from_state_is_refused() {
     assert_eq!(before, snapshot(out.path()));
 
     // Allowed by address: written, and each destroy is told.
-    let allowed = "aws_cloudwatch_log_group.cluster,aws_ecr_repository.service,\
-                   aws_eks_cluster.main,aws_eks_node_group.monitoring,aws_eks_node_group.system,\
-                   aws_kms_key.eks_secrets,aws_kms_key.loki,aws_s3_bucket.loki_chunks,\
-                   aws_s3_bucket.loki_ruler,aws_sns_topic.alerts,\
+    let allowed = "aws_cloudwatch_log_group.cluster,aws_cloudwatch_log_group.secret_rotation,\
+                   aws_ecr_repository.service,aws_eks_cluster.main,aws_eks_node_group.monitoring,\
+                   aws_eks_node_group.system,aws_kms_key.app_secrets,aws_kms_key.eks_secrets,\
+                   aws_kms_key.loki,aws_s3_bucket.loki_chunks,aws_s3_bucket.loki_ruler,\
+                   aws_secretsmanager_secret.app_secret,aws_sns_topic.alerts,\
                    aws_sqs_queue.karpenter_interruption,kubernetes_namespace_v1.app,\
-                   kubernetes_namespace_v1.monitoring";
+                   kubernetes_namespace_v1.external_secrets,kubernetes_namespace_v1.monitoring";
     let o = synth_into(
         "staging",
         out.path(),

@@ -93,7 +93,7 @@ fn synth_writes_the_tree_into_the_checkout_and_leaves_it_alone_when_unchanged() 
     assert!(o.status.success(), "{}", text(&o.stderr));
     let out = text(&o.stdout);
     assert!(
-        out.contains("GitOps tree of staging: 9 Argo CD applications into"),
+        out.contains("GitOps tree of staging: 11 Argo CD applications into"),
         "{out}"
     );
     let tree = root.path().join("gitops/staging");

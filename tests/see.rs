@@ -32,19 +32,24 @@ fn cost_prints_every_priced_item_with_its_arithmetic_and_marks() {
     // The figures are worked out by hand in stacks/src/cost/tests.rs.
     for expected in [
         "staging: monthly estimate in USD, eu-west-1, as of 2026-12-01 (730 hours a month)",
-        "     35.04   aws_nat_gateway.a                      NAT gateway: 730 h x 0.048",
-        "      2.40*                                         data processed: 50 GB x 0.048 [usage.nat_data_gb]",
+        "     35.04   aws_nat_gateway.a                         NAT gateway: 730 h x 0.048",
+        "      2.40*                                            data processed: 50 GB x 0.048 [usage.nat_data_gb]",
+        "      5.00   aws_wafv2_web_acl.edge                    web ACL: 1 ACL-month x 5.00",
+        "      0.40   aws_secretsmanager_secret.app_secret      secret: 1 secret-month x 0.40",
+        "      0.00*                                            compute (128 MB): 125 GB-s x 0.000017 \
+         [usage.lambda_invocations, usage.lambda_duration_ms]",
         "in the cluster: created by controllers, estimated from config (not in terraform)",
-        "     18.40 ~ estimated.aws_lb.webapp                load balancer (NLB): 730 h x 0.0252",
-        "     56.06 ~ estimated.aws_instance.general         instances (c6i.large, spot at 60% below \
+        "     18.40 ~ estimated.aws_lb.webapp                   load balancer (ALB): 730 h x 0.0252",
+        "     56.06 ~ estimated.aws_instance.general            instances (c6i.large, spot at 60% below \
          on-demand (assumed)): 1,460 instance-h x 0.0384; 0.00 to 224.26 by scaling",
-        "      1.76 ~ estimated.aws_ebs_volume.prometheus    volume (gp3, 20 GB each): 20 GB-month x 0.088",
-        "      2.10                                          detailed monitoring (7 metrics each, at \
+        "      1.76 ~ estimated.aws_ebs_volume.prometheus       volume (gp3, 20 GB each): 20 GB-month x 0.088",
+        "      2.10                                             detailed monitoring (7 metrics each, at \
          1-minute resolution): 7 metric-month x 0.30",
-        "      0.20*                                         e-mail notifications: 0.1 100k x 2.00 \
+        "      0.20*                                            e-mail notifications: 0.1 100k x 2.00 \
          [usage.sns_email_notifications]",
-        "    702.56   total a month (USD)",
-        "             from 641.21 to 971.76 as node groups and NodePools scale between their sizes",
+        "    726.74   total a month (USD)",
+        "             from 665.39 to 995.94 as node groups and NodePools scale between their sizes",
+        "lambda_invocations = 1,000 invocations (default)",
         "nat_data_gb = 50 GB (default)",
         "sns_email_notifications = 10,000 notifications (default)",
         "what the in-cluster estimates (~) rest on:",
@@ -68,14 +73,14 @@ fn cost_json_carries_the_figures_their_prices_and_sources() {
     ])))
     .unwrap();
     let total = doc["totals"]["monthly"].as_f64().unwrap();
-    assert!((total - 1619.561).abs() < 1e-6, "{total}");
+    assert!((total - 1643.7432833375).abs() < 1e-6, "{total}");
     let lines = doc["lines"].as_array().unwrap();
-    let nlb: Vec<&Value> = lines
+    let alb: Vec<&Value> = lines
         .iter()
         .filter(|l| l["address"] == "estimated.aws_lb.webapp")
         .collect();
-    assert_eq!(nlb.len(), 4);
-    assert!(nlb.iter().all(|l| l["estimated"] == true));
+    assert_eq!(alb.len(), 4);
+    assert!(alb.iter().all(|l| l["estimated"] == true));
     let nat = lines
         .iter()
         .find(|l| l["address"] == "aws_nat_gateway.c" && l["what"] == "data processed")
@@ -113,7 +118,7 @@ fn cost_json_carries_the_figures_their_prices_and_sources() {
 fn cost_of_two_environments_side_by_side() {
     let text = ok(&infra(&["cost", "staging", "production", "--as-of", AS_OF]));
     assert!(
-        text.contains("702.56   1,619.56    +917.01    total a month"),
+        text.contains("726.74   1,643.74    +917.01    total a month"),
         "{text}"
     );
     assert!(
@@ -124,7 +129,7 @@ fn cost_of_two_environments_side_by_side() {
     );
     assert!(
         text.contains(
-            "     56.06     210.24    +154.18 ~ estimated.aws_instance.general         instances \
+            "     56.06     210.24    +154.18 ~ estimated.aws_instance.general            instances \
              (c6i.large, spot at 60% below on-demand (assumed) -> c6i.large, on-demand)"
         ),
         "{text}"
@@ -162,13 +167,13 @@ fn diff_shows_the_cost_of_a_change() {
     let text = stdout(&o);
     // A second NAT gateway (35.04 + 100 GB x 0.048 = 4.80) and its EIP (3.65),
     // and the first gateway's data at 100 GB: 2.40 -> 4.80.
-    // 702.5554 + 35.04 + 4.80 + 3.65 + 2.40 = 748.4454
+    // 726.7376833375 + 35.04 + 4.80 + 3.65 + 2.40 = 772.6276833375
     assert!(
         text.contains("~ usage\n    nat_data_gb: (absent) -> 100.0\n"),
         "{text}"
     );
     assert!(
-        text.contains("monthly cost in USD, as of 2026-12-01: 702.56 -> 748.45 (+45.89)"),
+        text.contains("monthly cost in USD, as of 2026-12-01: 726.74 -> 772.63 (+45.89)"),
         "{text}"
     );
     assert!(
@@ -186,7 +191,7 @@ fn diff_between_environments_ends_with_the_cost_change() {
     let o = infra(&["diff", "staging", "production", "--as-of", AS_OF]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stdout(&o).contains("monthly cost in USD, as of 2026-12-01: 702.56 -> 1,619.56 (+917.01)"),
+        stdout(&o).contains("monthly cost in USD, as of 2026-12-01: 726.74 -> 1,643.74 (+917.01)"),
         "{}",
         stdout(&o)
     );
@@ -429,7 +434,7 @@ fn the_picture_holds_the_architecture_a_reader_expects() {
         &mermaid,
         &format!("{git} -.->|\"desired state\"| helm_release_argo_cd"),
     );
-    for namespace in ["kube_system", "monitoring", "webapp"] {
+    for namespace in ["kube_system", "external_secrets", "monitoring", "webapp"] {
         has_edge(
             &mermaid,
             &format!("helm_release_argo_cd -.->|\"delivers\"| {cluster}_ns_{namespace}"),
@@ -439,6 +444,61 @@ fn the_picture_holds_the_architecture_a_reader_expects() {
         !mermaid.contains("argocd_bootstrap"),
         "drawn as part of Argo CD"
     );
+    // The edge: the service's ALB with its public name, the certificate it
+    // presents and the web ACL it is filtered by, which logs to its group.
+    let alb = "estimated_aws_lb_webapp__aws_subnet_public_a";
+    let alb_line = node_line(&mermaid, alb);
+    assert!(
+        alb_line.contains("<b>ALB</b>")
+            && alb_line.contains("listens 443/HTTPS, 80/HTTP")
+            && alb_line.contains("public name webapp.example.com"),
+        "{alb_line}"
+    );
+    has_edge(
+        &mermaid,
+        &format!("{alb} -.->|\"TLS with\"| aws_acm_certificate_edge"),
+    );
+    has_edge(
+        &mermaid,
+        &format!("{alb} -.->|\"filtered by\"| aws_wafv2_web_acl_edge"),
+    );
+    assert!(node_line(&mermaid, "aws_wafv2_web_acl_edge").contains("4 rules"));
+    has_edge(
+        &mermaid,
+        "aws_wafv2_web_acl_edge -.->|\"logs requests to\"| aws_cloudwatch_log_group_waf",
+    );
+    // The secrets: rotated by their function, read only by the roles of the
+    // rotation and of the namespace's SecretStore, which External Secrets
+    // Operator (in its own namespace, delivered by Argo CD) authenticates as.
+    let secret = "aws_secretsmanager_secret_app_secret";
+    has_edge(
+        &mermaid,
+        &format!("aws_lambda_function_secret_rotation -.->|\"rotates\"| {secret}"),
+    );
+    let readers: Vec<&str> = mermaid
+        .lines()
+        .filter(|l| l.contains(&format!("|\"may read\"| {secret}")))
+        .collect();
+    assert_eq!(readers.len(), 2, "{readers:?}");
+    has_edge(
+        &mermaid,
+        &format!("aws_iam_role_secrets_reader -.->|\"may read\"| {secret}"),
+    );
+    has_edge(
+        &mermaid,
+        "aws_iam_role_secrets_reader -.->|\"assumed by\"| helm_release_service_secrets",
+    );
+    assert_eq!(
+        enclosing(&mermaid, "helm_release_external_secrets").last(),
+        Some(&format!("{cluster}_ns_external_secrets"))
+    );
+    for plumbing in [
+        "lambda permission",
+        "secretsmanager secret rotation",
+        "log resource policy",
+    ] {
+        assert!(!mermaid.contains(plumbing), "{plumbing} is drawn");
+    }
     // The bastion in a private subnet beside its role, and the admin's way
     // through Session Manager to the private API.
     let bastion = "aws_instance_bastion__aws_subnet_private_a";
@@ -560,8 +620,10 @@ fn report_is_one_page_that_fetches_nothing() {
     for expected in [
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';",
         "<svg xmlns=\"http://www.w3.org/2000/svg\"",
-        "702.56",
+        "726.74",
         "Differences from production",
+        "aws_wafv2_web_acl.edge",
+        "aws_lambda_function.secret_rotation",
         "estimated.aws_instance.general",
         "What the in-cluster estimates rest on",
         "NodePool general: c6i.large assumed",

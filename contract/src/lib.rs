@@ -13,9 +13,6 @@ pub const APP_PREFIX: &str = "APP_";
 /// The environment's name, as the service reports it.
 pub const APP_ENV: &str = "APP_ENV";
 
-/// The application secret, delivered from a Kubernetes Secret.
-pub const APP_SECRET: &str = "APP_SECRET";
-
 /// Suffixes that mark an `APP_*` variable (or a ConfigMap key) as a secret:
 /// the service shows such values only as set or not set, and the stacks
 /// refuse them in plain config.
@@ -50,9 +47,11 @@ pub mod settings {
     pub const WORKER_THREADS: &str = "SERVICE_WORKER_THREADS";
     pub const CONFIG_DIR: &str = "SERVICE_CONFIG_DIR";
     pub const ACCESS_LOG: &str = "SERVICE_ACCESS_LOG";
+    pub const SECRETS_DIR: &str = "SERVICE_SECRETS_DIR";
+    pub const SECRETS_POLL_SECONDS: &str = "SERVICE_SECRETS_POLL_SECONDS";
 
     /// Every setting, for "known settings" messages and checks.
-    pub const ALL: [&str; 12] = [
+    pub const ALL: [&str; 14] = [
         LISTEN_ADDRESS,
         LOG_LEVEL,
         DRAIN_SECONDS,
@@ -65,6 +64,8 @@ pub mod settings {
         WORKER_THREADS,
         CONFIG_DIR,
         ACCESS_LOG,
+        SECRETS_DIR,
+        SECRETS_POLL_SECONDS,
     ];
 }
 

@@ -66,6 +66,11 @@ app.kubernetes.io/part-of: {{ include "webapp.name" . }}
 {{- default (include "webapp.fullname" .) .Values.secret.existingSecret }}
 {{- end }}
 
+{{/* Where the Secret's files are mounted (SERVICE_SECRETS_DIR). */}}
+{{- define "webapp.secretsDir" -}}
+/etc/webapp/secrets
+{{- end }}
+
 {{/* True (non-empty) when the pods read a Secret at all. */}}
 {{- define "webapp.hasSecret" -}}
 {{- if or .Values.secret.existingSecret .Values.secret.values }}true{{- end }}
@@ -91,6 +96,16 @@ in-flight shutdown, then a margin.
 {{- add .Values.drainSeconds .Values.shutdownTimeoutSeconds .Values.terminationGraceMarginSeconds }}
 {{- end }}
 
+{{/* Ingress annotation suffixes the chart derives from values; ingress.annotations may not override them. */}}
+{{- define "webapp.managedIngressAnnotations" -}}
+scheme group.name target-type listen-ports ssl-redirect certificate-arn ssl-policy wafv2-acl-arn wafv2-acl-name waf-acl-id web-acl-id inbound-cidrs healthcheck-protocol healthcheck-port healthcheck-path healthcheck-interval-seconds healthcheck-timeout-seconds healthy-threshold-count unhealthy-threshold-count success-codes target-group-attributes load-balancer-attributes
+{{- end }}
+
+{{/* The ALB's port of the service: plain HTTP inside the cluster. */}}
+{{- define "webapp.servicePort" -}}
+{{- ternary .Values.service.httpPort .Values.service.tls.port (gt (int .Values.service.httpPort) 0) | int }}
+{{- end }}
+
 {{/* Service annotation suffixes the chart derives from values; service.annotations may not override them. */}}
 {{- define "webapp.managedLbAnnotations" -}}
 type nlb-target-type scheme target-group-attributes healthcheck-protocol healthcheck-port healthcheck-path healthcheck-interval healthcheck-healthy-threshold healthcheck-unhealthy-threshold ssl-cert ssl-ports ssl-negotiation-policy
@@ -112,9 +127,13 @@ type nlb-target-type scheme target-group-attributes healthcheck-protocol healthc
       protocol: TCP
 {{- end }}
 
-{{/* Whether the pods need a Kubernetes API token. */}}
+{{/*
+Whether the pods carry a Kubernetes API token: only when asked. rbac.rules
+bounds what the service account may do; the token is what lets a pod do it,
+and the service needs none (its config and secrets arrive as files).
+*/}}
 {{- define "webapp.automountToken" -}}
-{{- if or .Values.serviceAccount.automountToken .Values.rbac.rules }}true{{- else }}false{{- end }}
+{{- if .Values.serviceAccount.automountToken }}true{{- else }}false{{- end }}
 {{- end }}
 
 {{/*
@@ -126,8 +145,23 @@ it is about, so a bad environment file is caught at render time.
 {{- if and $a.enabled (gt (int $a.minReplicas) (int $a.maxReplicas)) }}
 {{- fail (printf "autoscaling.minReplicas (%v) must not exceed autoscaling.maxReplicas (%v)" $a.minReplicas $a.maxReplicas) }}
 {{- end }}
-{{- if and (not .Values.service.tls.enabled) (eq (int .Values.service.httpPort) 0) }}
+{{- $nlb := eq .Values.service.type "LoadBalancer" }}
+{{- if and $nlb (not .Values.service.tls.enabled) (eq (int .Values.service.httpPort) 0) }}
 {{- fail "service.httpPort is 0 and service.tls.enabled is false: the load balancer would have no listener" }}
+{{- end }}
+{{- if and (not $nlb) .Values.service.tls.enabled }}
+{{- fail "service.tls.enabled needs service.type LoadBalancer: TLS ends at the NLB, and a ClusterIP Service has none (behind the Ingress, TLS ends at the ALB: ingress.certificateArn)" }}
+{{- end }}
+{{- if and (not $nlb) (eq (int .Values.service.httpPort) 0) }}
+{{- fail "service.httpPort is 0, but a ClusterIP Service needs a port for the Ingress and the in-cluster clients" }}
+{{- end }}
+{{- if and .Values.ingress.enabled $nlb }}
+{{- fail "ingress.enabled publishes the service through an ALB, and service.type is LoadBalancer: set service.type to ClusterIP (an NLB beside the ALB would be a second way in, past the ALB's WAF)" }}
+{{- end }}
+{{- range $key, $_ := .Values.ingress.annotations }}
+{{- if and (hasPrefix "alb.ingress.kubernetes.io/" $key) (has (trimPrefix "alb.ingress.kubernetes.io/" $key) (include "webapp.managedIngressAnnotations" $ | splitList " ")) }}
+{{- fail (printf "ingress.annotations: %s is set by the chart (from ingress.*, drainSeconds or the probes); change that value instead" $key) }}
+{{- end }}
 {{- end }}
 {{- if and .Values.service.tls.enabled (eq (int .Values.service.httpPort) (int .Values.service.tls.port)) }}
 {{- fail (printf "service.httpPort and service.tls.port are both %v: listeners need distinct ports" .Values.service.httpPort) }}

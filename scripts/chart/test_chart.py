@@ -28,6 +28,8 @@ import chartlib
 from chartlib import ChartCheckError, ValuesCase
 
 CONFIG_DIR = "/etc/webapp/config"
+SECRETS_DIR = "/etc/webapp/secrets"
+ALB_ANNOTATION = "alb.ingress.kubernetes.io/"
 LB_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-"
 LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?")
 RECOMMENDED_LABELS = (
@@ -123,7 +125,10 @@ def test_every_object_has_recommended_labels_and_namespace(case: ValuesCase) -> 
     assert_label_values_valid(render)
     for path, obj in render.objects:
         metadata = obj["metadata"]
-        assert metadata.get("namespace") == chartlib.NAMESPACE, f"{path}: no namespace"
+        if obj["kind"] in chartlib.CLUSTER_SCOPED_KINDS:
+            assert "namespace" not in metadata, f"{path}: a cluster-scoped object has a namespace"
+        else:
+            assert metadata.get("namespace") == chartlib.NAMESPACE, f"{path}: no namespace"
         labels = metadata.get("labels", {})
         if obj["kind"] == "Pod":  # the helm test pod must stay outside the app's selectors
             assert "app.kubernetes.io/name" not in labels
@@ -173,20 +178,30 @@ def test_container_follows_the_service_contract(case: ValuesCase) -> None:
     configmap = render.one("ConfigMap")
     assert sources["configMapRef"] == configmap["metadata"]["name"]
     assert set(configmap.get("data", {})) == set(values["config"])
-    secret = values["secret"]
-    if secret["existingSecret"]:
-        assert sources["secretRef"] == secret["existingSecret"]
-        assert not render.all("Secret"), "an existing Secret must not be rendered again"
-    elif secret["values"]:
-        assert sources["secretRef"] == render.one("Secret")["metadata"]["name"]
-    else:
-        assert "secretRef" not in sources
+    # Secrets are files the service reads again when they change, never
+    # environment variables, which a running process cannot see change.
+    assert "secretRef" not in sources
+    assert not [e for e in container["env"] if "secretKeyRef" in e.get("valueFrom", {})]
 
     pod = render.one("Deployment")["spec"]["template"]["spec"]
-    mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
+    mounts = {mount["mountPath"]: mount for mount in container["volumeMounts"]}
     volumes = {volume["name"]: volume for volume in pod["volumes"]}
-    config_volume = volumes[mounts[CONFIG_DIR]]
+    config_volume = volumes[mounts[CONFIG_DIR]["name"]]
     assert config_volume["configMap"]["name"] == configmap["metadata"]["name"]
+    secret = values["secret"]
+    if secret["existingSecret"] or secret["values"]:
+        expected = secret["existingSecret"] or render.one("Secret")["metadata"]["name"]
+        if secret["existingSecret"]:
+            assert not render.all("Secret"), "an existing Secret must not be rendered again"
+        assert env["SERVICE_SECRETS_DIR"]["value"] == SECRETS_DIR
+        assert env["SERVICE_SECRETS_POLL_SECONDS"]["value"] == str(secret["pollSeconds"])
+        assert mounts[SECRETS_DIR]["readOnly"] is True
+        secret_volume = volumes[mounts[SECRETS_DIR]["name"]]["secret"]
+        assert secret_volume["secretName"] == expected
+        assert secret_volume["defaultMode"] == 0o440
+    else:
+        assert "SERVICE_SECRETS_DIR" not in env
+        assert SECRETS_DIR not in mounts
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert container["securityContext"]["runAsUser"] == 65532
 
@@ -208,7 +223,8 @@ def test_pod_outlives_its_drain_and_spreads(case: ValuesCase) -> None:
     for constraint in spread.values():
         assert constraint["labelSelector"]["matchLabels"] == selector
     assert "checksum/config" in pod["metadata"]["annotations"]
-    token_needed = bool(values["rbac"]["rules"]) or values["serviceAccount"]["automountToken"]
+    # Only when asked: rbac.rules bounds the account, the token uses it.
+    token_needed = values["serviceAccount"]["automountToken"]
     assert pod["spec"]["automountServiceAccountToken"] is token_needed
 
 
@@ -216,6 +232,11 @@ def test_service_is_an_nlb_with_ip_targets_draining_with_the_pods(case: ValuesCa
     render = render_file(case.path)
     values = render.values
     service = render.one("Service")
+    if values["service"]["type"] != "LoadBalancer":
+        assert service["spec"]["type"] == "ClusterIP"
+        assert not annotations(service), "a ClusterIP Service is no load balancer's"
+        assert [p["port"] for p in service["spec"]["ports"]] == [values["service"]["httpPort"]]
+        return
     notes = annotations(service)
     assert service["spec"]["type"] == "LoadBalancer"
     assert service["spec"]["loadBalancerClass"] == "service.k8s.aws/nlb"
@@ -237,6 +258,55 @@ def test_service_is_an_nlb_with_ip_targets_draining_with_the_pods(case: ValuesCa
         assert "https" not in ports
     http_port = values["service"]["httpPort"]
     assert ("http" in ports) == bool(http_port)
+
+
+def test_ingress_is_https_only_behind_the_waf_pinned_by_its_class(case: ValuesCase) -> None:
+    render = render_file(case.path)
+    values = render.values
+    ingress_values = values["ingress"]
+    if not ingress_values["enabled"]:
+        for kind in ("Ingress", "IngressClass", "IngressClassParams"):
+            assert not render.all(kind), f"{kind} rendered without ingress.enabled"
+        return
+    ingress = render.one("Ingress")
+    notes = annotations(ingress)
+    assert json.loads(notes[ALB_ANNOTATION + "listen-ports"]) == [{"HTTP": 80}, {"HTTPS": 443}]
+    assert notes[ALB_ANNOTATION + "ssl-redirect"] == "443"
+    assert notes[ALB_ANNOTATION + "ssl-policy"] == ingress_values["sslPolicy"]
+    assert ingress_values["sslPolicy"].startswith("ELBSecurityPolicy-TLS13-")
+    assert notes[ALB_ANNOTATION + "certificate-arn"] == ingress_values["certificateArn"]
+    assert notes.get(ALB_ANNOTATION + "wafv2-acl-arn") == (ingress_values["wafAclArn"] or None)
+    assert notes[ALB_ANNOTATION + "target-type"] == "ip"
+    assert notes[ALB_ANNOTATION + "healthcheck-path"] == "/readyz"
+    delay = f"deregistration_delay.timeout_seconds={values['drainSeconds']}"
+    assert notes[ALB_ANNOTATION + "target-group-attributes"] == delay
+    # Only the public name reaches the Service, on its plain HTTP port.
+    [rule] = ingress["spec"]["rules"]
+    assert rule["host"] == ingress_values["host"]
+    backend = rule["http"]["paths"][0]["backend"]["service"]
+    service = render.one("Service")
+    assert backend["name"] == service["metadata"]["name"]
+    assert backend["port"]["number"] == service["spec"]["ports"][0]["port"]
+    # The class pins the WAF, the TLS policy and the certificate for every
+    # Ingress of the class, and admits only this namespace's Ingresses.
+    ingress_class = render.one("IngressClass")
+    assert ingress["spec"]["ingressClassName"] == ingress_class["metadata"]["name"]
+    assert ingress_class["spec"]["controller"] == "ingress.k8s.aws/alb"
+    parameters = ingress_class["spec"]["parameters"]
+    params = render.one("IngressClassParams")
+    assert (parameters["apiGroup"], parameters["kind"], parameters["name"]) == (
+        "elbv2.k8s.aws", "IngressClassParams", params["metadata"]["name"])
+    spec = params["spec"]
+    assert spec["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": chartlib.NAMESPACE}}
+    assert spec["group"]["name"] == notes[ALB_ANNOTATION + "group.name"]
+    assert spec["sslPolicy"] == ingress_values["sslPolicy"]
+    assert spec["certificateArn"] == [ingress_values["certificateArn"]]
+    assert spec.get("wafv2AclArn") == (ingress_values["wafAclArn"] or None)
+    assert spec["scheme"] == ingress_values["scheme"] == notes[ALB_ANNOTATION + "scheme"]
+    assert spec.get("inboundCIDRs", []) == ingress_values["sourceRanges"]
+    attributes = {a["key"]: a["value"] for a in spec["loadBalancerAttributes"]}
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    assert int(attributes["idle_timeout.timeout_seconds"]) < 75, "the pods' keep-alive must outlast the ALB's"
 
 
 def test_autoscaling_and_disruption_budget(case: ValuesCase) -> None:
@@ -319,10 +389,17 @@ def test_helm_test_pod_checks_healthz_through_the_service(case: ValuesCase) -> N
 def test_notes_show_how_to_reach_the_service(case: ValuesCase) -> None:
     render = render_file(case.path)
     notes = render.rendered["templates/NOTES.txt"]
-    assert "{.status.loadBalancer.ingress[0].hostname}" in notes
-    scheme = "https" if render.values["service"]["tls"]["enabled"] else "http"
-    assert f"curl {scheme}://$LB" in notes
+    values = render.values
     assert "/configs" in notes
+    if values["ingress"]["enabled"]:
+        assert f"kubectl get ingress {render.one('Ingress')['metadata']['name']}" in notes
+        assert f"curl https://{values['ingress']['host']}/" in notes
+    elif values["service"]["type"] == "LoadBalancer":
+        assert "{.status.loadBalancer.ingress[0].hostname}" in notes
+        scheme = "https" if values["service"]["tls"]["enabled"] else "http"
+        assert f"curl {scheme}://$LB" in notes
+    else:
+        assert "kubectl port-forward" in notes
 
 
 def test_checkov_reports_no_failed_checks(
@@ -391,7 +468,11 @@ SCHEMA_REJECTS = [
     ("PDB blocking drains", "podDisruptionBudget: {maxUnavailable: 0}", "/podDisruptionBudget"),
     ("no memory limit", "resources: {limits: {memory: null}}", "missing property 'memory'"),
     ("cpu not a quantity", "resources: {requests: {cpu: lots}}", "/resources/requests/cpu"),
-    ("ClusterIP service", "service: {type: ClusterIP}", "/service/type"),
+    ("NodePort service", "service: {type: NodePort}", "/service/type"),
+    ("Ingress without a host", "{service: {type: ClusterIP}, ingress: {enabled: true, certificateArn: 'arn:aws:acm:eu-west-1:111122223333:certificate/x'}}", "/ingress/host"),
+    ("Ingress without a certificate", "{service: {type: ClusterIP}, ingress: {enabled: true, host: a.example.com}}", "/ingress/certificateArn"),
+    ("Ingress TLS policy without TLS 1.3", "ingress: {sslPolicy: ELBSecurityPolicy-2016-08}", "/ingress/sslPolicy"),
+    ("WAF ARN of another kind", "ingress: {wafAclArn: 'arn:aws:iam::111122223333:role/x'}", "/ingress/wafAclArn"),
     (
         "RBAC rule without resourceNames",
         "rbac: {rules: [{apiGroups: [''], resources: [secrets], verbs: [get]}]}",
@@ -429,6 +510,21 @@ TEMPLATE_REJECTS = [
         "no listener at all",
         "service: {httpPort: 0}",
         "service.httpPort is 0 and service.tls.enabled is false",
+    ),
+    (
+        "an NLB beside the ALB",
+        "ingress: {enabled: true, host: a.example.com, certificateArn: 'arn:aws:acm:eu-west-1:111122223333:certificate/x'}",
+        "ingress.enabled publishes the service through an ALB, and service.type is LoadBalancer",
+    ),
+    (
+        "TLS on a ClusterIP Service",
+        "service: {type: ClusterIP, tls: {enabled: true, certificateArn: 'arn:aws:acm:eu-west-1:111122223333:certificate/x'}}",
+        "service.tls.enabled needs service.type LoadBalancer",
+    ),
+    (
+        "Ingress annotation fighting a value",
+        "ingress: {annotations: {alb.ingress.kubernetes.io/wafv2-acl-arn: none}}",
+        "ingress.annotations: alb.ingress.kubernetes.io/wafv2-acl-arn is set by the chart",
     ),
 ]
 
@@ -502,17 +598,19 @@ def test_config_change_rolls_the_pods() -> None:
             id="chart-made secret",
         ),
         pytest.param(
-            "secret: {existingSecret: s, existingSecretChecksum: v1}",
-            "secret: {existingSecret: s, existingSecretChecksum: v2}",
+            "secret: {existingSecret: s}",
+            "secret: {existingSecret: s}",
             id="existing secret",
         ),
     ],
 )
-def test_secret_change_rolls_the_pods(first: str, second: str) -> None:
-    key = "checksum/secret"
-    before = annotations(render_yaml(first).one("Deployment")["spec"]["template"])
-    after = annotations(render_yaml(second).one("Deployment")["spec"]["template"])
-    assert before[key] != after[key]
+def test_a_secret_change_leaves_the_pods_running(first: str, second: str) -> None:
+    """The files change in the running pods, which read them again: no rollout."""
+    before = render_yaml(first)
+    after = render_yaml(second)
+    assert before.one("Deployment")["spec"]["template"] == after.one("Deployment")["spec"]["template"]
+    if "values" in first:
+        assert before.one("Secret")["data"] != after.one("Secret")["data"]
 
 
 @pytest.mark.behaviour
@@ -526,8 +624,10 @@ def test_environments_differ_where_they_should() -> None:
     # Production keeps one pod per zone at least (three zones).
     assert prod_hpa["minReplicas"] >= 3
     assert app_container(production)["resources"] != app_container(staging)["resources"]
-    assert production.values["service"]["tls"]["enabled"]
-    assert not staging.values["service"]["tls"]["enabled"]
+    for render in (staging, production):
+        assert render.values["ingress"]["enabled"] and render.values["ingress"]["wafAclArn"]
+    assert production.one("Ingress")["spec"]["rules"][0]["host"] == "webapp.example.com"
+    assert staging.one("Ingress")["spec"]["rules"][0]["host"] == "webapp.staging.example.com"
     assert env_of(app_container(production))["APP_ENV"]["value"] == "production"
     assert env_of(app_container(staging))["APP_ENV"]["value"] == "staging"
 

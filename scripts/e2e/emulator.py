@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""AWS API emulator for the end-to-end run: moto server with a small EKS shim.
+"""AWS API emulator for the end-to-end run: moto server with a small shim.
 
 moto 5.2.5 lacks a few EKS calls the stacks use and drops some fields the AWS
 provider reads back, which would fail the apply or leave a perpetual diff. The
@@ -27,7 +27,10 @@ process (one PID to stop, no request forwarding), and fills exactly these gaps:
   description (moto reads it from CIDR rules only) and name the group alone,
   as AWS answers for a group of the same account: the overlay's provider never
   asks which account it is in, so it would read "<account>/<group>" as another
-  account's group, and plan to replace the rule on every run.
+  account's group, and plan to replace the rule on every run;
+- issues an ACM certificate only once its DNS validation record is in a
+  hosted zone, and serves Secrets Manager's RotateSecret by running the
+  rotation function's own code (scripts/e2e/edge_shim.py says how).
 
 Everything else is moto's. Every call the shim answers or patches is counted;
 GET /_e2e/shim-report returns the counts so each run prints what was served by
@@ -58,6 +61,9 @@ from urllib.parse import parse_qs, unquote
 # one (AmazonEKSClusterPolicy, ...) fails with 404. It is read when the IAM
 # backend is created, so it must be set before moto is imported.
 os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+# moto issues a DNS-validated certificate after this many seconds whatever the
+# zone holds; the shim issues it when its validation record is there instead.
+os.environ["MOTO_ACM_VALIDATION_WAIT"] = str(10 * 365 * 86400)
 
 from moto.core import DEFAULT_ACCOUNT_ID  # noqa: E402
 from moto.ec2.exceptions import InvalidSubnetIdError  # noqa: E402
@@ -70,6 +76,9 @@ from moto.moto_server.werkzeug_app import (  # noqa: E402
     create_backend_app,
 )
 from werkzeug.serving import make_server  # noqa: E402
+
+import edge_shim  # noqa: E402
+from edge_shim import ApiError  # noqa: E402
 
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
@@ -93,16 +102,6 @@ DEFAULT_ACCESS_CONFIG = {
 
 # Versions reported for add-ons created without an explicit addonVersion.
 DEFAULT_ADDON_VERSION = "v1.0.0-eksbuild.1"
-
-
-class ApiError(Exception):
-    """An EKS error response: HTTP status, AWS error code, message."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 def not_found(what: str) -> ApiError:
@@ -530,6 +529,8 @@ class ShimApp:
         scope = SIGV4_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
         if scope is not None and scope.group(2) == "ec2":
             return self.ec2(environ, start_response, scope.group(1))
+        if scope is not None and scope.group(2) in ("acm", "secretsmanager"):
+            return self.edge(environ, start_response, scope.group(1))
         if scope is None or scope.group(2) != "eks":
             return self.moto_app(environ, start_response)
 
@@ -574,6 +575,34 @@ class ShimApp:
         if action != "CreateLaunchTemplate":
             return self.moto_app(environ, start_response)
         return self.moto_then(environ, start_response, lambda: drop_template_tags(region, form["LaunchTemplateName"][0]))
+
+    def edge(self, environ: Environ, start_response: StartResponse, region: str) -> Iterable[bytes]:
+        """ACM and Secrets Manager calls (JSON protocol, the operation in X-Amz-Target)."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw_body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(raw_body)
+        operation = environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")[2]
+        try:
+            body = json.loads(raw_body) if raw_body.strip() else {}
+        except json.JSONDecodeError:
+            body = {}
+        if operation == "DescribeCertificate":
+            with self.shim.lock:
+                issued = edge_shim.issue_if_validated(region, body.get("CertificateArn", ""))
+                if issued:
+                    self.shim.served[f"patched {issued}"] += 1
+        elif operation == "RotateSecret":
+            # Not under the shim's lock: the rotation function calls back in.
+            try:
+                answer = edge_shim.rotate_secret(region, body)
+            except ApiError as error:
+                # The JSON protocol names the error in the body.
+                payload = {"__type": error.code, "message": error.message}
+                return json_response(start_response, error.status, payload, error.code)
+            with self.shim.lock:
+                self.shim.served["served RotateSecret (ran the rotation function's four steps)"] += 1
+            return json_response(start_response, 200, answer)
+        return self.moto_app(environ, start_response)
 
     def moto_then(self, environ: Environ, start_response: StartResponse, fix: Callable[[], str | None]) -> Iterable[bytes]:
         """Lets moto answer, then applies `fix` to its models if the call succeeded."""
@@ -656,6 +685,12 @@ def main() -> int:
     port = server.server_port
     # moto builds some URLs (S3, SQS) from the port it believes it serves on.
     os.environ["MOTO_PORT"] = str(port)
+    # The rotation function the shim runs calls Secrets Manager back here.
+    os.environ.update(
+        AWS_ENDPOINT_URL_SECRETS_MANAGER=f"http://127.0.0.1:{port}",
+        AWS_ACCESS_KEY_ID="emulator",
+        AWS_SECRET_ACCESS_KEY="emulator",
+    )
 
     def stop(_signum: int, _frame: Any) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()

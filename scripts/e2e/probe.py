@@ -8,15 +8,35 @@
   probe.py URL REGION state-versions BUCKET KEY --min N
   probe.py URL REGION repository-create NAME
   probe.py URL REGION repository-adopted NAME --created-at T --tag KEY=VALUE
+  probe.py URL REGION zone-create NAME | zone-delete NAME
+  probe.py URL REGION balancer-create NAME --tags JSON | balancer-delete NAME
+  probe.py URL REGION secrets --expect rotated
+  probe.py URL REGION secrets-purge
 
 `inventory` lists what the stacks create (VPCs and their parts, IAM roles,
 policies and OIDC providers, KMS keys and aliases, EKS clusters, ECR
-repositories, log groups, S3 buckets, SQS queues, EventBridge rules, SNS topics), ignoring what the emulator starts with
-(the default VPC and AWS managed policies). `--expect empty` fails naming every
-leftover; `--expect applied` fails unless a VPC and an EKS cluster exist, which
-proves the probe looks at the emulator and region terraform applied to. A KMS
-key cannot be deleted at once, in AWS or moto: destroy schedules its deletion,
-so a key in PendingDeletion counts as gone and any other state as left over.
+repositories, log groups and their resource policies, S3 buckets, SQS queues,
+EventBridge rules, SNS topics, certificates, records of the hosted zones, web
+ACLs, secrets, Lambda functions, load balancers), ignoring what the emulator
+starts with (the default VPC and AWS managed policies) and the hosted zone the
+run bootstrapped. `--expect empty` fails naming every leftover; `--expect
+applied` fails unless a VPC and an EKS cluster exist, which proves the probe
+looks at the emulator and region terraform applied to. A KMS key cannot be
+deleted at once, in AWS or moto: destroy schedules its deletion, so a key in
+PendingDeletion counts as gone and any other state as left over. A secret
+likewise: scheduled for deletion counts as gone.
+
+The hosted zone is the one `[edge].hosted_zone` names: it exists before the
+stacks (delegated from a registrar), so the run creates it first, as the
+state bucket. `secrets --expect rotated` checks that every secret the
+rotation function generated has a current value of its form (the shim ran
+the function's code); `secrets-purge` deletes for good the secrets destroy
+scheduled for deletion, so the next run can create the same names (as an
+operator would with `--force-delete-without-recovery`). `balancer-create`
+makes the ALB the AWS Load Balancer Controller would make for the service's
+Ingress (its tags, the public subnets), so the run can show the public
+name's record following it; `balancer-delete` removes it as the controller
+would.
 
 The state bucket is bootstrapped as a real one would be (versioning, default
 encryption, public access blocked) and deleted version by version: moto fails
@@ -58,9 +78,22 @@ def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
     return items
 
 
+def zone_records(route53: Any) -> list[str]:
+    """Records of every hosted zone but the SOA and NS records a zone is made with."""
+    found = []
+    for zone in route53.list_hosted_zones()["HostedZones"]:
+        for rrset in paginate(route53, "list_resource_record_sets", "ResourceRecordSets", HostedZoneId=zone["Id"]):
+            if rrset["Type"] not in ("SOA", "NS"):
+                found.append(f"{rrset['Name']} {rrset['Type']}")
+    return found
+
+
 def inventory(client: Any, allow_bucket: str | None) -> dict[str, list[str]]:
     ec2, iam, kms, eks, ecr, logs, s3, sqs, events, sns = (
         client(s) for s in ("ec2", "iam", "kms", "eks", "ecr", "logs", "s3", "sqs", "events", "sns")
+    )
+    acm, route53, wafv2, secrets, lambda_, elbv2 = (
+        client(s) for s in ("acm", "route53", "wafv2", "secretsmanager", "lambda", "elbv2")
     )
     default_vpcs = {v["VpcId"] for v in paginate(ec2, "describe_vpcs", "Vpcs") if v.get("IsDefault")}
 
@@ -107,6 +140,15 @@ def inventory(client: Any, allow_bucket: str | None) -> dict[str, list[str]]:
         "sqs queues": sqs.list_queues().get("QueueUrls", []),
         "events rules": [r["Name"] for r in paginate(events, "list_rules", "Rules")],
         "sns topics": [t["TopicArn"] for t in paginate(sns, "list_topics", "Topics")],
+        "logs resource policies": [p["policyName"] for p in logs.describe_resource_policies().get("resourcePolicies", [])],
+        "acm certificates": [c["CertificateArn"] for c in paginate(acm, "list_certificates", "CertificateSummaryList")],
+        "route53 records": zone_records(route53),
+        "wafv2 web acls": [a["Name"] for a in wafv2.list_web_acls(Scope="REGIONAL")["WebACLs"]],
+        "secretsmanager secrets (not scheduled for deletion)": [
+            s["Name"] for s in paginate(secrets, "list_secrets", "SecretList") if not s.get("DeletedDate")
+        ],
+        "lambda functions": [f["FunctionName"] for f in paginate(lambda_, "list_functions", "Functions")],
+        "elbv2 load balancers": [b["LoadBalancerName"] for b in paginate(elbv2, "describe_load_balancers", "LoadBalancers")],
     }
     return {kind: sorted(ids) for kind, ids in found.items()}
 
@@ -127,6 +169,52 @@ def cmd_inventory(client: Any, args: argparse.Namespace) -> int:
         print(f"after apply the emulator holds no {' and no '.join(missing)}: wrong endpoint or region?", file=sys.stderr)
         return 1
     print("applied: " + ", ".join(f"{len(ids)} {kind}" for kind, ids in present.items()))
+    return 0
+
+
+def cmd_zone_create(client: Any, args: argparse.Namespace) -> int:
+    route53 = client("route53")
+    zone = route53.create_hosted_zone(Name=args.name, CallerReference=f"e2e-{args.name}")["HostedZone"]
+    print(f"hosted zone {args.name}: created ({zone['Id']}), as the registrar's delegation would have it")
+    return 0
+
+
+def cmd_zone_delete(client: Any, args: argparse.Namespace) -> int:
+    route53 = client("route53")
+    zones = [z for z in route53.list_hosted_zones()["HostedZones"] if z["Name"].rstrip(".") == args.name]
+    for zone in zones:
+        route53.delete_hosted_zone(Id=zone["Id"])
+    print(f"hosted zone {args.name}: {len(zones)} deleted")
+    return 0
+
+
+def cmd_secrets(client: Any, args: argparse.Namespace) -> int:
+    """Every rotated secret holds a current value of the form the rotation
+    function makes: it ran, and its value never went through terraform."""
+    secrets = client("secretsmanager")
+    rotated = [s for s in paginate(secrets, "list_secrets", "SecretList") if s.get("RotationEnabled")]
+    if not rotated:
+        print("no secret has rotation enabled after apply", file=sys.stderr)
+        return 1
+    for secret in rotated:
+        value = secrets.get_secret_value(SecretId=secret["ARN"], VersionStage="AWSCURRENT")["SecretString"]
+        if len(value) != 64 or not value.isalnum():
+            print(f"{secret['Name']}: the current value is not a generated one", file=sys.stderr)
+            return 1
+        days = secret.get("RotationRules", {}).get("AutomaticallyAfterDays")
+        print(f"{secret['Name']}: current value generated by the rotation function (64 letters and digits), "
+              f"rotated every {days} days")
+    return 0
+
+
+def cmd_secrets_purge(client: Any, args: argparse.Namespace) -> int:
+    secrets = client("secretsmanager")
+    scheduled = [
+        s for s in paginate(secrets, "list_secrets", "SecretList", IncludePlannedDeletion=True) if s.get("DeletedDate")
+    ]
+    for secret in scheduled:
+        secrets.delete_secret(SecretId=secret["ARN"], ForceDeleteWithoutRecovery=True)
+    print(f"secrets scheduled for deletion by destroy: {len(scheduled)} deleted for good before the next run")
     return 0
 
 
@@ -201,6 +289,36 @@ def cmd_state_versions(client: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_balancer_create(client: Any, args: argparse.Namespace) -> int:
+    """An ALB as the AWS Load Balancer Controller makes one for an Ingress:
+    in the public subnets it discovers by their role tag, with its tags."""
+    ec2, elbv2 = client("ec2"), client("elbv2")
+    subnets = [s["SubnetId"] for s in paginate(
+        ec2, "describe_subnets", "Subnets", Filters=[{"Name": "tag-key", "Values": ["kubernetes.io/role/elb"]}],
+    )]
+    if not subnets:
+        print("no subnet tagged kubernetes.io/role/elb to put a load balancer in", file=sys.stderr)
+        return 1
+    tags = json.loads(args.tags)
+    balancer = elbv2.create_load_balancer(
+        Name=args.name, Subnets=subnets, Scheme="internet-facing", Type="application",
+        Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())],
+    )["LoadBalancers"][0]
+    print(f"load balancer {args.name}: {balancer['DNSName']} in {len(subnets)} public subnets, tagged "
+          + ", ".join(f"{k}={v}" for k, v in sorted(tags.items())) + " (as the controller would)")
+    return 0
+
+
+def cmd_balancer_delete(client: Any, args: argparse.Namespace) -> int:
+    elbv2 = client("elbv2")
+    arns = [b["LoadBalancerArn"] for b in paginate(elbv2, "describe_load_balancers", "LoadBalancers")
+            if b["LoadBalancerName"] == args.name]
+    for arn in arns:
+        elbv2.delete_load_balancer(LoadBalancerArn=arn)
+    print(f"load balancer {args.name}: {len(arns)} deleted (as the controller would, with the service)")
+    return 0
+
+
 def cmd_repository_create(client: Any, args: argparse.Namespace) -> int:
     repo = client("ecr").create_repository(
         repositoryName=args.name,
@@ -260,6 +378,20 @@ def main() -> int:
     adopted.add_argument("--created-at", type=float, required=True)
     adopted.add_argument("--tag", required=True, help="KEY=VALUE the stacks set")
     adopted.set_defaults(run=cmd_repository_adopted)
+
+    balancer = sub.add_parser("balancer-create")
+    balancer.add_argument("name")
+    balancer.add_argument("--tags", required=True, help="the controller's tags, as a JSON object")
+    balancer.set_defaults(run=cmd_balancer_create)
+    for name, run in (("zone-create", cmd_zone_create), ("zone-delete", cmd_zone_delete),
+                      ("balancer-delete", cmd_balancer_delete)):
+        p = sub.add_parser(name)
+        p.add_argument("name")
+        p.set_defaults(run=run)
+    sec = sub.add_parser("secrets")
+    sec.add_argument("--expect", choices=("rotated",), required=True)
+    sec.set_defaults(run=cmd_secrets)
+    sub.add_parser("secrets-purge").set_defaults(run=cmd_secrets_purge)
     args = parser.parse_args()
     if not args.url.startswith(("http://127.0.0.1:", "http://localhost:")):
         parser.error(f"{args.url}: the emulator must be on loopback")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tests of the e2e emulator's EKS shim (scripts/e2e/emulator.py) through boto3,
+"""Tests of the e2e emulator's shim (scripts/e2e/emulator.py, edge_shim.py) through boto3,
 against a real emulator process on loopback, so a moto upgrade that changes
 what the shim relies on fails here in seconds instead of in a 10-minute run.
 
@@ -8,6 +8,7 @@ what the shim relies on fails here in seconds instead of in a 10-minute run.
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import tempfile
 import time
 import unittest
 import urllib.request
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 HERE = Path(__file__).resolve().parent
+ROTATION_SOURCE = HERE.parents[1] / "stacks" / "lambda" / "secret_rotation.py"
 REGION = "eu-west-1"
 ROLE = "arn:aws:iam::123456789012:role/path/deployer"
 
@@ -49,6 +52,10 @@ class EmulatorShimTest(unittest.TestCase):
         cls.eks = session.client("eks", endpoint_url=cls.url)
         cls.ec2 = session.client("ec2", endpoint_url=cls.url)
         cls.iam = session.client("iam", endpoint_url=cls.url)
+        cls.acm = session.client("acm", endpoint_url=cls.url)
+        cls.route53 = session.client("route53", endpoint_url=cls.url)
+        cls.secrets = session.client("secretsmanager", endpoint_url=cls.url)
+        cls.awslambda = session.client("lambda", endpoint_url=cls.url)
 
     @classmethod
     def tearDownClass(cls) -> None:
@@ -241,6 +248,61 @@ class EmulatorShimTest(unittest.TestCase):
         self.eks.delete_cluster(name="gone")
         self.cluster("gone")
         self.assertEqual(self.eks.list_addons(clusterName="gone")["addons"], [])
+
+    def test_a_certificate_is_issued_once_its_validation_record_is_in_the_zone(self) -> None:
+        zone = self.route53.create_hosted_zone(Name="example.test", CallerReference="acm")["HostedZone"]["Id"]
+        arn = self.acm.request_certificate(DomainName="web.example.test", ValidationMethod="DNS")["CertificateArn"]
+        certificate = self.acm.describe_certificate(CertificateArn=arn)["Certificate"]
+        self.assertEqual(certificate["Status"], "PENDING_VALIDATION")
+        record = certificate["DomainValidationOptions"][0]["ResourceRecord"]
+
+        def put(value: str) -> None:
+            self.route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{
+                "Action": "UPSERT",
+                "ResourceRecordSet": {"Name": record["Name"], "Type": "CNAME", "TTL": 300,
+                                      "ResourceRecords": [{"Value": value}]},
+            }]})
+
+        put("_wrong.acm-validations.aws.")
+        self.assertEqual(self.acm.describe_certificate(CertificateArn=arn)["Certificate"]["Status"], "PENDING_VALIDATION")
+        put(record["Value"])
+        self.assertEqual(self.acm.describe_certificate(CertificateArn=arn)["Certificate"]["Status"], "ISSUED")
+
+    def test_rotate_secret_runs_the_rotation_functions_own_code(self) -> None:
+        role = self.iam.create_role(
+            RoleName="rotation",
+            AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
+        )["Role"]["Arn"]
+        package = io.BytesIO()
+        with zipfile.ZipFile(package, "w") as archive:
+            archive.writestr("secret_rotation.py", ROTATION_SOURCE.read_text(encoding="utf-8"))
+        function = self.awslambda.create_function(
+            FunctionName="rotation", Runtime="python3.12", Role=role, Handler="secret_rotation.handler",
+            Code={"ZipFile": package.getvalue()},
+        )["FunctionArn"]
+        secret = self.secrets.create_secret(Name="e2e/APP_SECRET")["ARN"]
+        self.secrets.rotate_secret(
+            SecretId=secret, RotationLambdaARN=function, RotationRules={"AutomaticallyAfterDays": 30}
+        )
+        first = self.secrets.get_secret_value(SecretId=secret, VersionStage="AWSCURRENT")["SecretString"]
+        self.assertEqual(len(first), 64)
+        self.assertTrue(first.isalnum())
+        described = self.secrets.describe_secret(SecretId=secret)
+        self.assertTrue(described["RotationEnabled"])
+        self.assertEqual(described["RotationRules"]["AutomaticallyAfterDays"], 30)
+        self.assertEqual(described["RotationLambdaARN"], function)
+        # A second rotation replaces the value and keeps the first as previous.
+        self.secrets.rotate_secret(SecretId=secret)
+        second = self.secrets.get_secret_value(SecretId=secret, VersionStage="AWSCURRENT")["SecretString"]
+        previous = self.secrets.get_secret_value(SecretId=secret, VersionStage="AWSPREVIOUS")["SecretString"]
+        self.assertNotEqual(second, first)
+        self.assertEqual(previous, first)
+        self.assertGreaterEqual(self.report().get("served RotateSecret (ran the rotation function's four steps)", 0), 2)
+        self.assertEqual(
+            self.error_code(self.secrets.rotate_secret, SecretId=secret, RotationLambdaARN=function + "-missing"),
+            "ResourceNotFoundException",
+        )
 
 
 if __name__ == "__main__":

@@ -79,8 +79,16 @@ def config_skips(config_file: Path) -> list[str]:
     return skips
 
 
+# AWS resource types checkov (3.3.30, terraform_json) runs no check on: its
+# one check of a Route 53 record (CKV2_AWS_23) never reports in this
+# framework. A file whose AWS resources are all of these has nothing to scan
+# (the app stack's record pointing the public name at the load balancer).
+UNCHECKED_AWS_TYPES = {"aws_route53_record"}
+
+
 def terraform_files_with_aws_resources(directory: Path) -> list[Path]:
-    """Synthesized stack files that declare at least one `aws_*` resource."""
+    """Synthesized stack files that declare at least one `aws_*` resource
+    checkov has a check for."""
     found = []
     for path in sorted(directory.glob("*.tf.json")):
         if path.name == TERRAFORM_BLOCK_FILE:
@@ -90,7 +98,7 @@ def terraform_files_with_aws_resources(directory: Path) -> list[Path]:
         except json.JSONDecodeError as err:
             raise SystemExit(f"{path}: not valid JSON: {err}") from err
         resources = document.get("resource", {})
-        if any(resource_type.startswith("aws_") for resource_type in resources):
+        if any(t.startswith("aws_") and t not in UNCHECKED_AWS_TYPES for t in resources):
             found.append(path)
     if not found:
         raise SystemExit(f"{directory}: no *.tf.json file declares an aws_* resource; nothing to scan")

@@ -9,12 +9,14 @@ of a chart carried in the module other than the service's own (checked by
 `just app-values-check`), the chart is rendered by Helm's own library with
 the release's values (values only terraform knows stand for themselves) and
 every object it renders must validate against its CRD's schema at the pinned
-chart version (scripts/upstream/crds.py); an object of the Kubernetes API
-itself (a ConfigMap beside the custom resources) is validated strictly by
-kubernetes-validate instead. With OUT_DIR, the manifests are written there,
-one directory per release, for checkov. Releases Argo CD delivers (GitOps
-on) carry their charts in the GitOps tree, not the module: `just
-gitops-check` renders and validates those as Argo CD renders them.
+chart version (scripts/upstream/crds.py). A built-in object such a chart
+carries beside its custom resources (the ServiceAccount a SecretStore
+authenticates as, a dashboard's ConfigMap) is validated by
+kubernetes-validate, strictly, for the Kubernetes version the clusters run.
+With OUT_DIR, the manifests are written there, one directory per release,
+for checkov. Releases Argo CD delivers (GitOps on) carry their charts in the
+GitOps tree, not the module: `just gitops-check` renders and validates those
+as Argo CD renders them.
 """
 
 from __future__ import annotations
@@ -33,15 +35,14 @@ import crds  # noqa: E402
 
 SERVICE_CHART = "chart"
 
-#: The Kubernetes version built-in objects are validated for (the oldest the
-#: service's chart is checked against, scripts/chart/chartlib.py).
-KUBE_VERSION = "1.31.0"
+#: The clusters' Kubernetes version (stacks/config/*.toml, cluster.kubernetes_version).
+KUBE_VERSION = "1.32.0"
 
 
 def builtin(api_version: str) -> bool:
-    """Whether an apiVersion is the Kubernetes API's own (`v1`, `apps/v1`)."""
+    """The core group (`v1`) and the Kubernetes API groups (`apps/v1`, `*.k8s.io/...`)."""
     group = api_version.rpartition("/")[0]
-    return "." not in group
+    return group in ("", "apps", "batch", "policy", "autoscaling") or group.endswith(".k8s.io")
 
 
 def problems_of(obj: dict) -> list[str]:

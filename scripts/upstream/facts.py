@@ -25,6 +25,13 @@ stacks/upstream/crds/<group>/<Kind>-<version>.json: its openAPIV3Schema.
 Keys a chart reads but documents only in comments go in
 stacks/upstream/extra-keys.json, each with its reason; they are merged in.
 --check regenerates in memory and fails if the committed files differ.
+
+CRDs a chart does not carry in its crds/ (or whose chart files are not in
+SOURCE_DIR) come from stacks/upstream/extra-crds.json: for each source file,
+the repository, tag, commit, path and git blob id it was read from, and the
+kinds taken from it. `--extra FILE` (a checkout's copy of such a file) derives
+those kinds' facts again after checking FILE's blob id is the recorded one;
+without it the committed facts of the listed kinds are kept as they are.
 """
 
 from __future__ import annotations
@@ -37,9 +44,12 @@ from typing import Any
 
 import yaml
 
+import hashlib
+
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "stacks" / "upstream"
 EXTRA = OUT / "extra-keys.json"
+EXTRA_CRDS = OUT / "extra-crds.json"
 
 
 def source_dir(argv: list[str]) -> Path:
@@ -112,12 +122,16 @@ def chart_facts(chart_dir: Path, extra: dict[str, dict[str, str]]) -> dict[str, 
     return facts
 
 
-def crd_facts(crd_file: Path) -> list[tuple[Path, dict[str, Any]]]:
+def crd_facts(
+    crd_file: Path, source: str | None = None, kinds: list[str] | None = None
+) -> list[tuple[Path, dict[str, Any]]]:
     # Some CRD files keep the chart's template lines around their metadata.
     text = "\n".join(line for line in crd_file.read_text(encoding="utf-8").splitlines() if "{{" not in line)
     out = []
     for doc in yaml.safe_load_all(text):
         if not doc or doc.get("kind") != "CustomResourceDefinition":
+            continue
+        if kinds is not None and doc["spec"]["names"]["kind"] not in kinds:
             continue
         spec = doc["spec"]
         for version in spec["versions"]:
@@ -133,7 +147,7 @@ def crd_facts(crd_file: Path) -> list[tuple[Path, dict[str, Any]]]:
                         "kind": spec["names"]["kind"],
                         "version": version["name"],
                         "scope": spec["scope"],
-                        "source": f"{crd_file.parent.parent.name}/crds/{crd_file.name}",
+                        "source": source or f"{crd_file.parent.parent.name}/crds/{crd_file.name}",
                         "schema": schema,
                     },
                 )
@@ -145,9 +159,40 @@ def render(doc: dict[str, Any]) -> str:
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
-def generate(source: Path) -> dict[Path, str]:
-    extra = json.loads(EXTRA.read_text(encoding="utf-8")) if EXTRA.is_file() else {}
+def git_blob_id(data: bytes) -> str:
+    """The id git gives a file with this content (`git hash-object`)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def extra_crd_facts(given: list[Path]) -> dict[Path, str]:
+    """Facts of the CRDs listed in extra-crds.json: derived from a given copy
+    of their source file, else the committed ones kept."""
+    sources = json.loads(EXTRA_CRDS.read_text(encoding="utf-8")) if EXTRA_CRDS.is_file() else []
+    by_blob = {git_blob_id(path.read_bytes()): path for path in given}
     files: dict[Path, str] = {}
+    for entry in sources:
+        label = f"{entry['repository']}@{entry['tag']}:{entry['path']}"
+        path = by_blob.pop(entry["blob"], None)
+        if path is not None:
+            derived = crd_facts(path, source=label, kinds=entry["kinds"])
+            if {doc["kind"] for _, doc in derived} != set(entry["kinds"]):
+                raise SystemExit(f"{path}: does not define every kind of {entry['kinds']}")
+            for rel, doc in derived:
+                files[Path("crds") / rel] = render(doc)
+            continue
+        for committed in sorted((OUT / "crds").rglob("*.json")):
+            doc = json.loads(committed.read_text(encoding="utf-8"))
+            if doc.get("source") == label and doc.get("kind") in entry["kinds"]:
+                files[committed.relative_to(OUT)] = committed.read_text(encoding="utf-8")
+    if by_blob:
+        unknown = ", ".join(str(p) for p in by_blob.values())
+        raise SystemExit(f"--extra {unknown}: not a source recorded in {EXTRA_CRDS.relative_to(ROOT)} (blob id differs)")
+    return files
+
+
+def generate(source: Path, extra_crds: list[Path]) -> dict[Path, str]:
+    extra = json.loads(EXTRA.read_text(encoding="utf-8")) if EXTRA.is_file() else {}
+    files: dict[Path, str] = extra_crd_facts(extra_crds)
     for chart_dir in sorted(p for p in source.iterdir() if (p / "values.yaml").is_file()):
         facts = chart_facts(chart_dir, extra)
         files[Path("charts") / f"{facts['chart']}-{facts['version']}.json"] = json.dumps(
@@ -164,6 +209,11 @@ def generate(source: Path) -> dict[Path, str]:
 def main(argv: list[str]) -> int:
     check = "--check" in argv
     argv = [a for a in argv if a != "--check"]
+    extra_crds: list[Path] = []
+    while "--extra" in argv:
+        at = argv.index("--extra")
+        extra_crds.append(Path(argv[at + 1]))
+        del argv[at : at + 2]
     source = source_dir(argv)
     if not source.is_dir():
         if check:
@@ -174,7 +224,7 @@ def main(argv: list[str]) -> int:
             return 0
         print(f"upstream facts: no upstream chart data at {source} (set UPSTREAM_CHARTS_DIR)", file=sys.stderr)
         return 2
-    files = generate(source)
+    files = generate(source, extra_crds)
     committed = {
         p.relative_to(OUT): p.read_text(encoding="utf-8")
         for sub in ("charts", "crds")

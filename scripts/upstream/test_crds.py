@@ -68,10 +68,21 @@ def test_a_kind_whose_crd_the_data_lacks_is_named_not_passed():
     assert crds.unvalidated(stranger) is None, "an unknown kind is an error, not a known gap"
 
 
-def test_a_builtin_object_beside_custom_resources_is_validated_strictly():
+def test_builtin_objects_beside_custom_resources_are_validated_strictly():
     import custom_resources
 
     config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "d"}, "data": {"a.json": "{}"}}
-    assert custom_resources.problems_of(config_map) == []
-    config_map["dat"] = config_map.pop("data")
-    assert custom_resources.problems_of(config_map), "a misspelt field of a ConfigMap passes"
+    account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "secrets-reader"}}
+    for obj, misspelt, field in ((config_map, "dat", "data"), (account, "automountToken", None)):
+        assert custom_resources.problems_of(obj) == []
+        obj[misspelt] = obj.pop(field) if field else False
+        assert custom_resources.problems_of(obj), f"a misspelt field of a {obj['kind']} passes"
+
+
+def test_extra_crd_sources_are_recognised_by_their_git_blob_id():
+    import facts
+
+    # `git hash-object` of "hello\n".
+    assert facts.git_blob_id(b"hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"
+    committed = facts.extra_crd_facts([])
+    assert any(str(path).endswith("elbv2.k8s.aws/IngressClassParams-v1beta1.json") for path in committed)

@@ -1,8 +1,10 @@
-//! The routes and what they answer. Everything that does not change while
-//! the process runs (the `/` document, `/configs`) is rendered once at start,
-//! so a request costs a route match and a few header inserts.
+//! The routes and what they answer. The `/` document and `/configs` are
+//! rendered ahead of requests (at start, and `/configs` again when the
+//! mounted secret files change), so a request costs a route match and a few
+//! header inserts.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{PoisonError, RwLock};
 
 use bytes::Bytes;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -11,6 +13,7 @@ use serde_json::{json, Map, Value};
 
 use crate::config::{Config, Shown};
 use crate::metrics::{ProcessInfo, Route, METRICS};
+use crate::secrets::SecretFiles;
 
 pub const SERVICE_NAME: &str = "webapp";
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -126,7 +129,10 @@ pub struct App {
     headers: HeaderTemplates,
     index_json: Bytes,
     index_html: Bytes,
-    configs_json: Bytes,
+    /// Only `/configs` reads it, so no other route takes the lock.
+    configs_json: RwLock<Bytes>,
+    /// What `/configs` is rendered from, kept to render it again.
+    config: Config,
     environment: String,
     start_time_unix: f64,
     ready: AtomicBool,
@@ -139,12 +145,26 @@ impl App {
             headers: HeaderTemplates::new(),
             index_json: Bytes::from(render_index_json(config)),
             index_html: Bytes::from(render_index_html(config)),
-            configs_json: Bytes::from(render_configs(config)),
+            configs_json: RwLock::new(Bytes::from(render_configs(config))),
+            config: config.clone(),
             environment: config.environment.clone(),
             start_time_unix,
             ready: AtomicBool::new(false),
             draining: AtomicBool::new(false),
         }
+    }
+
+    /// Shows a new read of the secret files in `/configs`.
+    pub fn secrets_changed(&self, secrets: &SecretFiles) {
+        let config = Config {
+            secrets: Some(secrets.clone()),
+            ..self.config.clone()
+        };
+        let body = Bytes::from(render_configs(&config));
+        *self
+            .configs_json
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = body;
     }
 
     /// Marks start-up done: `/readyz` answers 200 from now on.
@@ -214,7 +234,14 @@ impl App {
                 reply(StatusCode::OK, &headers.index_html, self.index_html.clone())
             }
             Route::Index => reply(StatusCode::OK, &headers.index_json, self.index_json.clone()),
-            Route::Configs => reply(StatusCode::OK, &headers.json, self.configs_json.clone()),
+            Route::Configs => {
+                let body = self
+                    .configs_json
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                reply(StatusCode::OK, &headers.json, body)
+            }
             Route::Healthz => reply(StatusCode::OK, &headers.json, Bytes::from_static(HEALTHY)),
             Route::Readyz if self.is_ready() => {
                 reply(StatusCode::OK, &headers.json, Bytes::from_static(READY))
@@ -448,6 +475,17 @@ fn render_configs(config: &Config) -> Vec<u8> {
         .iter()
         .map(|(name, shown)| (name.clone(), shown_value(shown)))
         .collect();
+    let (secret_files, secret_files_version) = match &config.secrets {
+        Some(secrets) => (
+            secrets
+                .shown()
+                .iter()
+                .map(|(name, shown)| (name.clone(), shown_value(shown)))
+                .collect(),
+            secrets.version(),
+        ),
+        None => (Map::new(), 0),
+    };
     let doc = json!({
         "environment": config.environment,
         "pod": { "POD_NAME": config.pod_name, "POD_NAMESPACE": config.pod_namespace },
@@ -455,6 +493,8 @@ fn render_configs(config: &Config) -> Vec<u8> {
         "app": to_map(app),
         "secrets": to_map(secrets),
         "config_files": files,
+        "secret_files": secret_files,
+        "secret_files_version": secret_files_version,
     });
     let mut body = serde_json::to_vec_pretty(&doc).unwrap_or_default();
     body.push(b'\n');

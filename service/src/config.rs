@@ -11,6 +11,8 @@ use std::time::Duration;
 use contract::settings::ALL as SERVICE_SETTINGS;
 pub use contract::{is_secret_name, LogLevel};
 
+use crate::secrets::{mounted_files, SecretFiles};
+
 /// Why the configuration was rejected; `Display` is the one line printed
 /// before exiting.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +32,8 @@ pub enum ConfigError {
     UnknownSetting { name: String },
     #[error("SERVICE_CONFIG_DIR={dir:?} cannot be read: {reason}")]
     ConfigDir { dir: PathBuf, reason: String },
+    #[error("SERVICE_SECRETS_DIR={dir:?} cannot be read: {reason}")]
+    SecretsDir { dir: PathBuf, reason: String },
 }
 
 /// How a configuration value is shown by `/configs`.
@@ -65,6 +69,10 @@ pub struct Config {
     pub app: BTreeMap<String, Shown>,
     /// Files of the mounted ConfigMap, secret-looking keys reduced likewise.
     pub config_files: BTreeMap<String, Shown>,
+    /// Files of the mounted Secret, watched while the service runs.
+    pub secrets: Option<SecretFiles>,
+    /// How often the secret files are read again.
+    pub secrets_poll: Duration,
 }
 
 fn shown(name: &str, value: String) -> Shown {
@@ -205,6 +213,15 @@ impl Config {
             Some(dir) => read_config_dir(dir)?,
             None => BTreeMap::new(),
         };
+        let secrets = match vars.get("SERVICE_SECRETS_DIR") {
+            None | Some("") => None,
+            Some(dir) => Some(SecretFiles::read(Path::new(dir)).map_err(|reason| {
+                ConfigError::SecretsDir {
+                    dir: PathBuf::from(dir),
+                    reason,
+                }
+            })?),
+        };
         let app = vars
             .0
             .iter()
@@ -244,6 +261,8 @@ impl Config {
             config_dir,
             app,
             config_files,
+            secrets,
+            secrets_poll: vars.seconds("SERVICE_SECRETS_POLL_SECONDS", 10, 1, 3600)?,
         })
     }
 
@@ -289,6 +308,14 @@ impl Config {
                     .map(|dir| dir.display().to_string())
                     .unwrap_or_default(),
             ),
+            (
+                "SERVICE_SECRETS_DIR",
+                self.secrets
+                    .as_ref()
+                    .map(|files| files.dir().display().to_string())
+                    .unwrap_or_default(),
+            ),
+            ("SERVICE_SECRETS_POLL_SECONDS", secs(self.secrets_poll)),
         ]
     }
 }
@@ -300,33 +327,19 @@ fn is_valid_environment(env: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// Reads a mounted ConfigMap: one regular file per key. Kubernetes keeps its
-/// own bookkeeping in `..data` and `..<timestamp>` entries, which are skipped.
+/// Reads a mounted ConfigMap: one file per key, each UTF-8 text.
 fn read_config_dir(dir: &Path) -> Result<BTreeMap<String, Shown>, ConfigError> {
     let fail = |reason: String| ConfigError::ConfigDir {
         dir: dir.to_owned(),
         reason,
     };
-    let entries = std::fs::read_dir(dir).map_err(|e| fail(e.to_string()))?;
     let mut files = BTreeMap::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| fail(e.to_string()))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else {
-            return Err(fail(format!("file name {name:?} is not valid UTF-8")));
-        };
-        if name.starts_with("..") {
-            continue;
-        }
-        let path = entry.path();
-        if !path.is_file() {
-            continue;
-        }
-        let bytes = std::fs::read(&path).map_err(|e| fail(format!("{name}: {e}")))?;
+    for (name, bytes) in mounted_files(dir).map_err(fail)? {
         let value = String::from_utf8(bytes)
             .map_err(|_| fail(format!("{name}: content is not valid UTF-8")))?;
         let value = value.strip_suffix('\n').unwrap_or(&value).to_owned();
-        files.insert(name.to_owned(), shown(name, value));
+        let shown = shown(&name, value);
+        files.insert(name, shown);
     }
     Ok(files)
 }
@@ -387,6 +400,8 @@ mod tests {
             ("SERVICE_WORKER_THREADS", "0"),
             ("SERVICE_LISTEN_ADDRESS", "localhost"),
             ("SERVICE_CONFIG_DIR", "/nonexistent/webapp-config"),
+            ("SERVICE_SECRETS_DIR", "/nonexistent/webapp-secrets"),
+            ("SERVICE_SECRETS_POLL_SECONDS", "0"),
             ("SERVICE_DRAIN_SECOND", "5"),
         ] {
             let err = config(&[(name, value)]).expect_err(name).to_string();

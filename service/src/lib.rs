@@ -9,5 +9,6 @@ pub mod healthcheck;
 pub mod io;
 pub mod log;
 pub mod metrics;
+pub mod secrets;
 pub mod server;
 pub mod slots;

@@ -12,6 +12,7 @@ use service::app::{App, REVISION, VERSION};
 use service::config::{Config, LogLevel};
 use service::healthcheck;
 use service::log;
+use service::secrets;
 use service::server::{self, Limits, Shutdown};
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -84,6 +85,13 @@ fn run(config: &Config, started: Instant) -> std::io::Result<Shutdown> {
             .unwrap_or_default()
             - started.elapsed().as_secs_f64();
         let app = Arc::new(App::new(config, start_time_unix));
+        if let Some(files) = &config.secrets {
+            tokio::spawn(secrets::watch(
+                Arc::clone(&app),
+                files.clone(),
+                config.secrets_poll,
+            ));
+        }
         if let Some(line) = log::line(LogLevel::Info, "listening") {
             drop(
                 line.display("address", listener.local_addr()?)

@@ -105,6 +105,10 @@ pub struct Metrics {
     pub connections_shed: AtomicU64,
     connection_errors: [AtomicU64; ConnectionError::ALL.len()],
     pub log_lines_dropped: AtomicU64,
+    /// Changes of the mounted secret files seen while running.
+    pub secret_reloads: AtomicU64,
+    /// Polls of the secret files that failed (the last good read stays).
+    pub secret_read_errors: AtomicU64,
 }
 
 pub static METRICS: Metrics = Metrics::new();
@@ -131,6 +135,8 @@ impl Metrics {
             connections_shed: AtomicU64::new(0),
             connection_errors: [const { AtomicU64::new(0) }; ConnectionError::ALL.len()],
             log_lines_dropped: AtomicU64::new(0),
+            secret_reloads: AtomicU64::new(0),
+            secret_read_errors: AtomicU64::new(0),
         }
     }
 
@@ -194,6 +200,12 @@ impl Metrics {
             "# HELP webapp_log_lines_dropped_total Log lines dropped because stdout did not keep up.\n\
              # TYPE webapp_log_lines_dropped_total counter\n\
              webapp_log_lines_dropped_total {}\n\
+             # HELP webapp_secrets_reloads_total Changes of the mounted secret files taken in while running.\n\
+             # TYPE webapp_secrets_reloads_total counter\n\
+             webapp_secrets_reloads_total {}\n\
+             # HELP webapp_secrets_read_errors_total Reads of the mounted secret files that failed (the last good read stays in use).\n\
+             # TYPE webapp_secrets_read_errors_total counter\n\
+             webapp_secrets_read_errors_total {}\n\
              # HELP webapp_ready Whether the service reports ready (0 while draining).\n\
              # TYPE webapp_ready gauge\n\
              webapp_ready {}\n\
@@ -204,6 +216,8 @@ impl Metrics {
              # TYPE process_start_time_seconds gauge\n\
              process_start_time_seconds {:.3}\n",
             self.log_lines_dropped.load(Relaxed),
+            self.secret_reloads.load(Relaxed),
+            self.secret_read_errors.load(Relaxed),
             u8::from(info.ready),
             label_value(info.version),
             label_value(info.revision),

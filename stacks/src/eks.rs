@@ -264,28 +264,57 @@ struct Context<'a> {
 
 /// An access entry with cluster-wide `AmazonEKSClusterAdminPolicy`.
 fn access_entry(stack: &mut Stack, ctx: &Context<'_>, id: &str, principal_arn: &Expr) {
-    let entry = stack
-        .resource("aws_eks_access_entry", id)
-        .set("cluster_name", ctx.cluster_name.clone())
-        .set("principal_arn", principal_arn.clone())
-        .set("type", "STANDARD")
-        .set(
-            "tags",
-            name_tags(&ctx.names.name(&id.replace('_', "-")), []),
-        )
-        .handle();
-    stack
-        .resource("aws_eks_access_policy_association", id)
-        .set("cluster_name", ctx.cluster_name.clone())
-        .set("principal_arn", entry.attr("principal_arn"))
-        .set(
-            "policy_arn",
-            format!(
-                "arn:{}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
-                ctx.partition.name
-            ),
-        )
-        .set("access_scope", Expr::object([("type", "cluster")]));
+    let entry = AccessEntry {
+        id,
+        principal_arn,
+        policy: "AmazonEKSClusterAdminPolicy",
+        scope: Expr::object([("type", "cluster")]),
+    };
+    entry.add(stack, ctx.cluster_name, ctx.names, ctx.partition);
+}
+
+/// An EKS access entry of a principal and the one access policy it is given.
+pub(crate) struct AccessEntry<'a> {
+    /// The blocks' name (`aws_eks_access_entry.<id>`).
+    pub id: &'a str,
+    pub principal_arn: &'a Expr,
+    /// An EKS access policy's name (`AmazonEKSViewPolicy`).
+    pub policy: &'a str,
+    /// `{type = "cluster"}`, or `{type = "namespace", namespaces = [...]}`.
+    pub scope: Expr,
+}
+
+impl AccessEntry<'_> {
+    pub(crate) fn add(
+        self,
+        stack: &mut Stack,
+        cluster_name: &Expr,
+        names: &Names,
+        partition: &Partition,
+    ) {
+        let entry = stack
+            .resource("aws_eks_access_entry", self.id)
+            .set("cluster_name", cluster_name.clone())
+            .set("principal_arn", self.principal_arn.clone())
+            .set("type", "STANDARD")
+            .set(
+                "tags",
+                name_tags(&names.name(&self.id.replace('_', "-")), []),
+            )
+            .handle();
+        stack
+            .resource("aws_eks_access_policy_association", self.id)
+            .set("cluster_name", cluster_name.clone())
+            .set("principal_arn", entry.attr("principal_arn"))
+            .set(
+                "policy_arn",
+                format!(
+                    "arn:{}:eks::aws:cluster-access-policy/{}",
+                    partition.name, self.policy
+                ),
+            )
+            .set("access_scope", self.scope);
+    }
 }
 
 fn addon(stack: &mut Stack, ctx: &Context<'_>, name: &str, after: &[Handle]) -> Handle {

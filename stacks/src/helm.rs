@@ -85,14 +85,7 @@ pub fn addon_release(
     values: &impl Serialize,
     cluster_ready: &[Address],
 ) -> Result<Handle, Error> {
-    addon_release_in(
-        stack,
-        id,
-        chart,
-        Expr::from(ADDON_NAMESPACE),
-        values,
-        cluster_ready,
-    )
+    addon_release_in(stack, id, chart, ADDON_NAMESPACE, values, cluster_ready)
 }
 
 /// [`addon_release`] into `namespace` (a name, or a reference to the
@@ -101,7 +94,7 @@ pub fn addon_release_in(
     stack: &mut Stack,
     id: &str,
     chart: Chart,
-    namespace: Expr,
+    namespace: impl Into<Expr>,
     values: &impl Serialize,
     cluster_ready: &[Address],
 ) -> Result<Handle, Error> {
@@ -223,12 +216,13 @@ const FILES_TEMPLATE: &str = "{{ .Files.Get \"objects.yaml\" }}\n";
 /// plan time and fails before the add-on that owns it is installed. The
 /// release follows `after` (the owner's release), so on destroy the objects
 /// go before their CRDs. `objects` are typed serde structs; their
-/// references to other blocks are resolved by terraform.
+/// references to other blocks are resolved by terraform. `namespace` is a
+/// name, or a reference to the namespace's resource so the release follows it.
 pub fn custom_resources(
     stack: &mut Stack,
     id: &str,
     name: &str,
-    namespace: &str,
+    namespace: impl Into<Expr>,
     objects: &[impl Serialize],
     after: &[Handle],
 ) -> Result<Handle, Error> {
@@ -287,7 +281,7 @@ fn local_chart<'s>(
     stack: &'s mut Stack,
     id: &str,
     name: &str,
-    namespace: &str,
+    namespace: impl Into<Expr>,
     mut files: Vec<(String, Vec<u8>)>,
     after: &[Handle],
 ) -> &'s mut synth::Resource {

@@ -283,10 +283,14 @@ fn github_subject(ci: &CiConfig) -> String {
     }
 }
 
-/// Read-only calls terraform makes to refresh the network, iam and eks stacks.
-/// Describe and List calls of EC2, EKS, Logs and ECR take no resource ARNs.
+/// Read-only calls terraform makes to refresh the network, iam and eks stacks
+/// (and the load balancer lookup of the app stack). Describe, Get and List
+/// calls of these services take no resource ARNs here; none reads a secret's
+/// value.
 fn terraform_refresh_statement() -> Statement {
     Statement::allow([
+        "acm:DescribeCertificate",
+        "acm:ListTagsForCertificate",
         "ec2:Describe*",
         "ecr:DescribeRepositories",
         "ecr:GetLifecyclePolicy",
@@ -294,6 +298,8 @@ fn terraform_refresh_statement() -> Statement {
         "ecr:ListTagsForResource",
         "eks:Describe*",
         "eks:List*",
+        "elasticloadbalancing:DescribeLoadBalancers",
+        "elasticloadbalancing:DescribeTags",
         "iam:GetOpenIDConnectProvider",
         "iam:ListOpenIDConnectProviders",
         "iam:GetPolicy",
@@ -308,9 +314,26 @@ fn terraform_refresh_statement() -> Statement {
         "kms:GetKeyRotationStatus",
         "kms:ListAliases",
         "kms:ListResourceTags",
+        "lambda:GetFunction",
+        "lambda:GetFunctionCodeSigningConfig",
+        "lambda:GetFunctionConcurrency",
+        "lambda:GetPolicy",
+        "lambda:ListVersionsByFunction",
         "logs:DescribeLogGroups",
+        "logs:DescribeResourcePolicies",
         "logs:ListTagsForResource",
         "logs:ListTagsLogGroup",
+        "route53:GetChange",
+        "route53:GetHostedZone",
+        "route53:ListHostedZones",
+        "route53:ListHostedZonesByName",
+        "route53:ListResourceRecordSets",
+        "route53:ListTagsForResource",
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetResourcePolicy",
+        "wafv2:GetLoggingConfiguration",
+        "wafv2:GetWebACL",
+        "wafv2:ListTagsForResource",
     ])
     .sid("RefreshPlatformStacks")
     .on(["*"])

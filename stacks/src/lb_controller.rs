@@ -1,7 +1,18 @@
-//! The AWS Load Balancer Controller: it turns the service's `LoadBalancer`
+//! The AWS Load Balancer Controller: it turns the service's Ingress into an
+//! ALB (HTTPS, attached to the edge's WAF web ACL), or its `LoadBalancer`
 //! Service into an NLB. Its IRSA role and IAM policy (in the iam stack, so
-//! they exist before the cluster's workloads) and its pinned chart (in the app
-//! stack) are built here, side by side.
+//! they exist before the cluster's workloads) and its pinned chart (in the
+//! app stack) are built here, side by side.
+//!
+//! Chart 3.5.0 (controller v3.5.0) rather than 1.13.0: only its
+//! IngressClassParams can pin the WAF web ACL (`wafv2AclArn`) for every
+//! Ingress of a class. Rendered with these values, the two charts differ in
+//! the image, the ClusterRole (v3.5's is a superset, regrouped), webhooks'
+//! `admissionReviewVersions` (v1), and two new pod webhooks that act only on
+//! namespaces or pods labelled for them (QUIC server ids, ALB target
+//! control), which the service's are not. Helm installs a chart's CRDs only
+//! on first install: a cluster upgraded from 1.13.0 needs the v3.5.0 CRDs
+//! applied first (docs/edge.md), or the API server drops `wafv2AclArn`.
 
 use serde::Serialize;
 use synth::{App, Expr, Handle};
@@ -20,12 +31,13 @@ pub const SERVICE_ACCOUNT: &str = "aws-load-balancer-controller";
 /// The controller's helm_release id (`helm_release.<this>`).
 pub const RELEASE_ID: &str = "aws_load_balancer_controller";
 
-/// Chart 1.13.x runs controller v2.13, whose permissions [`statements`] grants
-/// (the controller's docs/install/iam_policy.json of v2.13): upgrade both together.
+/// Chart 3.5.0 runs controller v3.5.0, whose permissions [`statements`]
+/// grants (the controller's docs/install/iam_policy.json at v3.5.0, the same
+/// document as at v2.13.0): upgrade both together.
 const CHART: Chart = Chart {
     repository: "https://aws.github.io/eks-charts",
     name: "aws-load-balancer-controller",
-    version: "1.13.0",
+    version: "3.5.0",
 };
 
 #[derive(Debug, Serialize)]
@@ -42,8 +54,9 @@ struct Values {
 }
 
 /// The controller's IRSA role and policy, and its release; returns the
-/// release, which the service's release must follow (its Service needs the
-/// controller's webhook) and outlive on destroy (the controller deletes the NLB).
+/// release, which the service's release must follow (its Ingress and Service
+/// need the controller's webhooks) and outlive on destroy (the controller
+/// deletes the load balancer).
 pub fn lb_controller(
     app: &mut App,
     env: &Environment,
@@ -66,7 +79,7 @@ pub fn lb_controller(
         .set("name", names.name("load-balancer-controller"))
         .set(
             "description",
-            "Permissions the AWS Load Balancer Controller documents (docs/install/iam_policy.json, v2.13)",
+            "Permissions the AWS Load Balancer Controller documents (docs/install/iam_policy.json, v3.5.0)",
         )
         .set("policy", policy(statements(&partition)))
         .set("tags", crate::aws::name_tags(&names.name("load-balancer-controller"), []))
@@ -96,10 +109,13 @@ pub fn lb_controller(
 }
 
 /// The AWS Load Balancer Controller's IAM policy, statement for statement as
-/// its documentation lists it (docs/install/iam_policy.json of v2.13, the
+/// its documentation lists it (docs/install/iam_policy.json of v3.5.0, the
 /// version the app stack installs). Wildcard resources are the upstream
 /// policy's; its tag conditions confine writes to resources the controller
-/// created (tagged `elbv2.k8s.aws/cluster`).
+/// created (tagged `elbv2.k8s.aws/cluster`). Of WAF it grants exactly what
+/// the controller calls to attach a web ACL and to find one attached:
+/// `wafv2:` and `waf-regional:` `GetWebACL`, `GetWebACLForResource`,
+/// `AssociateWebACL`, `DisassociateWebACL`.
 fn statements(partition: &Partition) -> Vec<Statement> {
     let elb =
         |resource: &str| format!("arn:{}:elasticloadbalancing:*:*:{resource}", partition.name);

@@ -24,6 +24,8 @@ pub mod releases;
 pub mod report;
 pub mod upstream;
 
+pub mod access;
+pub mod edge;
 pub mod eks;
 pub mod gitops;
 pub mod iam;
@@ -32,11 +34,15 @@ pub mod lb_controller;
 pub mod metrics_server;
 pub mod network;
 pub mod observability;
+pub mod secrets;
 pub mod webapp;
 
 use std::path::{Path, PathBuf};
 
 use synth::{Address, App, Module, Schemas, Stack, SynthOptions};
+
+#[cfg(test)]
+mod test_support;
 
 pub use config::{known_environments, load_environment, Config, ConfigError, Environment};
 pub use error::Error;
@@ -65,8 +71,8 @@ impl Layer {
 
     pub fn description(self) -> &'static str {
         match self {
-            Self::Network => "VPC, subnets, NAT, routing, flow logs",
-            Self::Iam => "IAM roles, OIDC/IRSA, KMS keys, CI deployer",
+            Self::Network => "VPC, subnets, NAT, routing, flow logs, certificate, WAF",
+            Self::Iam => "IAM roles, OIDC/IRSA, KMS keys, secrets and their rotation, CI deployer",
             Self::Eks => "EKS cluster, node groups, add-ons, access, ECR",
             Self::App => "Helm releases: add-ons and the service",
         }
@@ -262,21 +268,38 @@ pub fn build(env: &Environment, chart_dir: &Path) -> Result<App, Error> {
 fn components(app: &mut App, env: &Environment, chart_dir: &Path) -> Result<(), Error> {
     let network = network::network(Layer::Network.of(app), env);
     let cluster_iam = iam::cluster_iam(Layer::Iam.of(app), env, &network);
+    let edge = edge::edge(app, env, &network, &cluster_iam);
     let mut eks = eks::eks(Layer::Eks.of(app), env, &network, &cluster_iam);
     // The IRSA provider needs the cluster's OIDC issuer, so this half of the
     // iam stack is built after the cluster; both halves land in iam.tf.json.
     let irsa = iam::workload_iam(Layer::Iam.of(app), env, &cluster_iam, &eks);
+    access::teams(app, env, &network, &eks);
     helm::cluster_providers(Layer::App.of(app), &env.config.region, &eks);
     gitops::way_in(app, env, &network, &cluster_iam, &eks);
     // Pods of the later releases land on nodes Karpenter launches: they wait
     // for its NodePools, and on destroy go first, while it can still drain.
     let node_pools = karpenter::karpenter(app, env, &network, &cluster_iam, &irsa, &eks)?;
     eks.workloads_ready.push(node_pools.address().clone());
+    let namespace = webapp::namespace(Layer::App.of(app), &env.config.service.namespace);
+    let secrets = secrets::secrets(app, env, &network, &irsa, &eks, &namespace)?;
     let addons = [
         lb_controller::lb_controller(app, env, &network, &irsa, &eks)?,
         metrics_server::metrics_server(Layer::App.of(app), &eks)?,
+        secrets.release,
     ];
     observability::observability(app, env, &network, &cluster_iam, &irsa, &eks, &addons[0])?;
-    webapp::webapp(app, env, &network, &irsa, &eks, &addons, chart_dir)?;
+    webapp::webapp(
+        app,
+        env,
+        &webapp::Platform {
+            network: &network,
+            edge: &edge,
+            irsa: &irsa,
+            eks: &eks,
+            namespace,
+        },
+        &addons,
+        chart_dir,
+    )?;
     gitops::argo_cd(app, env, &eks)
 }

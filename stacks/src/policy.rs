@@ -15,8 +15,10 @@ use synth::{BlockKind, Diagnostic, ModuleView, Policy, ResourceView, Schemas};
 use crate::config::{Environment, Ipv4Cidr, RESERVED_TAGS};
 
 mod nodes;
+mod secrets;
 
 pub use nodes::{KarpenterDiscovery, NoSpot, NodeRoleIsNotClusterRole};
+pub use secrets::{SecretValuesOutsideTerraform, TERRAFORM_WRITTEN_SECRETS};
 
 /// Tag that exempts a security group from `no-public-ingress`: only a
 /// group in front of an internet-facing load balancer may carry it.
@@ -40,6 +42,7 @@ pub fn policies(env: &Environment, schemas: &Schemas) -> Vec<Box<dyn Policy>> {
         Box::new(PrivateNodeGroups),
         Box::new(NodeRoleIsNotClusterRole),
         Box::new(KarpenterDiscovery),
+        Box::new(SecretValuesOutsideTerraform),
     ];
     if !env.policy.allow_spot {
         policies.push(Box::new(NoSpot));
@@ -203,7 +206,8 @@ fn admits_internet(cidrs: &[&str]) -> bool {
     Ipv4Cidr::union_size(&v4) >= INTERNET_AT_LARGE
 }
 
-/// Logs, Kubernetes secrets, volumes and queues are encrypted.
+/// Logs, Kubernetes secrets, Secrets Manager secrets, volumes and queues are
+/// encrypted.
 #[derive(Debug)]
 pub struct EncryptionAtRest;
 
@@ -258,6 +262,10 @@ impl Policy for EncryptionAtRest {
                 .then_some(
                     "queue has neither sqs_managed_sse_enabled = true nor a kms_master_key_id",
                 ),
+                // The AWS managed key would let anyone allowed the secret's
+                // API read it; a customer key's use is granted separately.
+                "aws_secretsmanager_secret" => is_unset(r.body.get("kms_key_id"))
+                    .then_some("secret has no kms_key_id (a customer-managed key)"),
                 _ => None,
             };
             if let Some(message) = problem {

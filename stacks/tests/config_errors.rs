@@ -107,6 +107,24 @@ const CASES: &[Case] = &[
         to: "[logs]\nretention = 30",
         expected: "unknown field `retention`",
     },
+    Case {
+        env: "production",
+        from: "hostname = \"webapp.example.com\"",
+        to: "hostname = \"webapp.example.org\"",
+        expected: "edge.hostname: `webapp.example.org` is not in the hosted zone `example.com`",
+    },
+    Case {
+        env: "staging",
+        from: "ssl_policy = \"ELBSecurityPolicy-TLS13-1-2-2021-06\"",
+        to: "ssl_policy = \"ELBSecurityPolicy-2016-08\"",
+        expected: "edge.ssl_policy: `ELBSecurityPolicy-2016-08` does not offer TLS 1.3",
+    },
+    Case {
+        env: "production",
+        from: "level = \"view\"",
+        to: "level = \"edit\"",
+        expected: "access.teams[0].level: `edit` (AmazonEKSEditPolicy) goes beyond `view`",
+    },
 ];
 
 fn repo_root() -> PathBuf {

@@ -356,7 +356,8 @@ fn with_gitops_ci_pushes_images_and_never_reaches_the_cluster() {
             .map(|(name, e)| (name, e["principal_arn"].as_str().unwrap_or("").to_owned()))
             .collect()
     };
-    // People through the admin role, and the nodes Karpenter launches.
+    // People through the admin role and their team's namespace-scoped
+    // role, and the nodes Karpenter launches.
     assert_eq!(
         entries(&module),
         [
@@ -364,6 +365,10 @@ fn with_gitops_ci_pushes_images_and_never_reaches_the_cluster() {
             (
                 "karpenter_node".to_owned(),
                 "${aws_iam_role.karpenter_node.arn}".to_owned()
+            ),
+            (
+                "team_developers".to_owned(),
+                "${aws_iam_role.team_developers.arn}".to_owned()
             ),
         ],
         "no access entry for the CI deployer"
@@ -392,7 +397,10 @@ fn with_gitops_ci_pushes_images_and_never_reaches_the_cluster() {
     let (module, tree) = synthesized(&without);
     assert!(tree.is_none());
     let names: Vec<String> = entries(&module).into_iter().map(|(name, _)| name).collect();
-    assert_eq!(names, ["admin", "ci_deployer", "karpenter_node"]);
+    assert_eq!(
+        names,
+        ["admin", "ci_deployer", "karpenter_node", "team_developers"]
+    );
     // A deploy then applies the whole module: terraform refreshes every
     // add-on's AWS resources with the deployer's credentials.
     let refresh: Vec<String> = deployer_policies(&module)
@@ -406,6 +414,9 @@ fn with_gitops_ci_pushes_images_and_never_reaches_the_cluster() {
             "ci_deployer_alerts_topic",
             "ci_deployer_karpenter_interruption",
             "ci_deployer_log_buckets",
+            // Every deploy applies the app stack, which points the public
+            // name at the load balancer.
+            "ci_deployer_public_name",
             "ci_deployer_refresh"
         ]
     );

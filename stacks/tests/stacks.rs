@@ -111,11 +111,14 @@ fn aws_stacks_synthesize_alone_with_the_outputs_others_rely_on() {
             "ci_deployer_role_arn",
             "cluster_endpoint",
             "cluster_name",
+            "configs_url",
             "ecr_repository_url",
             "kubeconfig_command",
+            "load_balancer_hostname",
             "oidc_provider_arn",
             "private_subnet_ids",
             "public_subnet_ids",
+            "service_url",
             "vpc_id",
         ]
     );
@@ -290,8 +293,10 @@ fn ingress_from_the_whole_internet_however_spelt_violates_no_public_ingress() {
 
 #[test]
 fn unencrypted_logs_secrets_and_volumes_violate_encryption_at_rest() {
-    let cases: [(&str, &str, &str); 3] = [
+    let cases: [(&str, &str, &str); 5] = [
         ("aws_cloudwatch_log_group", "flow_logs", "kms_key_id"),
+        ("aws_cloudwatch_log_group", "waf", "kms_key_id"),
+        ("aws_secretsmanager_secret", "app_secret", "kms_key_id"),
         ("aws_eks_cluster", "main", "encryption_config"),
         (
             "aws_launch_template",
@@ -309,6 +314,40 @@ fn unencrypted_logs_secrets_and_volumes_violate_encryption_at_rest() {
                 "{ty}.{name}: policy `encryption-at-rest` violated"
             )),
             "{ty}.{name} without {path}: {errors}"
+        );
+    }
+}
+
+#[test]
+fn secret_values_written_by_terraform_violate_secret_values_outside_terraform() {
+    let mut app = build(&environment("staging"));
+    let errors = {
+        let stack = app.stack("iam", "");
+        stack
+            .resource("aws_secretsmanager_secret_version", "app_secret")
+            .set("secret_id", "x")
+            .set("secret_string", "hunter2-hunter2");
+        let app_stack = app.stack("app", "");
+        app_stack
+            .resource("kubernetes_secret_v1", "app")
+            .set(
+                "metadata",
+                synth::Expr::object([("name", "webapp-secrets")]),
+            )
+            .set("data", synth::Expr::object([("APP_SECRET", "x")]));
+        app.synth(&SynthOptions::default())
+            .expect_err("secret values in terraform")
+            .to_string()
+    };
+    for address in [
+        "aws_secretsmanager_secret_version.app_secret",
+        "kubernetes_secret_v1.app",
+    ] {
+        assert!(
+            errors.contains(&format!(
+                "{address}: policy `secret-values-outside-terraform` violated"
+            )),
+            "{errors}"
         );
     }
 }
@@ -467,13 +506,19 @@ fn staging_and_production_differ_only_where_intended() {
         })
         .collect();
     let expected = [
+        // Each environment has its own public name.
+        "~ aws_acm_certificate.edge: domain_name",
         // Terraform refuses to destroy production's stateful resources.
         "~ aws_cloudwatch_log_group.cluster: lifecycle",
         "~ aws_cloudwatch_log_group.flow_logs: lifecycle",
+        "~ aws_cloudwatch_log_group.secret_rotation: lifecycle",
+        "~ aws_cloudwatch_log_group.waf: lifecycle",
         "~ aws_ecr_repository.service: lifecycle",
         // A third AZ, with its own NAT gateway; the second AZ gets its own too.
         "+ aws_eip.nat_b",
         "+ aws_eip.nat_c",
+        // Developers view production, and edit staging.
+        "~ aws_eks_access_policy_association.team_developers: policy_arn",
         "~ aws_eks_cluster.main: lifecycle, vpc_config.subnet_ids",
         // Node sizes: the monitoring nodes' and the system group's, which is
         // on-demand in production.
@@ -483,6 +528,7 @@ fn staging_and_production_differ_only_where_intended() {
         "~ aws_eks_node_group.system: capacity_type, instance_types.0, instance_types.1, \
          lifecycle, scaling_config.desired_size, scaling_config.max_size, \
          scaling_config.min_size, subnet_ids",
+        "~ aws_kms_key.app_secrets: lifecycle",
         "~ aws_kms_key.eks_secrets: lifecycle",
         "~ aws_kms_key.logs: lifecycle",
         "~ aws_kms_key.loki: lifecycle",
@@ -492,6 +538,8 @@ fn staging_and_production_differ_only_where_intended() {
         "+ aws_nat_gateway.c",
         "~ aws_route.private_b_nat: nat_gateway_id",
         "+ aws_route.private_c_nat",
+        // The public name's record, in the network stack of both (GitOps).
+        "~ aws_route53_record.webapp: name",
         "+ aws_route_table.private_c",
         "+ aws_route_table_association.private_c",
         "+ aws_route_table_association.public_c",
@@ -499,6 +547,9 @@ fn staging_and_production_differ_only_where_intended() {
         "~ aws_s3_bucket.loki_chunks: force_destroy, lifecycle",
         "~ aws_s3_bucket.loki_ruler: force_destroy, lifecycle",
         "~ aws_s3_bucket_lifecycle_configuration.loki_chunks: rule.0.expiration.days",
+        // A deleted production secret stays restorable longer, and survives
+        // a destroy.
+        "~ aws_secretsmanager_secret.app_secret: lifecycle, recovery_window_in_days",
         // Its subscriptions are made by people, outside terraform.
         "~ aws_sns_topic.alerts: lifecycle",
         "~ aws_sqs_queue.karpenter_interruption: lifecycle",
@@ -511,19 +562,23 @@ fn staging_and_production_differ_only_where_intended() {
         "+ aws_subnet.public_c",
         "~ aws_vpc.main: cidr_block",
         "~ aws_vpc_endpoint.s3: route_table_ids",
+        // Production admits fewer requests per client.
+        "~ aws_wafv2_web_acl.edge: rule.0.statement.rate_based_statement.limit",
         // What `infra cost` estimates from config: the monitoring volumes'
-        // sizes and replicas, Karpenter's nodes (spot in staging only), a
-        // Grafana internal load balancer in production, and the service's NLB
-        // listening with HTTPS only in production.
-        "~ estimated: estimated.aws_ebs_volume.alertmanager.count.expected, estimated.aws_ebs_volume.alertmanager.count.max, estimated.aws_ebs_volume.alertmanager.count.min, estimated.aws_ebs_volume.grafana.attributes.size, estimated.aws_ebs_volume.grafana.basis, estimated.aws_ebs_volume.loki.count.expected, estimated.aws_ebs_volume.loki.count.max, estimated.aws_ebs_volume.loki.count.min, estimated.aws_ebs_volume.prometheus.attributes.size, estimated.aws_ebs_volume.prometheus.basis, estimated.aws_ebs_volume.prometheus.count.expected, estimated.aws_ebs_volume.prometheus.count.max, estimated.aws_ebs_volume.prometheus.count.min, estimated.aws_instance.general.attributes.capacity_type, estimated.aws_instance.general.attributes.root_block_device.volume_size, estimated.aws_instance.general.basis, estimated.aws_instance.general.count.expected, estimated.aws_instance.general.count.max, estimated.aws_lb.grafana, estimated.aws_lb.webapp.attributes.listener.0.port, estimated.aws_lb.webapp.attributes.listener.0.protocol",
+        // sizes and replicas, Karpenter's nodes (spot in staging only) and a
+        // Grafana internal load balancer in production. The service's ALB
+        // listens alike in both.
+        "~ estimated: estimated.aws_ebs_volume.alertmanager.count.expected, estimated.aws_ebs_volume.alertmanager.count.max, estimated.aws_ebs_volume.alertmanager.count.min, estimated.aws_ebs_volume.grafana.attributes.size, estimated.aws_ebs_volume.grafana.basis, estimated.aws_ebs_volume.loki.count.expected, estimated.aws_ebs_volume.loki.count.max, estimated.aws_ebs_volume.loki.count.min, estimated.aws_ebs_volume.prometheus.attributes.size, estimated.aws_ebs_volume.prometheus.basis, estimated.aws_ebs_volume.prometheus.count.expected, estimated.aws_ebs_volume.prometheus.count.max, estimated.aws_ebs_volume.prometheus.count.min, estimated.aws_instance.general.attributes.capacity_type, estimated.aws_instance.general.attributes.root_block_device.volume_size, estimated.aws_instance.general.basis, estimated.aws_instance.general.count.expected, estimated.aws_instance.general.count.max, estimated.aws_lb.grafana",
+        "~ output.configs_url: value",
         "~ output.private_subnet_ids: value",
         "~ output.public_subnet_ids: value",
+        "~ output.service_url: value",
         // The floors differ, and the diff shows each changed floor.
-        "~ policy: allow_spot, gitops.admin_disabled, gitops.private_api, gitops.required, \
-         min_azs, observability.min_logs_retention_days, \
+        "~ policy: access.max_team_level, allow_spot, gitops.admin_disabled, gitops.private_api, \
+         gitops.required, min_azs, observability.min_logs_retention_days, \
          observability.min_metrics_retention_days, observability.min_replicas, \
          public_api.max_addresses, public_api.min_prefix, require_nat_gateway_per_az, \
-         require_prevent_destroy",
+         require_prevent_destroy, secrets.max_rotation_days, secrets.min_recovery_window_days",
     ];
     assert_eq!(
         summary, expected,

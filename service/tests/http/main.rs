@@ -5,5 +5,6 @@ mod config;
 mod endpoints;
 mod hardening;
 mod limits;
+mod secrets;
 mod shutdown;
 mod support;

@@ -81,19 +81,42 @@ pub struct ResourcesConfig {
     pub memory_limit: String,
 }
 
-/// The NLB the AWS Load Balancer Controller provisions for the service.
+/// The load balancer the AWS Load Balancer Controller provisions for the
+/// service; its name, certificate and WAF are in `[edge]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoadBalancerConfig {
+    pub kind: LoadBalancerKind,
     pub scheme: LoadBalancerScheme,
-    /// Plain HTTP listener on port 80.
+    /// NLB only: a plain HTTP listener on port 80 beside HTTPS on 443. An
+    /// ALB answers port 80 with a redirect to HTTPS, always.
+    #[serde(default)]
     pub http: bool,
-    /// ACM certificate for an HTTPS listener on port 443; absent means no HTTPS.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tls_certificate_arn: Option<String>,
-    /// Client CIDRs allowed to reach the NLB; empty allows everyone.
+    /// Client CIDRs allowed to reach the load balancer; empty allows everyone.
     #[serde(default)]
     pub source_ranges: Vec<Ipv4Cidr>,
+}
+
+/// How the service is published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoadBalancerKind {
+    /// An Ingress, for which the controller provisions an Application Load
+    /// Balancer: HTTPS with the edge's TLS policy, HTTP redirected, and the
+    /// WAF web ACL attached.
+    Alb,
+    /// A `LoadBalancer` Service, provisioned as a Network Load Balancer
+    /// terminating TLS; WAF cannot be attached to it.
+    Nlb,
+}
+
+impl LoadBalancerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Alb => "alb",
+            Self::Nlb => "nlb",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,9 +139,7 @@ impl Section for AppConfig {
     const KEY: &'static str = "app";
     type Checked = ();
 
-    /// The TLS certificate must live in the environment's region for the
-    /// load balancer to use it.
-    fn check(&self, config: &Config, at: &mut Scope<'_>) {
+    fn check(&self, _: &Config, at: &mut Scope<'_>) {
         for (field, value) in [
             ("max_connections", self.max_connections),
             ("request_timeout_seconds", self.request_timeout_seconds),
@@ -145,16 +166,11 @@ impl Section for AppConfig {
         self.resources.check(at);
 
         let lb = &self.load_balancer;
-        if !lb.http && lb.tls_certificate_arn.is_none() {
+        if lb.http && lb.kind == LoadBalancerKind::Alb {
             at.problem(
-                "load_balancer",
-                "has no listener: set http = true or a tls_certificate_arn",
+                "load_balancer.http",
+                "an ALB always redirects port 80 to HTTPS; a plain HTTP listener exists only with kind = \"nlb\"",
             );
-        }
-        if let Some(arn) = &lb.tls_certificate_arn {
-            if let Err(message) = check_certificate_arn(arn, &config.region) {
-                at.problem("load_balancer.tls_certificate_arn", message);
-            }
         }
 
         for key in self.config.keys() {
@@ -241,31 +257,6 @@ impl ResourcesConfig {
     }
 }
 
-fn check_certificate_arn(arn: &str, region: &str) -> Result<(), String> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let well_formed = parts.len() == 6
-        && parts[0] == "arn"
-        && parts[1].starts_with("aws")
-        && parts[2] == "acm"
-        && parts[4].len() == 12
-        && parts[4].bytes().all(|b| b.is_ascii_digit())
-        && parts[5]
-            .strip_prefix("certificate/")
-            .is_some_and(|id| !id.is_empty());
-    if !well_formed {
-        return Err(format!(
-            "`{arn}` is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)"
-        ));
-    }
-    if parts[3] != region {
-        return Err(format!(
-            "the certificate is in {}, but the load balancer is in {region}; an NLB can only use a certificate of its own region",
-            parts[3]
-        ));
-    }
-    Ok(())
-}
-
 fn check_config_key(key: &str) -> Result<(), String> {
     let valid = key.strip_prefix(contract::APP_PREFIX).is_some_and(|rest| {
         !rest.is_empty()
@@ -281,7 +272,7 @@ fn check_config_key(key: &str) -> Result<(), String> {
     }
     if let Some(suffix) = contract::secret_suffix(key) {
         return Err(format!(
-            "ends with {suffix}, so it is a secret: pass it through the app_secret variable, never in config"
+            "ends with {suffix}, so it is a secret: list it under [secrets.values], never in config"
         ));
     }
     Ok(())
@@ -289,6 +280,7 @@ fn check_config_key(key: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::check::{problems_in, shipped_staging};
     use super::*;
 
     fn staging() -> AppConfig {
@@ -311,8 +303,8 @@ mod tests {
             cpu_limit = "1"
             memory_limit = "128Mi"
             [load_balancer]
+            kind = "alb"
             scheme = "internet-facing"
-            http = true
             [config]
             APP_GREETING = "hello"
             "#,
@@ -322,16 +314,9 @@ mod tests {
 
     /// This section's problems inside the shipped staging config.
     fn fields(app: &AppConfig) -> Vec<String> {
-        let mut config: Config =
-            toml::from_str(include_str!("../../config/staging.toml")).expect("staging.toml");
+        let mut config = shipped_staging();
         config.app = app.clone();
-        let mut problems = super::super::check::Problems::default();
-        problems.section(&config.app, &config);
-        problems
-            .into_vec()
-            .into_iter()
-            .map(|p| p.to_string())
-            .collect()
+        problems_in(&config.app, &config)
     }
 
     #[test]
@@ -374,21 +359,15 @@ mod tests {
     }
 
     #[test]
-    fn a_load_balancer_needs_a_listener_and_a_certificate_of_its_region() {
+    fn only_an_nlb_has_a_plain_http_listener() {
         let mut config = staging();
-        config.load_balancer.http = false;
+        config.load_balancer.http = true;
         assert_eq!(
             fields(&config),
-            ["app.load_balancer: has no listener: set http = true or a tls_certificate_arn"]
+            ["app.load_balancer.http: an ALB always redirects port 80 to HTTPS; a plain HTTP listener exists only with kind = \"nlb\""]
         );
-        config.load_balancer.tls_certificate_arn =
-            Some("arn:aws:acm:us-east-1:111122223333:certificate/abc".into());
-        assert_eq!(
-            fields(&config),
-            ["app.load_balancer.tls_certificate_arn: the certificate is in us-east-1, but the load balancer is in eu-west-1; an NLB can only use a certificate of its own region"]
-        );
-        config.load_balancer.tls_certificate_arn = Some("arn:aws:iam::111122223333:role/x".into());
-        assert!(fields(&config)[0].contains("is not an ACM certificate ARN"));
+        config.load_balancer.kind = LoadBalancerKind::Nlb;
+        assert_eq!(fields(&config), Vec::<String>::new());
     }
 
     #[test]
@@ -399,7 +378,7 @@ mod tests {
         assert_eq!(
             fields(&config),
             [
-                "app.config.APP_DB_PASSWORD: ends with _PASSWORD, so it is a secret: pass it through the app_secret variable, never in config",
+                "app.config.APP_DB_PASSWORD: ends with _PASSWORD, so it is a secret: list it under [secrets.values], never in config",
                 "app.config.GREETING: must be APP_ followed by upper-case letters, digits and underscores",
             ]
         );

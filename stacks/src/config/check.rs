@@ -85,6 +85,24 @@ impl Scope<'_> {
     }
 }
 
+/// The shipped staging config, for the sections' tests to vary.
+#[cfg(test)]
+pub(crate) fn shipped_staging() -> Config {
+    toml::from_str(include_str!("../../config/staging.toml")).expect("staging.toml")
+}
+
+/// One section's problems within `config`, as they are printed.
+#[cfg(test)]
+pub(crate) fn problems_in<S: Section>(section: &S, config: &Config) -> Vec<String> {
+    let mut problems = Problems::default();
+    problems.section(section, config);
+    problems
+        .into_vec()
+        .into_iter()
+        .map(|p| p.to_string())
+        .collect()
+}
+
 /// The file's top-level fields, and its name.
 pub(crate) fn top_level(env_name: &str, c: &Config, problems: &mut Problems) {
     if !is_dns_label(env_name, 32) {

@@ -8,11 +8,13 @@
 //! Differences between environments live here; the stacks never branch on the
 //! environment's name.
 
+mod access;
 mod app;
 mod check;
 mod ci;
 mod cidr;
 mod cluster;
+mod edge;
 mod gitops;
 mod karpenter;
 mod network;
@@ -20,6 +22,7 @@ mod node_groups;
 mod observability;
 mod policy;
 mod quantity;
+mod secrets;
 mod state;
 mod usage;
 
@@ -29,15 +32,17 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use synth::Diagnostic;
 
+pub use access::{AccessConfig, AccessLevel, TeamAccess};
 pub use app::{
-    AppConfig, AutoscalingConfig, LoadBalancerConfig, LoadBalancerScheme, ResourcesConfig,
-    ZoneSpread,
+    AppConfig, AutoscalingConfig, LoadBalancerConfig, LoadBalancerKind, LoadBalancerScheme,
+    ResourcesConfig, ZoneSpread,
 };
 pub use ci::{is_s3_bucket_name, CiConfig};
 pub use cidr::{CidrError, Ipv4Cidr};
 pub use cluster::{
     parse_kubernetes_version, ClusterConfig, ControlPlaneLogType, KUBERNETES_MINOR_VERSIONS,
 };
+pub use edge::{EdgeConfig, WafConfig};
 pub use gitops::{BastionConfig, GitopsConfig, GitopsPolicy, SsoConfig, TeamConfig, TeamRole};
 pub use karpenter::{
     parse_duration, Architecture, BudgetConfig, ConsolidationPolicy, DisruptionReason,
@@ -49,8 +54,11 @@ pub use observability::{
     GrafanaAccess, GrafanaConfig, LogStoreConfig, MetricsConfig, MonitoringNodesConfig, NodeLabel,
     NodeTaint, ObservabilityConfig,
 };
-pub use policy::{ObservabilityFloors, PolicyConfig, PublicApiPolicy};
+pub use policy::{
+    AccessFloors, EdgeFloors, ObservabilityFloors, PolicyConfig, PublicApiPolicy, SecretFloors,
+};
 pub use quantity::{parse_quantity, QuantityUnit};
+pub use secrets::{SecretSource, SecretsConfig};
 pub use state::{ImportEntry, MovedEntry, StateConfig};
 pub use usage::{UsageConfig, UsageKey, UsageSource, UsageValue};
 
@@ -87,6 +95,13 @@ pub struct Config {
     pub karpenter: KarpenterConfig,
     /// Metrics, dashboards, alerts and logs (the observability component).
     pub observability: ObservabilityConfig,
+    /// The way in from the internet: name, certificate, TLS policy, WAF.
+    pub edge: EdgeConfig,
+    /// The service's secrets in AWS Secrets Manager.
+    pub secrets: SecretsConfig,
+    /// People's access to the cluster, per team and namespace.
+    #[serde(default)]
+    pub access: AccessConfig,
     /// Extra tags on every taggable resource, besides the reserved ones.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
@@ -275,6 +290,9 @@ pub fn parse_environment(
     problems.section(&config.usage, &config);
     problems.section(&config.gitops, &config);
     problems.section(&config.state, &config);
+    problems.section(&config.edge, &config);
+    problems.section(&config.secrets, &config);
+    problems.section(&config.access, &config);
     if problems.is_empty() {
         Ok(Environment {
             name: name.to_owned(),

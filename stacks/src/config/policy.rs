@@ -6,9 +6,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::access::AccessLevel;
+use super::app::LoadBalancerKind;
 use super::check::{Problems, Scope, Section};
 use super::cidr::Ipv4Cidr;
 use super::gitops::GitopsPolicy;
+use super::secrets::{RECOVERY_WINDOW_DAYS, ROTATION_DAYS};
 use super::{CapacityType, Config, NatGatewayMode, NodeCapacity};
 
 /// The floors of one environment.
@@ -32,6 +35,12 @@ pub struct PolicyConfig {
     pub require_prevent_destroy: bool,
     /// How long metrics and logs are kept at least, and how redundant their stores are.
     pub observability: ObservabilityFloors,
+    /// How the service may be published.
+    pub edge: EdgeFloors,
+    /// How long a secret may live and how long a deleted one stays restorable.
+    pub secrets: SecretFloors,
+    /// How far people's access to the namespaces may go.
+    pub access: AccessFloors,
 }
 
 /// Floors of `[observability]`: an environment keeps its metrics and logs at
@@ -43,6 +52,31 @@ pub struct ObservabilityFloors {
     pub min_logs_retention_days: u32,
     /// Replicas of Prometheus, Alertmanager and Loki.
     pub min_replicas: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EdgeFloors {
+    /// Whether the service must sit behind an ALB with a WAF web ACL.
+    pub require_waf: bool,
+    /// Least retention of the WAF's request log.
+    pub min_waf_log_retention_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretFloors {
+    /// Longest interval between rotations of a generated secret.
+    pub max_rotation_days: u32,
+    /// Shortest recovery window of a deleted secret.
+    pub min_recovery_window_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessFloors {
+    /// The most a team may be granted in its namespaces.
+    pub max_team_level: AccessLevel,
 }
 
 /// Limits on `cluster.endpoint_public_access_cidrs`, judged by the addresses
@@ -67,6 +101,28 @@ impl PolicyConfig {
                 format!(
                     "{} is below 2; EKS needs subnets in at least two AZs",
                     self.min_azs
+                ),
+            );
+        }
+        if !ROTATION_DAYS.contains(&self.secrets.max_rotation_days) {
+            problems.add(
+                "secrets.max_rotation_days",
+                format!(
+                    "{} is outside the {} to {} days Secrets Manager rotates within",
+                    self.secrets.max_rotation_days,
+                    ROTATION_DAYS.start(),
+                    ROTATION_DAYS.end()
+                ),
+            );
+        }
+        if !RECOVERY_WINDOW_DAYS.contains(&self.secrets.min_recovery_window_days) {
+            problems.add(
+                "secrets.min_recovery_window_days",
+                format!(
+                    "{} is outside the {} to {} days Secrets Manager accepts",
+                    self.secrets.min_recovery_window_days,
+                    RECOVERY_WINDOW_DAYS.start(),
+                    RECOVERY_WINDOW_DAYS.end()
                 ),
             );
         }
@@ -126,6 +182,9 @@ impl Section for PolicyConfig {
         }
         self.gitops.check(config, at);
         self.observability.check(config, at);
+        self.edge.check(config, at);
+        self.secrets.check(config, at);
+        self.access.check(config, at);
     }
 }
 
@@ -185,6 +244,84 @@ impl ObservabilityFloors {
                     format!(
                         "is {value}; this environment needs at least {floor} \
                          (policy observability.{name})"
+                    ),
+                );
+            }
+        }
+    }
+}
+
+impl EdgeFloors {
+    fn check(&self, config: &Config, at: &mut Scope<'_>) {
+        if !self.require_waf {
+            return;
+        }
+        if config.app.load_balancer.kind != LoadBalancerKind::Alb {
+            at.elsewhere(
+                "app.load_balancer.kind",
+                format!(
+                    "is `{}`, but this environment must be published through an ALB with a WAF \
+                     (policy edge.require_waf)",
+                    config.app.load_balancer.kind.as_str()
+                ),
+            );
+        }
+        match &config.edge.waf {
+            None => at.elsewhere(
+                "edge.waf",
+                "is missing, but this environment requires a WAF in front of the service \
+                 (policy edge.require_waf)",
+            ),
+            Some(waf) if waf.log_retention_days < self.min_waf_log_retention_days => at.elsewhere(
+                "edge.waf.log_retention_days",
+                format!(
+                    "{} is below the {} days this environment keeps WAF logs \
+                     (policy edge.min_waf_log_retention_days)",
+                    waf.log_retention_days, self.min_waf_log_retention_days
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+}
+
+impl SecretFloors {
+    fn check(&self, config: &Config, at: &mut Scope<'_>) {
+        let secrets = &config.secrets;
+        if secrets.generated().next().is_some() && secrets.rotation_days > self.max_rotation_days {
+            at.elsewhere(
+                "secrets.rotation_days",
+                format!(
+                    "{} is longer than the {} days a secret may live here (policy secrets.max_rotation_days)",
+                    secrets.rotation_days, self.max_rotation_days
+                ),
+            );
+        }
+        if secrets.recovery_window_days < self.min_recovery_window_days {
+            at.elsewhere(
+                "secrets.recovery_window_days",
+                format!(
+                    "{} is shorter than the {} days a deleted secret stays restorable here \
+                     (policy secrets.min_recovery_window_days)",
+                    secrets.recovery_window_days, self.min_recovery_window_days
+                ),
+            );
+        }
+    }
+}
+
+impl AccessFloors {
+    fn check(&self, config: &Config, at: &mut Scope<'_>) {
+        for (i, team) in config.access.teams.iter().enumerate() {
+            if team.level > self.max_team_level {
+                at.elsewhere(
+                    &format!("access.teams[{i}].level"),
+                    format!(
+                        "`{}` ({}) goes beyond `{}`, the most this environment grants a team \
+                         (policy access.max_team_level)",
+                        team.level.as_str(),
+                        team.level.access_policy(),
+                        self.max_team_level.as_str()
                     ),
                 );
             }

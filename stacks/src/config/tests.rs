@@ -671,5 +671,105 @@ to = "aws_kms_key[0]"
     );
     assert_error(&e, &["unknown field `protect`"]);
 }
+
+#[test]
+fn the_edge_floor_keeps_the_waf_in_front_and_its_log() {
+    let e = error_after("staging", STAGING, "kind = \"alb\"", "kind = \"nlb\"");
+    assert_error(
+        &e,
+        &[
+            "edge.waf: AWS WAF cannot be attached to a Network Load Balancer",
+            "app.load_balancer.kind: is `nlb`, but this environment must be published through an ALB with a WAF (policy edge.require_waf)",
+        ],
+    );
+    let e = error_after(
+        "production",
+        PRODUCTION,
+        "[edge.waf]\n# Requests per client address per 5 minutes before it is blocked.\nrate_limit = 1000\nlog_retention_days = 365\n",
+        "",
+    );
+    assert_error(
+        &e,
+        &["edge.waf: is missing, but this environment requires a WAF in front of the service (policy edge.require_waf)"],
+    );
+    let e = error_after(
+        "production",
+        PRODUCTION,
+        "log_retention_days = 365\n\n# The service's secrets",
+        "log_retention_days = 90\n\n# The service's secrets",
+    );
+    assert_error(
+        &e,
+        &["edge.waf.log_retention_days: 90 is below the 365 days this environment keeps WAF logs (policy edge.min_waf_log_retention_days)"],
+    );
+}
+
+#[test]
+fn the_secret_and_access_floors_bound_rotation_recovery_and_team_levels() {
+    let e = error_after(
+        "production",
+        PRODUCTION,
+        "rotation_days = 30",
+        "rotation_days = 60",
+    );
+    assert_error(
+        &e,
+        &["secrets.rotation_days: 60 is longer than the 30 days a secret may live here (policy secrets.max_rotation_days)"],
+    );
+    let e = error_after(
+        "production",
+        PRODUCTION,
+        "recovery_window_days = 30",
+        "recovery_window_days = 7",
+    );
+    assert_error(
+        &e,
+        &["secrets.recovery_window_days: 7 is shorter than the 14 days a deleted secret stays restorable here"],
+    );
+    let e = error_after(
+        "production",
+        PRODUCTION,
+        "level = \"view\"",
+        "level = \"edit\"",
+    );
+    assert_error(
+        &e,
+        &["access.teams[0].level: `edit` (AmazonEKSEditPolicy) goes beyond `view`, the most this environment grants a team (policy access.max_team_level)"],
+    );
+    // Staging's floor allows edit.
+    load("staging", STAGING).expect("staging.toml is valid");
+    let e = load_with_floors(
+        "staging",
+        STAGING,
+        &STAGING_POLICY.replace("max_rotation_days = 90", "max_rotation_days = 0"),
+    )
+    .expect_err("a floor outside what Secrets Manager rotates within");
+    assert_error(
+        &e.to_string(),
+        &[
+            "stacks/policy/staging.toml",
+            "secrets.max_rotation_days: 0 is outside the 1 to 1000 days",
+        ],
+    );
+}
+
+#[test]
+fn teams_are_named_once_and_scoped_to_namespaces() {
+    let e = error_after(
+        "staging",
+        STAGING,
+        "namespaces = [\"webapp\"]",
+        "namespaces = []\n\n[[access.teams]]\nname = \"developers\"\nlevel = \"view\"\nnamespaces = [\"webapp\", \"webapp\"]",
+    );
+    assert_error(
+        &e,
+        &[
+            "access.teams[0].namespaces: is empty; a team is granted access in named namespaces only",
+            "access.teams[1].name: `developers` is listed twice",
+            "access.teams[1].namespaces[1]: `webapp` is listed twice",
+        ],
+    );
+}
+
 /// The `[observability]` section and its floors.
 mod observability;

@@ -41,10 +41,12 @@ pub enum UsageKey {
     SnsRequestsMillion,
     SnsEmailNotifications,
     SnsHttpsNotifications,
+    LambdaInvocations,
+    LambdaDurationMs,
 }
 
 impl UsageKey {
-    pub const ALL: [UsageKey; 17] = [
+    pub const ALL: [UsageKey; 19] = [
         Self::NatDataGb,
         Self::InternetEgressGb,
         Self::LbCapacityUnits,
@@ -62,6 +64,8 @@ impl UsageKey {
         Self::SnsRequestsMillion,
         Self::SnsEmailNotifications,
         Self::SnsHttpsNotifications,
+        Self::LambdaInvocations,
+        Self::LambdaDurationMs,
     ];
 
     /// The key as written in the config file.
@@ -84,6 +88,8 @@ impl UsageKey {
             Self::SnsRequestsMillion => "sns_requests_million",
             Self::SnsEmailNotifications => "sns_email_notifications",
             Self::SnsHttpsNotifications => "sns_https_notifications",
+            Self::LambdaInvocations => "lambda_invocations",
+            Self::LambdaDurationMs => "lambda_duration_ms",
         }
     }
 
@@ -110,6 +116,11 @@ impl UsageKey {
             // delivered once by e-mail and once to a chat or paging endpoint.
             Self::SnsRequestsMillion => 0.01,
             Self::SnsEmailNotifications | Self::SnsHttpsNotifications => 10_000.0,
+            // A rotation function is called four times a rotation per secret
+            // (create, set, test, finish); 1,000 covers daily rotations of a
+            // few secrets with retries, and costs well under a cent.
+            Self::LambdaInvocations => 1_000.0,
+            Self::LambdaDurationMs => 1_000.0,
         }
     }
 
@@ -132,6 +143,8 @@ impl UsageKey {
             | Self::EventbridgeEventsMillion
             | Self::Route53QueriesMillion
             | Self::SnsRequestsMillion => "million",
+            Self::LambdaInvocations => "invocations",
+            Self::LambdaDurationMs => "ms (average)",
         }
     }
 
@@ -163,6 +176,8 @@ impl UsageKey {
             Self::SnsHttpsNotifications => {
                 "HTTP(S) notifications each SNS topic delivers a month (chat, paging endpoints)"
             }
+            Self::LambdaInvocations => "invocations of each Lambda function a month",
+            Self::LambdaDurationMs => "billed duration of one invocation of each Lambda function",
         }
     }
 }

@@ -74,6 +74,8 @@ table_keys! {
         SnsEmail100k => "sns_email_100k",
         SnsHttpsMillion => "sns_https_million",
         CloudwatchMetricMonth => "cloudwatch_metric_month",
+        LambdaRequestsMillion => "lambda_requests_million",
+        LambdaGbSecond => "lambda_gb_second",
     }
 }
 

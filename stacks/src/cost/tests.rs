@@ -91,19 +91,27 @@ fn staging_matches_the_hand_computed_estimate() {
     // CloudWatch metric 0.30/month, 7 per instance with detailed monitoring;
     // S3 0.023/GB-month, 0.005 per 1k PUTs, 0.0004 per 1k GETs; SQS 0.40 and
     // SNS 0.50 per million requests; SNS e-mail 2.00 per 100k, HTTP(S) 0.60
-    // per million; NLB 0.0252/h, 0.006/NLCU-h; egress 0.09/GB; ECR
-    // 0.10/GB-month. 730 h.
+    // per million; ALB and NLB 0.0252/h, 0.008/LCU-h (ALB), 0.006/NLCU-h;
+    // egress 0.09/GB; ECR 0.10/GB-month; WAF 5.00/web ACL-month, 1.00/rule-
+    // month, 0.60 per million requests; Secrets Manager 0.40/secret-month,
+    // 0.05 per 10k calls; Lambda 0.20 per million requests, 0.0000166667/GB-s;
+    // an ACM public certificate and Route 53 records (alias queries to a
+    // load balancer) nothing. 730 h.
     // Usage defaults: 50 GB per NAT, 5 GB per log group, 10,000 KMS requests,
     // 1 GB of images, 10 GB / 100,000 PUTs / 1,000,000 GETs per bucket,
     // 1 million SQS requests, 0.01 million SNS publishes, 10,000 e-mail and
-    // 10,000 HTTP(S) notifications, 1 NLCU, 50 GB egress.
+    // 10,000 HTTP(S) notifications, 1 (N)LCU, 50 GB egress, 10 million WAF
+    // requests, 10,000 secret API calls, 1,000 Lambda invocations of 1,000 ms.
     //
     // network:
     //   flow log group: 5 x 0.57 = 2.85; stored 5 x 12 months x 0.15 = 9 GB-month x 0.03 = 0.27
     //   NAT EIP: 730 x 0.005 = 3.65
     //   logs KMS key: 1.00 + 10,000/10,000 x 0.03 = 1.03
     //   NAT gateway a: 730 x 0.048 = 35.04, data 50 x 0.048 = 2.40
-    //   = 2.85 + 0.27 + 3.65 + 1.03 + 35.04 + 2.40 = 45.24
+    //   WAF log group: 2.85 + 0.27 = 3.12
+    //   web ACL: 5.00 + 4 rules (3 managed groups, the rate limit) x 1.00 +
+    //     10 x 0.60 = 15.00
+    //   = 2.85 + 0.27 + 3.65 + 1.03 + 35.04 + 2.40 + 3.12 + 15.00 = 63.36
     assert_close(
         monthly(&e, "aws_nat_gateway.a", "NAT gateway"),
         35.04,
@@ -122,11 +130,24 @@ fn staging_matches_the_hand_computed_estimate() {
     let flow = "aws_cloudwatch_log_group.flow_logs";
     assert_close(monthly(&e, flow, "logs ingested"), 2.85, "flow logs in");
     assert_close(monthly(&e, flow, "logs stored"), 0.27, "flow logs kept");
-    assert_close(stack_total(&e, "network"), 45.24, "network");
-    // iam: the secrets KMS key 1.00 + 0.03 = 1.03 and Loki's, the same:
-    //   1.03 + 1.03 = 2.06
+    let acl = "aws_wafv2_web_acl.edge";
+    assert_close(monthly(&e, acl, "rules"), 4.0, "WAF rules");
+    assert_close(resource_total(&e, acl), 15.0, "web ACL");
+    assert_close(stack_total(&e, "network"), 63.36, "network");
+    // iam: the cluster's secrets KMS key 1.00 + 0.03 = 1.03, Loki's and the
+    //   app secrets', the same: 3 x 1.03 = 3.09
+    //   the rotation function's log group: 3.12
+    //   the app secret: 0.40 + 10,000/10,000 x 0.05 = 0.45
+    //   the rotation function: 1,000/1,000 x 0.0002 = 0.0002 in requests;
+    //     1,000 x 1 s x 128/1024 GB = 125 GB-s x 0.0000166667 = 0.0020833375
+    //   = 3.09 + 3.12 + 0.45 + 0.0002 + 0.0020833375 = 6.6622833375
     assert_close(resource_total(&e, "aws_kms_key.loki"), 1.03, "Loki's key");
-    assert_close(stack_total(&e, "iam"), 2.06, "iam");
+    let secret = "aws_secretsmanager_secret.app_secret";
+    assert_close(resource_total(&e, secret), 0.45, "app secret");
+    let rotation = "aws_lambda_function.secret_rotation";
+    assert_close(monthly(&e, rotation, "requests"), 0.0002, "rotations");
+    assert_close(monthly(&e, rotation, "compute"), 0.0020833375, "GB-s");
+    assert_close(stack_total(&e, "iam"), 6.6622833375, "iam");
     // eks:
     //   control plane: 730 x 0.60 = 438.00
     //   system nodes: 0.0456 x (1 - 0.60) = 0.01824/h x 730 h = 13.3152 a node
@@ -196,10 +217,10 @@ fn staging_matches_the_hand_computed_estimate() {
     //   volumes (gp3): Prometheus 1 x 20 GB x 0.088 = 1.76; Alertmanager
     //     1 x 2 x 0.088 = 0.176; Loki 1 x 10 x 0.088 = 0.88; Grafana 1 x 2 x
     //     0.088 = 0.176; = 2.992
-    //   the service's NLB: 730 x 0.0252 = 18.396; 1 NLCU x 730 x 0.006 = 4.38;
+    //   the service's ALB: 730 x 0.0252 = 18.396; 1 LCU x 730 x 0.008 = 5.84;
     //     2 public IPv4 (2 AZs) x 730 x 0.005 = 7.30; 50 GB x 0.09 = 4.50
-    //     = 34.576
-    //   = 56.064 + 5.28 + 2.992 + 34.576 = 98.912
+    //     = 36.036
+    //   = 56.064 + 5.28 + 2.992 + 36.036 = 100.372
     let nodes = "estimated.aws_instance.general";
     assert_close(monthly(&e, nodes, "instances"), 56.064, "Karpenter's nodes");
     assert_close(range(&e, nodes, "instances").0, 0.0, "no node");
@@ -220,28 +241,31 @@ fn staging_matches_the_hand_computed_estimate() {
         .map(|l| l.monthly)
         .sum();
     assert_close(volumes, 2.992, "the stores' volumes");
-    let nlb = "estimated.aws_lb.webapp";
-    assert_close(monthly(&e, nlb, "public IPv4 addresses"), 7.30, "NLB IPv4");
-    assert_close(resource_total(&e, nlb), 34.576, "NLB");
+    let alb = "estimated.aws_lb.webapp";
+    assert_close(monthly(&e, alb, "public IPv4 addresses"), 7.30, "ALB IPv4");
+    assert_close(monthly(&e, alb, "capacity units"), 5.84, "ALB LCU");
+    assert_close(resource_total(&e, alb), 36.036, "ALB");
     assert!(e
         .lines
         .iter()
         .all(|l| l.estimated == (l.stack == "in-cluster")));
-    assert_close(stack_total(&e, "in-cluster"), 98.912, "in the cluster");
-    // Total: 45.24 + 2.06 + 556.3434 + 98.912 = 702.5554
-    assert_close(e.totals.monthly, 702.5554, "staging total");
-    assert_close(e.totals.estimated_from_config, 98.912, "from config");
-    // Usage-based: 3.12 (flow) + 3 x 0.03 = 0.09 (KMS) + 2.40 (NAT) + 3.12
-    //   (cluster logs) + 0.10 (ECR) + 2.26 (buckets) + 0.211 (SNS) + 0.40
-    //   (SQS) + 4.38 (NLCU) + 4.50 (egress) = 20.581
-    assert_close(e.totals.usage_based, 20.581, "usage-based");
+    assert_close(stack_total(&e, "in-cluster"), 100.372, "in the cluster");
+    // Total: 63.36 + 6.6622833375 + 556.3434 + 100.372 = 726.7376833375
+    assert_close(e.totals.monthly, 726.7376833375, "staging total");
+    assert_close(e.totals.estimated_from_config, 100.372, "from config");
+    // Usage-based: 3.12 (flow) + 3.12 (WAF logs) + 6.00 (WAF requests) + 3.12
+    //   (rotation logs) + 4 x 0.03 = 0.12 (KMS) + 0.05 (secret calls) +
+    //   0.0022833375 (Lambda) + 2.40 (NAT) + 3.12 (cluster logs) + 0.10 (ECR)
+    //   + 2.26 (buckets) + 0.211 (SNS) + 0.40 (SQS) + 5.84 (LCU) + 4.50
+    //   (egress) = 34.3632833375
+    assert_close(e.totals.usage_based, 34.3632833375, "usage-based");
     // Fewest: node groups at their min_size (= desired here), Karpenter at
-    //   none: 702.5554 - 56.064 - 5.28 = 641.2114
+    //   none: 726.7376833375 - 56.064 - 5.28 = 665.3936833375
     // Most: monitoring + 1 x (66.576 + 2.64) = 69.216; system + 1 x
     //   (13.3152 + 2.64) = 15.9552; Karpenter + 6 x (28.032 + 2.64) = 184.032:
-    //   702.5554 + 69.216 + 15.9552 + 184.032 = 971.7586
-    assert_close(e.totals.min, 641.2114, "fewest nodes");
-    assert_close(e.totals.max, 971.7586, "most nodes");
+    //   726.7376833375 + 69.216 + 15.9552 + 184.032 = 995.9408833375
+    assert_close(e.totals.min, 665.3936833375, "fewest nodes");
+    assert_close(e.totals.max, 995.9408833375, "most nodes");
     assert!(e.unpriced.is_empty(), "{:?}", e.unpriced);
     // Each estimate says what it rests on.
     let basis = |address: &str| {
@@ -260,11 +284,11 @@ fn staging_matches_the_hand_computed_estimate() {
     assert!(basis(nodes).contains("at most 8"), "{}", basis(nodes));
 
     // Before 2026-03-24 the control plane was in standard support:
-    // 730 x 0.10 = 73.00, so 702.5554 - 438 + 73 = 337.5554.
+    // 730 x 0.10 = 73.00, so 726.7376833375 - 438 + 73 = 361.7376833375.
     let earlier = estimate_of(&environment("staging"), STANDARD);
     assert_close(
         earlier.totals.monthly,
-        337.5554,
+        361.7376833375,
         "staging in standard support",
     );
     assert!(
@@ -285,11 +309,12 @@ fn production_matches_the_hand_computed_estimate() {
     let e = estimate_of(&environment("production"), EXTENDED);
     // network: a NAT gateway and EIP per AZ (3):
     //   3 x (35.04 + 2.40) = 112.32; EIPs 3 x 3.65 = 10.95;
-    //   flow logs 3.12; logs key 1.03
-    //   = 112.32 + 10.95 + 3.12 + 1.03 = 127.42
-    assert_close(stack_total(&e, "network"), 127.42, "network");
-    // iam: two keys, 2 x 1.03 = 2.06
-    assert_close(stack_total(&e, "iam"), 2.06, "iam");
+    //   flow logs 3.12; logs key 1.03; WAF logs 3.12 and web ACL 15.00 (as
+    //   in staging: the rate limit is lower, the rules as many)
+    //   = 112.32 + 10.95 + 3.12 + 1.03 + 3.12 + 15.00 = 145.54
+    assert_close(stack_total(&e, "network"), 145.54, "network");
+    // iam: as in staging, 6.6622833375
+    assert_close(stack_total(&e, "iam"), 6.6622833375, "iam");
     // eks:
     //   control plane 438.00
     //   system nodes: m6i.large on-demand 0.107 x 730 = 78.11 a node x 3 =
@@ -318,9 +343,9 @@ fn production_matches_the_hand_computed_estimate() {
     //     5 x 0.088 = 0.44; = 21.032
     //   Grafana's internal NLB: 18.396 + 4.38 = 22.776 (no public address,
     //     no internet egress)
-    //   the service's NLB over 3 AZs: 18.396 + 4.38 + 3 x 730 x 0.005 (10.95)
-    //     + 4.50 = 38.226
-    //   = 210.24 + 13.20 + 21.032 + 22.776 + 38.226 = 305.474
+    //   the service's ALB over 3 AZs: 18.396 + 5.84 + 3 x 730 x 0.005 (10.95)
+    //     + 4.50 = 39.686
+    //   = 210.24 + 13.20 + 21.032 + 22.776 + 39.686 = 306.934
     let nodes = "estimated.aws_instance.general";
     assert_close(monthly(&e, nodes, "instances"), 210.24, "Karpenter's nodes");
     assert_close(range(&e, nodes, "instances").1, 2242.56, "32 nodes");
@@ -342,22 +367,24 @@ fn production_matches_the_hand_computed_estimate() {
     );
     assert_close(
         resource_total(&e, "estimated.aws_lb.webapp"),
-        38.226,
-        "the service's NLB",
+        39.686,
+        "the service's ALB",
     );
-    assert_close(stack_total(&e, "in-cluster"), 305.474, "in the cluster");
-    // Total: 127.42 + 2.06 + 1,184.607 + 305.474 = 1,619.561
-    assert_close(e.totals.monthly, 1619.561, "production total");
+    assert_close(stack_total(&e, "in-cluster"), 306.934, "in the cluster");
+    // Total: 145.54 + 6.6622833375 + 1,184.607 + 306.934 = 1,643.7432833375
+    assert_close(e.totals.monthly, 1643.7432833375, "production total");
     // Fewest: the node groups' min_size is their desired size; Karpenter at
-    //   none: 1,619.561 - 210.24 - 13.20 = 1,396.121
+    //   none: 1,643.7432833375 - 210.24 - 13.20 = 1,420.3032833375
     // Most: system + 1 x (78.11 + 4.40) = 82.51; monitoring + 1 x (156.22 +
     //   4.40) = 160.62; Karpenter + 29 x (70.08 + 4.40) = 2,159.92:
-    //   1,619.561 + 82.51 + 160.62 + 2,159.92 = 4,022.611
-    assert_close(e.totals.min, 1396.121, "fewest nodes");
-    assert_close(e.totals.max, 4022.611, "most nodes");
-    // Usage-based: 3.12 + 0.09 + 3 x 2.40 (7.20) + 3.12 + 0.10 + 2.26 + 0.211
-    //   + 0.40 + 4.38 (Grafana's NLCU) + 4.38 + 4.50 = 29.761
-    assert_close(e.totals.usage_based, 29.761, "usage-based");
+    //   1,643.7432833375 + 82.51 + 160.62 + 2,159.92 = 4,046.7932833375
+    assert_close(e.totals.min, 1420.3032833375, "fewest nodes");
+    assert_close(e.totals.max, 4046.7932833375, "most nodes");
+    // Usage-based: 3.12 + 3.12 + 6.00 + 3.12 + 0.12 + 0.05 + 0.0022833375
+    //   (flow and WAF logs, WAF requests, rotation logs, KMS, secret calls,
+    //   Lambda) + 3 x 2.40 (7.20) + 3.12 + 0.10 + 2.26 + 0.211 + 0.40 + 4.38
+    //   (Grafana's NLCU) + 5.84 (the service's LCU) + 4.50 = 43.5432833375
+    assert_close(e.totals.usage_based, 43.5432833375, "usage-based");
     assert!(e.unpriced.is_empty(), "{:?}", e.unpriced);
 }
 
@@ -389,18 +416,25 @@ fn usage_inputs_change_only_the_figures_that_depend_on_them() {
         2.0,
         "e-mails",
     );
-    assert_close(e.totals.monthly, 702.5554 + 45.6 + 59.28 + 1.8, "total");
+    assert_close(
+        e.totals.monthly,
+        726.7376833375 + 45.6 + 59.28 + 1.8,
+        "total",
+    );
     let sources: Vec<(&str, UsageSource)> = e
         .usage
         .iter()
         .filter(|u| u.key == UsageKey::LogIngestGb)
-        .map(|u| (u.resources[0].as_str(), u.source))
+        .flat_map(|u| u.resources.iter().map(|r| (r.as_str(), u.source)))
         .collect();
     assert!(
         sources.contains(&(flow, UsageSource::Resource)),
         "{sources:?}"
     );
-    assert!(sources.contains(&(cluster_logs, UsageSource::Default)));
+    assert!(
+        sources.contains(&(cluster_logs, UsageSource::Default)),
+        "{sources:?}"
+    );
     assert!(e.notices.is_empty() || e.notices.iter().all(|n| !n.contains("usage.")));
 }
 
@@ -489,7 +523,7 @@ fn two_environments_compare_item_by_item() {
     let staging = estimate_of(&environment("staging"), EXTENDED);
     let production = estimate_of(&environment("production"), EXTENDED);
     let c = compare(&staging, &production, ("staging", "production"));
-    // 1,619.561 - 702.5554 = 917.0056
+    // 1,643.7432833375 - 726.7376833375 = 917.0056
     assert_close(c.change(), 917.0056, "change");
     let row = |address: &str, what: &str| {
         c.rows

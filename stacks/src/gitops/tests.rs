@@ -85,6 +85,8 @@ fn every_release_but_argo_cd_leaves_the_app_stack_for_the_tree() {
             [
                 "karpenter",
                 "karpenter_node_pools",
+                "external_secrets",
+                "service_secrets",
                 "aws_load_balancer_controller",
                 "metrics_server",
                 "kube_prometheus_stack",
@@ -127,7 +129,6 @@ fn every_release_but_argo_cd_leaves_the_app_stack_for_the_tree() {
         assert_eq!(
             names,
             [
-                "app_secret",
                 "cluster_api_tunnel",
                 "gitops_deploy_key",
                 "grafana_admin_password"
@@ -155,7 +156,9 @@ fn applications_follow_the_release_graph_and_the_namespaces() {
         |app: &str| apps[app]["application"]["metadata"]["annotations"][objects::SYNC_WAVE].clone();
     // Karpenter first, on the system nodes; its NodePools once its CRDs are
     // there; then what runs on the nodes they bring. The service needs the
-    // controller's webhook and the metrics the HPA reads: a wave after them.
+    // controller's webhook, the metrics the HPA reads and its Secret, which
+    // External Secrets Operator writes from the SecretStore and
+    // ExternalSecret, which need the operator's CRDs: a wave after each.
     // The monitoring stack follows the controller too (Grafana's internal
     // load balancer), Loki after Prometheus' CRDs, Alloy after Loki.
     let waves: Vec<(&str, Value)> = [
@@ -163,6 +166,8 @@ fn applications_follow_the_release_graph_and_the_namespaces() {
         "karpenter-node-pools",
         "aws-load-balancer-controller",
         "metrics-server",
+        "external-secrets",
+        "service-secrets",
         "webapp",
         "kube-prometheus-stack",
         "loki",
@@ -179,7 +184,9 @@ fn applications_follow_the_release_graph_and_the_namespaces() {
             ("karpenter-node-pools", json!("1")),
             ("aws-load-balancer-controller", json!("2")),
             ("metrics-server", json!("2")),
-            ("webapp", json!("3")),
+            ("external-secrets", json!("2")),
+            ("service-secrets", json!("3")),
+            ("webapp", json!("4")),
             ("kube-prometheus-stack", json!("3")),
             ("loki", json!("4")),
             ("webapp-monitoring", json!("4")),
@@ -211,7 +218,7 @@ fn applications_follow_the_release_graph_and_the_namespaces() {
         controller["source"]["chart"],
         "aws-load-balancer-controller"
     );
-    assert_eq!(controller["source"]["targetRevision"], "1.13.0");
+    assert_eq!(controller["source"]["targetRevision"], "3.5.0");
     assert!(controller["source"]["helm"].get("valueFiles").is_none());
     assert_eq!(
         apps["webapp"]["values"]["image"],
@@ -381,6 +388,8 @@ fn with_gitops_off_terraform_keeps_every_release() {
         [
             "karpenter",
             "karpenter_node_pools",
+            "external_secrets",
+            "service_secrets",
             "aws_load_balancer_controller",
             "metrics_server",
             "kube_prometheus_stack",
@@ -438,6 +447,7 @@ fn a_diff_of_trees_names_applications_and_their_values() {
             "application karpenter-node-pools",
             "application kube-prometheus-stack",
             "application loki",
+            "application service-secrets",
             "application webapp",
             "application webapp-monitoring"
         ]

@@ -60,6 +60,7 @@ pub fn architecture(inv: &Inventory) -> Architecture {
     b.roles();
     b.traffic();
     b.uses();
+    b.edge_and_secrets();
     b.access();
     b.assemble(inv.environment.clone(), region)
 }

@@ -49,6 +49,9 @@ const HIDDEN: &[&str] = &[
     "aws_route53_record",
     "aws_wafv2_web_acl_association",
     "aws_wafv2_web_acl_logging_configuration",
+    "aws_cloudwatch_log_resource_policy",
+    "aws_lambda_permission",
+    "aws_secretsmanager_secret_rotation",
     "kubernetes_*",
 ];
 
@@ -110,6 +113,20 @@ pub(super) fn describe(block: &Block, inv: &Inventory) -> (NodeKind, String, Vec
         "aws_sqs_queue" => queue(block, inv),
         "aws_sns_topic" => (NodeKind::Store, "SNS topic".into(), vec![text("name")]),
         "aws_secretsmanager_secret" => (NodeKind::Store, "secret".into(), vec![text("name")]),
+        "aws_acm_certificate" => (
+            NodeKind::Other,
+            "ACM certificate".into(),
+            vec![
+                text("domain_name"),
+                format!("{} validation", text("validation_method").to_lowercase()),
+            ],
+        ),
+        "aws_wafv2_web_acl" => web_acl(block),
+        "aws_lambda_function" => (
+            NodeKind::Other,
+            "Lambda function".into(),
+            vec![text("function_name"), text("runtime")],
+        ),
         _ => (
             NodeKind::Other,
             block.ty.trim_start_matches("aws_").replace('_', " "),
@@ -119,6 +136,15 @@ pub(super) fn describe(block: &Block, inv: &Inventory) -> (NodeKind, String, Vec
                 .collect(),
         ),
     }
+}
+
+/// A web ACL: its name and how many rules it has.
+fn web_acl(block: &Block) -> (NodeKind, String, Vec<String>) {
+    let mut detail = vec![block.text("name").unwrap_or_default().to_owned()];
+    if let Some(Value::Array(rules)) = block.body.get("rule") {
+        detail.push(format!("{} rules", rules.len()));
+    }
+    (NodeKind::Other, "WAF web ACL".into(), detail)
 }
 
 /// A name with the parts terraform fills in shown as such: the account's
@@ -182,6 +208,17 @@ fn load_balancer(block: &Block, inv: &Inventory) -> (NodeKind, String, Vec<Strin
             } else {
                 format!("for {}, of {release}", block.name)
             });
+        }
+        // Its public name: the alias record of the load balancer the module
+        // looks up under the estimate's name (`data.aws_lb.<name>`).
+        let lookup = format!("data.aws_lb.{}", block.name);
+        for record in inv.referrers(&lookup) {
+            if record.ty == "aws_route53_record" {
+                detail.push(format!(
+                    "public name {}",
+                    record.text("name").unwrap_or_default()
+                ));
+            }
         }
     }
     (NodeKind::LoadBalancer, name.into(), detail)

@@ -3,7 +3,9 @@
 //! with the NAT gateways, load balancers and node groups in the subnets
 //! they use; the EKS cluster with its add-ons and the service; IAM roles
 //! beside what assumes them; the path from the internet to the pods and
-//! back out. What controllers in the cluster create (the service's NLB) is
+//! back out; the web ACL and certificate of the service's load balancer, and
+//! which function rotates and which roles read each secret. What
+//! controllers in the cluster create (the service's load balancer) is
 //! drawn dashed, from the estimates of [`crate::estimate`].
 //!
 //! A component needs nothing here to appear: its blocks are drawn by type
@@ -14,6 +16,7 @@
 mod build;
 mod cluster;
 mod dot;
+mod edge_links;
 mod edges;
 mod graphviz;
 mod iam;

@@ -505,6 +505,7 @@ fn the_environments_node_pools_differ_as_config_values() {
     assert_eq!(
         paths("policy"),
         [
+            "access.max_team_level",
             "allow_spot",
             "gitops.admin_disabled",
             "gitops.private_api",
@@ -517,6 +518,8 @@ fn the_environments_node_pools_differ_as_config_values() {
             "public_api.min_prefix",
             "require_nat_gateway_per_az",
             "require_prevent_destroy",
+            "secrets.max_rotation_days",
+            "secrets.min_recovery_window_days",
         ]
     );
 }

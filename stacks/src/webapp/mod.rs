@@ -1,9 +1,12 @@
 //! The webapp component: the service itself. Its namespace (Pod Security
-//! "restricted"), the application Secret, its IRSA role (in the iam stack),
-//! and its own chart (copied into the module) released with values built
-//! from the environment's `[app]` config.
+//! "restricted"), its IRSA role (in the iam stack), its own chart (copied
+//! into the module) released with values built from the environment's
+//! `[app]` and `[edge]` config, and the public name's record pointing at the
+//! load balancer the controller made for it. Its secrets are the secrets
+//! component's: the chart mounts the Secret that component keeps in step.
 
 mod estimated;
+mod public_name;
 mod values;
 
 use std::path::Path;
@@ -11,11 +14,10 @@ use std::path::Path;
 use synth::{App, Expr, Handle, Stack, Variable};
 
 use crate::aws::{inline_policy, Irsa, Names, Partition, Statement};
-use crate::config::Environment;
+use crate::config::{Environment, LoadBalancerKind};
+use crate::edge::Edge;
 use crate::eks::Eks;
-use crate::helm::{
-    labelled_namespace, local_chart_path, opaque_secret, set_string, RELEASE_TIMEOUT_SECONDS,
-};
+use crate::helm::{labelled_namespace, local_chart_path, set_string, RELEASE_TIMEOUT_SECONDS};
 use crate::network::Network;
 use crate::{Error, Layer};
 
@@ -32,8 +34,23 @@ pub const VALUES_LOCAL: &str = "webapp_values";
 /// Where the chart lands inside the synthesized module.
 pub const CHART_ASSET: &str = "chart";
 
-/// The Secret the pods read their `APP_*_SECRET` variables from.
+/// The ALB group of the service's Ingress (one ALB per group).
+pub const ALB_GROUP: &str = RELEASE_NAME;
+
+/// The Secret the pods read their secrets from, as files; External Secrets
+/// Operator writes it (the secrets component).
 pub const SECRET_NAME: &str = "webapp-secrets";
+
+/// What the service is built on, from the components before it.
+#[derive(Debug)]
+pub struct Platform<'a> {
+    pub network: &'a Network,
+    pub edge: &'a Edge,
+    pub irsa: &'a Irsa,
+    pub eks: &'a Eks,
+    /// The service's namespace (a reference to it: see [`namespace`]).
+    pub namespace: Expr,
+}
 
 /// Adds the service's blocks. `addons` are the releases it needs running
 /// first (and, on destroy, still running after it); `chart_dir` is the
@@ -42,29 +59,19 @@ pub const SECRET_NAME: &str = "webapp-secrets";
 pub fn webapp(
     app: &mut App,
     env: &Environment,
-    network: &Network,
-    irsa: &Irsa,
-    eks: &Eks,
+    platform: &Platform<'_>,
     addons: &[Handle],
     chart_dir: &Path,
 ) -> Result<(), Error> {
-    let role_arn = service_role(Layer::Iam.of(app), env, network, irsa);
-    let config = &env.config;
+    let role_arn = service_role(Layer::Iam.of(app), env, platform.network, platform.irsa);
     // With GitOps, a deploy is a commit of the image to git (docs/gitops.md)
     // and Argo CD rolls it out on its own time: terraform takes no image and
     // cannot wait for the service's load balancer.
-    let gitops = config.gitops_enabled().is_some();
+    let gitops = env.config.gitops_enabled().is_some();
     let stack = Layer::App.of(app);
     let deploy = DeployVariables::declare(stack, !gitops);
-
-    let namespace = namespace(stack, &config.service.namespace);
-    let secret = opaque_secret(
-        stack,
-        "app",
-        SECRET_NAME,
-        namespace.clone(),
-        Expr::object([(contract::APP_SECRET, deploy.app_secret.clone())]),
-    );
+    let (eks, edge) = (platform.eks, platform.edge);
+    let namespace = platform.namespace.clone();
 
     let chart = stack
         .asset_dir(CHART_ASSET, chart_dir)
@@ -79,7 +86,31 @@ pub fn webapp(
     // A structured local rather than a YAML string: diffs between environments
     // and revisions then show each value that changes.
     let values = stack.local(VALUES_LOCAL, values);
-    let secret_metadata = secret.attr("metadata").index(0);
+    let mut set = vec![set_string(
+        "image.repository",
+        eks.ecr_repository_url.clone(),
+    )];
+    if let Some((tag, digest)) = deploy.image {
+        set.push(set_string("image.tag", tag));
+        set.push(set_string("image.digest", digest));
+    }
+    set.push(set_string("serviceAccount.roleArn", role_arn));
+    // The certificate is known once issued and validated, the web ACL once made.
+    match env.config.app.load_balancer.kind {
+        LoadBalancerKind::Alb => {
+            set.push(set_string(
+                "ingress.certificateArn",
+                edge.certificate_arn.clone(),
+            ));
+            if let Some(acl) = &edge.web_acl_arn {
+                set.push(set_string("ingress.wafAclArn", acl.clone()));
+            }
+        }
+        LoadBalancerKind::Nlb => set.push(set_string(
+            "service.tls.certificateArn",
+            edge.certificate_arn.clone(),
+        )),
+    }
     let webapp = stack
         .resource("helm_release", "webapp")
         .set("name", RELEASE_NAME)
@@ -94,39 +125,24 @@ pub fn webapp(
         .set("timeout", RELEASE_TIMEOUT_SECONDS)
         .set("max_history", 10)
         .set("values", Expr::list([Expr::call("yamlencode", [values])]))
-        .set("set", {
-            let mut entries = vec![set_string(
-                "image.repository",
-                eks.ecr_repository_url.clone(),
-            )];
-            if let Some((tag, digest)) = deploy.image {
-                entries.push(set_string("image.tag", tag));
-                entries.push(set_string("image.digest", digest));
-            }
-            entries.extend([
-                set_string("serviceAccount.roleArn", role_arn),
-                set_string(
-                    "secret.existingSecret",
-                    secret_metadata.clone().attr("name"),
-                ),
-                // Changes with every update of the Secret, so pods restart to read it.
-                set_string(
-                    "secret.existingSecretChecksum",
-                    secret_metadata.attr("resource_version"),
-                ),
-            ]);
-            Expr::List(entries)
-        });
-    // The Service needs the controller's webhook, the HPA needs metrics; and
-    // on destroy the controller must outlive the Service to delete the NLB.
+        .set("set", Expr::list(set));
+    // The Ingress and Service need the controller's webhooks, the HPA needs
+    // metrics, the pods their Secret; and on destroy the controller must
+    // outlive them to delete the load balancer.
     for addon in addons {
         webapp.depends_on(addon);
     }
     let webapp = webapp.handle();
 
-    if !gitops {
-        service_outputs(stack, config.app.load_balancer.http, namespace, &webapp);
-    }
+    // Terraform reads the load balancer after the release it installs;
+    // Argo CD's release is out of terraform's sight, so the record follows
+    // whatever load balancer carries the release's tags (public_name.rs).
+    let delivery = if gitops {
+        public_name::Delivery::ArgoCd
+    } else {
+        public_name::Delivery::Terraform(&webapp)
+    };
+    public_name::public_name(app, env, edge, delivery);
     Ok(())
 }
 
@@ -169,25 +185,12 @@ fn service_role(stack: &mut Stack, env: &Environment, network: &Network, irsa: &
 struct DeployVariables {
     /// The image's tag and digest, when terraform deploys it.
     image: Option<(Expr, Expr)>,
-    app_secret: Expr,
 }
 
 impl DeployVariables {
     fn declare(stack: &mut Stack, image: bool) -> Self {
-        let app_secret = stack.variable(
-            "app_secret",
-            Variable::new()
-                .ty("string")
-                .sensitive()
-                .description("Value of APP_SECRET for the service; pass it as TF_VAR_app_secret, never in a file.")
-                .validation(
-                    Expr::raw("length(var.app_secret) >= 16"),
-                    "app_secret must be at least 16 characters.",
-                ),
-        );
         Self {
             image: image.then(|| Self::image(stack)),
-            app_secret,
         }
     }
 
@@ -219,60 +222,21 @@ impl DeployVariables {
     }
 }
 
-/// The service's namespace; returns a reference to its name.
-fn namespace(stack: &mut Stack, name: &str) -> Expr {
+/// The service's namespace; returns a reference to its name, through which
+/// whatever is released into it follows it.
+pub fn namespace(stack: &mut Stack, name: &str) -> Expr {
     labelled_namespace(
         stack,
         "app",
         name,
         [
             // The controller then delays a rollout until each new pod is
-            // registered and healthy in the NLB's target group.
+            // registered and healthy in the load balancer's target group.
             ("elbv2.k8s.aws/pod-readiness-gate-inject", "enabled"),
             ("pod-security.kubernetes.io/enforce", "restricted"),
             ("pod-security.kubernetes.io/warn", "restricted"),
         ],
     )
-}
-
-/// The NLB's hostname, read from the Service once the release is ready, and
-/// the URLs to open; `https` when the environment has no plain HTTP listener.
-fn service_outputs(stack: &mut Stack, http: bool, namespace: Expr, webapp: &Handle) {
-    let service = stack
-        .data("kubernetes_service_v1", "webapp")
-        .set(
-            "metadata",
-            Expr::object([("name", Expr::from(RELEASE_NAME)), ("namespace", namespace)]),
-        )
-        .depends_on(webapp)
-        .handle();
-    let hostname = service
-        .attr("status")
-        .index(0)
-        .attr("load_balancer")
-        .index(0)
-        .attr("ingress")
-        .index(0)
-        .attr("hostname");
-    let scheme = if http { "http" } else { "https" };
-    let url = |path: &str| {
-        Expr::template([
-            Expr::from(format!("{scheme}://")),
-            hostname.clone(),
-            Expr::from(path),
-        ])
-    };
-    stack.export("service_url", url("/"), "The service's front page.");
-    stack.export(
-        "configs_url",
-        url("/configs"),
-        "The service's /configs page: its APP_* configuration.",
-    );
-    stack.export(
-        "load_balancer_hostname",
-        hostname,
-        "DNS name of the service's NLB.",
-    );
 }
 
 #[cfg(test)]

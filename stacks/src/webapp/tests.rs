@@ -1,49 +1,23 @@
 //! The webapp component in the whole program of each shipped environment.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-
 use serde_json::{json, Value};
 use synth::{App, Expr, Provider, RequiredProvider, SynthOptions};
 
 use super::*;
-use crate::config::load_environment;
-
-fn crate_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::test_support::{attr, block, crate_dir, program, synth_json};
 
 /// The shipped environment as terraform delivers it (GitOps off): these
 /// tests describe the service's release itself; gitops/tests.rs has it
 /// delivered by Argo CD.
 fn environment(name: &str) -> Environment {
-    let mut env =
-        load_environment(&crate_dir().join(".."), name).expect("the committed config is valid");
+    let mut env = crate::test_support::environment(name);
     env.config.gitops = None;
     env
 }
 
-/// The whole program of an environment, with `chart_dir` as the service's chart.
-fn program(env: &Environment, chart_dir: &Path) -> App {
-    crate::build(env, chart_dir).unwrap_or_else(|e| panic!("{}: {e}", env.name))
-}
-
-fn synth_json(env: &Environment) -> (BTreeMap<String, Value>, synth::Module) {
-    let module = program(env, &crate_dir().join("../helm-chart"))
-        .synth(&SynthOptions::default())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let files = module
-        .files
-        .iter()
-        .filter(|(name, _)| name.ends_with(".json"))
-        .map(|(name, bytes)| {
-            (
-                name.clone(),
-                serde_json::from_slice(bytes).expect("JSON output"),
-            )
-        })
-        .collect();
-    (files, module)
+/// The program of a shipped environment, delivered by terraform.
+fn shipped(name: &str) -> App {
+    program(&environment(name), &crate_dir().join("../helm-chart"))
 }
 
 #[test]
@@ -63,16 +37,18 @@ fn every_block_passes_the_provider_schemas() {
             [
                 "alloy",
                 "aws_load_balancer_controller",
+                "external_secrets",
                 "karpenter",
                 "karpenter_node_pools",
                 "kube_prometheus_stack",
                 "loki",
                 "metrics_server",
+                "service_secrets",
                 "webapp",
                 "webapp_monitoring"
             ]
         );
-        assert!(app["data"]["kubernetes_service_v1"]["webapp"].is_object());
+        assert!(app["data"]["aws_lb"]["webapp"].is_object());
     }
 }
 
@@ -169,27 +145,31 @@ fn the_image_comes_from_ecr_and_the_deploy_variables() {
 }
 
 #[test]
-fn the_secret_comes_only_from_a_sensitive_variable() {
+fn the_pods_mount_the_operators_secret_and_may_read_only_their_own_objects() {
     let (files, module) = synth_json(&environment("production"));
-    let variable = &files["variables.tf.json"]["variable"]["app_secret"];
-    assert_eq!(variable["sensitive"], true);
     assert!(
-        variable.get("default").is_none(),
-        "a default would put a secret in the repository"
+        files["variables.tf.json"]["variable"]
+            .get("app_secret")
+            .is_none(),
+        "no secret passes through a terraform variable"
     );
-    let secret = &files["app.tf.json"]["resource"]["kubernetes_secret_v1"]["app"];
-    assert_eq!(secret["data"], json!({"APP_SECRET": "${var.app_secret}"}));
-    let release = &files["app.tf.json"]["resource"]["helm_release"]["webapp"];
-    let set = release["set"].as_array().expect("set list");
-    assert!(set.contains(&json!({
-        "name": "secret.existingSecret", "type": "string",
-        "value": "${kubernetes_secret_v1.app.metadata[0].name}"
-    })));
+    assert!(files["app.tf.json"]["resource"]["kubernetes_secret_v1"]
+        .get("app")
+        .is_none());
+    let values = &files["app.tf.json"]["locals"]["webapp_values"];
+    assert_eq!(values["secret"], json!({"existingSecret": SECRET_NAME}));
+    assert_eq!(
+        values["rbac"]["rules"],
+        json!([
+            {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["webapp-secrets"], "verbs": ["get"]},
+            {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["webapp"], "verbs": ["get"]},
+        ])
+    );
     // Nothing secret-looking travels in the values or anywhere else.
     for (name, bytes) in &module.files {
         let text = String::from_utf8_lossy(bytes);
         assert!(
-            !text.contains("APP_SECRET:"),
+            !text.contains("APP_SECRET:") && !text.contains("secret_string"),
             "{name} carries a secret value"
         );
     }
@@ -246,28 +226,94 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 #[test]
-fn outputs_name_the_load_balancer_and_the_urls() {
-    let (files, _) = synth_json(&environment("staging"));
-    let outputs = &files["app.tf.json"]["output"];
-    let host = "data.kubernetes_service_v1.webapp.status[0].load_balancer[0].ingress[0].hostname";
+fn the_public_name_points_at_the_controllers_load_balancer() {
+    let app = shipped("staging");
     assert_eq!(
-        outputs["load_balancer_hostname"]["value"],
-        format!("${{{host}}}")
+        attr(&app, "aws_lb", "webapp", "tags"),
+        json!({
+            "elbv2.k8s.aws/cluster": "webapp-staging",
+            "ingress.k8s.aws/stack": ALB_GROUP,
+        })
     );
     assert_eq!(
+        block(&app, "aws_lb", "webapp").dependencies(),
+        [&synth::Address::resource("helm_release", "webapp")]
+    );
+    let record = |a: &str| attr(&app, "aws_route53_record", "webapp", a);
+    assert_eq!(record("name"), "webapp.staging.example.com");
+    assert_eq!(record("zone_id"), "${data.aws_route53_zone.edge.zone_id}");
+    assert_eq!(
+        record("alias"),
+        json!({
+            "name": "${data.aws_lb.webapp.dns_name}",
+            "zone_id": "${data.aws_lb.webapp.zone_id}",
+            "evaluate_target_health": true,
+        })
+    );
+    let (files, _) = synth_json(&environment("staging"));
+    let outputs = &files["app.tf.json"]["output"];
+    assert_eq!(
         outputs["service_url"]["value"],
-        format!("http://${{{host}}}/")
+        "https://webapp.staging.example.com/"
     );
     assert_eq!(
         outputs["configs_url"]["value"],
-        format!("http://${{{host}}}/configs")
+        "https://webapp.staging.example.com/configs"
     );
-    // Production listens on HTTPS only.
-    let (files, _) = synth_json(&environment("production"));
     assert_eq!(
-        files["app.tf.json"]["output"]["service_url"]["value"],
-        format!("https://${{{host}}}/")
+        outputs["load_balancer_hostname"]["value"],
+        "${data.aws_lb.webapp.dns_name}"
     );
+}
+
+/// With GitOps on, Argo CD installs the release after terraform's apply and
+/// no block may follow it: the record is made in the network stack from a
+/// lookup that may find nothing, and exists once the load balancer does.
+#[test]
+fn with_gitops_the_public_name_follows_whatever_load_balancer_has_the_tags() {
+    let env = crate::test_support::environment("production");
+    assert!(env.config.gitops_enabled().is_some());
+    let (files, _) = crate::test_support::synth_json(&env);
+    let network = &files["network.tf.json"];
+    let tags = json!({
+        "elbv2.k8s.aws/cluster": "webapp-production",
+        "ingress.k8s.aws/stack": ALB_GROUP,
+    });
+    assert_eq!(network["data"]["aws_lbs"]["webapp"], json!({"tags": tags}));
+    let present = "${min(length(data.aws_lbs.webapp.arns), 1)}";
+    assert_eq!(
+        network["data"]["aws_lb"]["webapp"],
+        json!({"count": present, "tags": tags})
+    );
+    let record = &network["resource"]["aws_route53_record"]["webapp"];
+    assert_eq!(record["count"], present);
+    assert_eq!(record["name"], "webapp.example.com");
+    assert_eq!(
+        record["alias"],
+        json!({
+            "name": "${data.aws_lb.webapp[0].dns_name}",
+            "zone_id": "${data.aws_lb.webapp[0].zone_id}",
+            "evaluate_target_health": true,
+        })
+    );
+    assert_eq!(
+        network["output"]["load_balancer_hostname"]["value"],
+        "${join(\"\", data.aws_lb.webapp[*].dns_name)}"
+    );
+    assert_eq!(
+        network["output"]["service_url"]["value"],
+        "https://webapp.example.com/"
+    );
+    // Nothing in the app stack reads the load balancer any more, and the
+    // CI deployer, which runs no terraform, may not change the record.
+    let app = &files["app.tf.json"];
+    assert!(app.get("data").is_none_or(|d| d.get("aws_lb").is_none()));
+    assert!(app
+        .get("output")
+        .is_none_or(|o| o.get("service_url").is_none()));
+    assert!(files["iam.tf.json"]["resource"]["aws_iam_role_policy"]
+        .get("ci_deployer_public_name")
+        .is_none());
 }
 
 #[test]
@@ -278,7 +324,8 @@ fn destroy_order_keeps_the_controller_until_the_service_is_gone() {
         release["depends_on"],
         json!([
             "helm_release.aws_load_balancer_controller",
-            "helm_release.metrics_server"
+            "helm_release.metrics_server",
+            "helm_release.service_secrets"
         ])
     );
     let namespace = &files["app.tf.json"]["resource"]["kubernetes_namespace_v1"]["app"];
@@ -300,10 +347,20 @@ fn values_follow_each_environments_config() {
         Value::Null
     );
     assert_eq!(staging["settings"]["logLevel"], "debug");
+    // Behind the ALB: a ClusterIP Service, and the Ingress with the edge's name and policy.
+    assert_eq!(staging["service"]["type"], "ClusterIP");
     assert_eq!(staging["service"]["httpPort"], 80);
+    assert_eq!(staging["service"]["tls"]["enabled"], false);
     assert_eq!(
-        staging["service"]["tls"],
-        json!({"enabled": false, "certificateArn": ""})
+        staging["ingress"],
+        json!({
+            "enabled": true,
+            "host": "webapp.staging.example.com",
+            "scheme": "internet-facing",
+            "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+            "sourceRanges": [],
+            "groupName": "webapp",
+        })
     );
     assert_eq!(
         staging["networkPolicy"]["ingressCidrs"],
@@ -320,8 +377,7 @@ fn values_follow_each_environments_config() {
         production["resources"]["limits"]["cpu"], "1",
         "quantities stay strings"
     );
-    assert_eq!(production["service"]["httpPort"], 0);
-    assert_eq!(production["service"]["tls"]["enabled"], true);
+    assert_eq!(production["ingress"]["host"], "webapp.example.com");
     assert_eq!(
         production["topologySpread"]["zone"]["whenUnsatisfiable"],
         "DoNotSchedule"
@@ -342,4 +398,53 @@ fn the_release_reads_its_values_from_a_structured_local() {
         app_json["locals"]["webapp_values"],
         serde_json::to_value(webapp_values(&env)).expect("values as JSON")
     );
+}
+
+/// `infra cost` sees the load balancer the controller makes for the
+/// service: an ALB for the Ingress (both shipped environments), an NLB for a
+/// `LoadBalancer` Service; caused by the service's release, which the inventory
+/// holds whether terraform or Argo CD delivers it, so both keep the estimate.
+#[test]
+fn the_estimate_is_the_load_balancer_the_config_publishes_through() {
+    let attributes = |env: &Environment| {
+        let estimated = estimated(env);
+        assert_eq!(estimated.len(), 1);
+        assert_eq!(estimated[0].address(), "estimated.aws_lb.webapp");
+        Value::Object(estimated[0].attributes.clone())
+    };
+    let gitops = crate::test_support::environment("production");
+    assert_eq!(
+        attributes(&gitops),
+        json!({
+            "load_balancer_type": "application",
+            "internal": false,
+            "listener": [{"port": 443, "protocol": "HTTPS"}, {"port": 80, "protocol": "HTTP"}],
+        })
+    );
+    assert_eq!(estimated(&gitops)[0].created_by, "helm_release.webapp");
+    let synthesis = crate::synthesize(
+        &crate_dir().join(".."),
+        "production",
+        &crate::Options::default(),
+    )
+    .expect("production");
+    let inventory =
+        crate::inventory::Inventory::from_files(&synthesis.module.files).expect("inventory");
+    assert!(
+        inventory.get("estimated.aws_lb.webapp").is_some(),
+        "the estimate is kept when Argo CD delivers the release"
+    );
+
+    let mut nlb = environment("staging");
+    nlb.config.app.load_balancer.kind = crate::config::LoadBalancerKind::Nlb;
+    nlb.config.edge.waf = None;
+    assert_eq!(
+        attributes(&nlb),
+        json!({
+            "load_balancer_type": "network",
+            "internal": false,
+            "listener": [{"port": 443, "protocol": "TLS"}],
+        })
+    );
+    assert_eq!(estimated(&nlb)[0].created_by, "helm_release.webapp");
 }

@@ -1,15 +1,15 @@
 //! The values of the service's chart (helm-chart/values.yaml) in one
-//! environment, built from its `[app]` config. The image, the IRSA role and
-//! the Secret are not here: terraform knows them only at apply time and
-//! passes them as `set` entries.
+//! environment, built from its `[app]`, `[edge]` and `[service]` config. The
+//! image, the IRSA role, the certificate and the web ACL are not here:
+//! terraform knows them only at apply time and passes them as `set` entries.
 
 use std::collections::BTreeMap;
 
 use contract::LogLevel;
 use serde::Serialize;
 
-use super::RELEASE_NAME;
-use crate::config::{Environment, Ipv4Cidr, LoadBalancerScheme};
+use super::{ALB_GROUP, RELEASE_NAME, SECRET_NAME};
+use crate::config::{Environment, Ipv4Cidr, LoadBalancerKind, LoadBalancerScheme};
 use crate::helm::DisruptionBudget;
 
 #[derive(Debug, Clone, Serialize)]
@@ -28,8 +28,11 @@ pub struct WebappValues {
     pub shutdown_timeout_seconds: u32,
     pub settings: Settings,
     pub config: BTreeMap<String, String>,
+    pub secret: Secret,
     pub service: Service,
+    pub ingress: Ingress,
     pub service_account: ServiceAccount,
+    pub rbac: Rbac,
     pub network_policy: NetworkPolicy,
 }
 
@@ -82,21 +85,44 @@ pub struct Settings {
     pub header_read_timeout_seconds: u32,
 }
 
+/// The Secret the pods mount, written by External Secrets Operator.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Secret {
+    pub existing_secret: &'static str,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Service {
+    /// `LoadBalancer` (an NLB) or `ClusterIP` (behind the Ingress's ALB).
+    #[serde(rename = "type")]
+    pub kind: &'static str,
     pub scheme: LoadBalancerScheme,
-    /// 0 turns the plain HTTP listener off.
+    /// The NLB's plain HTTP listener (0: none), or the port the ALB sends to.
     pub http_port: u16,
     pub load_balancer_source_ranges: Vec<Ipv4Cidr>,
     pub tls: Tls,
 }
 
+/// TLS at the NLB; its certificate is a `set` entry.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Tls {
     pub enabled: bool,
-    pub certificate_arn: String,
+    pub ssl_policy: String,
+}
+
+/// The Ingress for an ALB; its certificate and web ACL are `set` entries.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ingress {
+    pub enabled: bool,
+    pub host: String,
+    pub scheme: LoadBalancerScheme,
+    pub ssl_policy: String,
+    pub source_ranges: Vec<Ipv4Cidr>,
+    pub group_name: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -105,7 +131,34 @@ pub struct ServiceAccount {
     pub name: String,
 }
 
-/// The NLB sends traffic to pod IPs from its own addresses inside the VPC.
+/// What the service account may read in the Kubernetes API: its own Secret
+/// and ConfigMap, by name, and nothing else (the pods carry no token to use
+/// even that; their config and secrets arrive as files).
+#[derive(Debug, Clone, Serialize)]
+pub struct Rbac {
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rule {
+    pub api_groups: Vec<&'static str>,
+    pub resources: Vec<&'static str>,
+    pub resource_names: Vec<&'static str>,
+    pub verbs: Vec<&'static str>,
+}
+
+/// Reads one named object of one kind of the core API group.
+fn get_named(resource: &'static str, name: &'static str) -> Rule {
+    Rule {
+        api_groups: vec![""],
+        resources: vec![resource],
+        resource_names: vec![name],
+        verbs: vec!["get"],
+    }
+}
+
+/// The load balancer sends traffic to pod IPs from its own addresses inside the VPC.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NetworkPolicy {
@@ -118,6 +171,8 @@ pub fn webapp_values(env: &Environment) -> WebappValues {
     let config = &env.config;
     let app = &config.app;
     let lb = &app.load_balancer;
+    let edge = &config.edge;
+    let alb = lb.kind == LoadBalancerKind::Alb;
     let quantities = |cpu: &str, memory: &str| Quantities {
         cpu: cpu.to_owned(),
         memory: memory.to_owned(),
@@ -160,18 +215,44 @@ pub fn webapp_values(env: &Environment) -> WebappValues {
             header_read_timeout_seconds: app.header_read_timeout_seconds,
         },
         config: app.config.clone(),
+        secret: Secret {
+            existing_secret: SECRET_NAME,
+        },
         service: Service {
+            kind: if alb { "ClusterIP" } else { "LoadBalancer" },
             scheme: lb.scheme,
-            http_port: if lb.http { 80 } else { 0 },
-            load_balancer_source_ranges: lb.source_ranges.clone(),
-            tls: Tls {
-                enabled: lb.tls_certificate_arn.is_some(),
-                certificate_arn: lb.tls_certificate_arn.clone().unwrap_or_default(),
+            http_port: if alb || lb.http { 80 } else { 0 },
+            load_balancer_source_ranges: if alb {
+                Vec::new()
+            } else {
+                lb.source_ranges.clone()
             },
+            tls: Tls {
+                enabled: !alb,
+                ssl_policy: edge.ssl_policy.clone(),
+            },
+        },
+        ingress: Ingress {
+            enabled: alb,
+            host: edge.hostname.clone(),
+            scheme: lb.scheme,
+            ssl_policy: edge.ssl_policy.clone(),
+            source_ranges: if alb {
+                lb.source_ranges.clone()
+            } else {
+                Vec::new()
+            },
+            group_name: ALB_GROUP,
         },
         service_account: ServiceAccount {
             create: true,
             name: config.service.service_account.clone(),
+        },
+        rbac: Rbac {
+            rules: vec![
+                get_named("secrets", SECRET_NAME),
+                get_named("configmaps", RELEASE_NAME),
+            ],
         },
         network_policy: NetworkPolicy {
             enabled: true,

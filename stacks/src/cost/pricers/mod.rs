@@ -15,8 +15,8 @@ use crate::inventory::Block;
 use compute::{ebs_volume, eks_cluster, instance, node_group};
 use network::{hosted_zone, load_balancer, nat_gateway, public_ipv4, vpc_endpoint};
 use services::{
-    ecr_repository, event_rule, kms_key, log_group, s3_bucket, secret, sns_topic, sqs_queue,
-    web_acl,
+    ecr_repository, event_rule, kms_key, lambda_function, log_group, s3_bucket, secret, sns_topic,
+    sqs_queue, web_acl,
 };
 
 pub(super) type Pricer = fn(&Block, &mut Ctx<'_>) -> Result<Vec<Line>, String>;
@@ -41,6 +41,7 @@ pub(super) const PRICERS: &[(&str, Pricer)] = &[
     ("aws_cloudwatch_event_rule", event_rule),
     ("aws_sns_topic", sns_topic),
     ("aws_route53_zone", hosted_zone),
+    ("aws_lambda_function", lambda_function),
 ];
 
 /// Types that cost nothing themselves (or whose cost is counted with the
@@ -67,11 +68,22 @@ pub(super) const FREE: &[&str] = &[
     "aws_eks_pod_identity_association",
     "aws_ecr_lifecycle_policy",
     "aws_ecr_repository_policy",
+    // Public ACM certificates are free; validation is records in the zone.
     "aws_acm_certificate",
     "aws_acm_certificate_validation",
+    // Records cost nothing of their own: the zone is priced where it is
+    // made (here it is looked up, another team's), and queries of an alias
+    // record to a load balancer are free.
     "aws_route53_record",
+    // A secret's versions and policy are part of the secret's price.
     "aws_secretsmanager_secret_version",
     "aws_secretsmanager_secret_policy",
+    // Rotation itself is free; its function is priced as a Lambda function,
+    // which its permission lets Secrets Manager invoke.
+    "aws_secretsmanager_secret_rotation",
+    "aws_lambda_permission",
+    // Lets WAF deliver to its log group, priced as a log group.
+    "aws_cloudwatch_log_resource_policy",
     "aws_cloudwatch_event_target",
     "aws_sqs_queue_policy",
     "aws_sns_topic_policy",
@@ -81,6 +93,8 @@ pub(super) const FREE: &[&str] = &[
     "aws_lb_listener",
     "aws_lb_listener_rule",
     "aws_lb_target_group",
+    // The web ACL's price covers its attachments; its logs are the log
+    // group's.
     "aws_wafv2_web_acl_association",
     "aws_wafv2_web_acl_logging_configuration",
     "helm_*",

@@ -1,11 +1,11 @@
 //! Regional services priced mostly by use: logs, keys, images, secrets,
-//! WAF, buckets, queues, events, notifications.
+//! WAF, buckets, queues, events, notifications, functions.
 
 use serde_json::Value;
 
 use super::line;
 use crate::config::UsageKey;
-use crate::cost::prices::{AssumptionKey, PriceKey};
+use crate::cost::prices::{AssumptionKey, Price, PriceKey};
 use crate::cost::{Ctx, Line};
 use crate::inventory::Block;
 
@@ -300,5 +300,50 @@ pub(super) fn sns_topic(block: &Block, ctx: &mut Ctx<'_>) -> Result<Vec<Line>, S
             ctx.table.price(PriceKey::SnsHttpsMillion),
         )
         .with_usage(UsageKey::SnsHttpsNotifications),
+    ])
+}
+
+/// A Lambda function: its requests, and its compute (GB-seconds: the
+/// invocations times their billed duration times the configured memory,
+/// 128 MB when unset).
+pub(super) fn lambda_function(block: &Block, ctx: &mut Ctx<'_>) -> Result<Vec<Line>, String> {
+    let invocations = ctx.usage(block, UsageKey::LambdaInvocations);
+    let duration_ms = ctx.usage(block, UsageKey::LambdaDurationMs);
+    let memory_mb = block
+        .body
+        .get("memory_size")
+        .and_then(Value::as_f64)
+        .unwrap_or(128.0);
+    let gb_seconds = invocations * duration_ms / 1000.0 * memory_mb / 1024.0;
+    // AWS prices requests by the million; a function here runs a few
+    // thousand times a month, so its line counts thousands.
+    let per_million = ctx.table.price(PriceKey::LambdaRequestsMillion);
+    let per_thousand = Price {
+        usd: per_million.usd / 1000.0,
+        per: "1,000 Lambda requests".to_owned(),
+        ..per_million.clone()
+    };
+    Ok(vec![
+        line(
+            block,
+            ctx,
+            "requests",
+            String::new(),
+            invocations / 1000.0,
+            "1k requests",
+            &per_thousand,
+        )
+        .with_usage(UsageKey::LambdaInvocations),
+        line(
+            block,
+            ctx,
+            "compute",
+            format!("{memory_mb} MB"),
+            gb_seconds,
+            "GB-s",
+            ctx.table.price(PriceKey::LambdaGbSecond),
+        )
+        .with_usage(UsageKey::LambdaInvocations)
+        .with_usage(UsageKey::LambdaDurationMs),
     ])
 }

@@ -1,0 +1,155 @@
+//! The public name (`[edge].hostname`): an alias record in the
+//! environment's Route 53 zone pointing at the load balancer the AWS Load
+//! Balancer Controller made for the service, and the URLs to open.
+//!
+//! The controller tags every load balancer it makes with the cluster
+//! (`elbv2.k8s.aws/cluster`) and what it made it for: the Ingress group
+//! (`ingress.k8s.aws/stack`, ALB) or the Service (`service.k8s.aws/stack`,
+//! NLB). Terraform finds it by those tags.
+//!
+//! When terraform installs the release, it reads the load balancer right
+//! after the release (the release waits for its pods, which wait to be
+//! registered in the load balancer's target group), in the app stack.
+//!
+//! When Argo CD delivers the release, no terraform block may follow it, and
+//! the load balancer appears only once Argo CD has synced the service, after
+//! terraform's apply. So the record is made in the network stack (phase 1,
+//! AWS only) from a lookup that may find nothing: `aws_lbs` lists the load
+//! balancers carrying the tags, and the load balancer and its record exist
+//! in the configuration only when one does. Until Argo CD has synced, an
+//! apply makes no record; the next apply after it (any `just apply`) plans
+//! exactly that record, and a later replacement of the load balancer shows
+//! as a change of the record in the next plan. docs/edge.md says so.
+
+use synth::{Address, App, Expr, Handle, Resource, Stack};
+
+use crate::aws::Names;
+use crate::config::{Environment, LoadBalancerKind};
+use crate::edge::Edge;
+use crate::Layer;
+
+use super::{ALB_GROUP, RELEASE_NAME};
+
+/// Who installs the service's release.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Delivery<'a> {
+    /// Terraform, with this release.
+    Terraform(&'a Handle),
+    /// Argo CD, out of terraform's sight.
+    ArgoCd,
+}
+
+/// The record and the outputs `service_url`, `configs_url` and
+/// `load_balancer_hostname`.
+pub(super) fn public_name(app: &mut App, env: &Environment, edge: &Edge, delivery: Delivery<'_>) {
+    let tags = balancer_tags(env);
+    let (stack, balancer_name) = match delivery {
+        Delivery::Terraform(release) => {
+            let stack = Layer::App.of(app);
+            let balancer = stack
+                .data("aws_lb", "webapp")
+                .set("tags", tags)
+                .depends_on(release)
+                .handle();
+            record(
+                stack,
+                env,
+                edge,
+                balancer.attr("dns_name"),
+                balancer.attr("zone_id"),
+            );
+            (stack, balancer.attr("dns_name"))
+        }
+        Delivery::ArgoCd => {
+            let stack = Layer::Network.of(app);
+            let found = stack
+                .data("aws_lbs", "webapp")
+                .set("tags", tags.clone())
+                .handle();
+            // One when the controller has made it, else none: a second one
+            // with the same tags fails the lookup below, as it should.
+            let present = Expr::call(
+                "min",
+                [Expr::call("length", [found.attr("arns")]), Expr::from(1)],
+            );
+            stack
+                .data("aws_lb", "webapp")
+                .count(present.clone())
+                .set("tags", tags);
+            let balancer = Expr::reference(Address::data("aws_lb", "webapp"));
+            let first = balancer.clone().index(0);
+            record(
+                stack,
+                env,
+                edge,
+                first.clone().attr("dns_name"),
+                first.attr("zone_id"),
+            )
+            .count(present);
+            // Empty until the load balancer exists.
+            let names = balancer.splat().attr("dns_name");
+            (stack, Expr::call("join", [Expr::from(""), names]))
+        }
+    };
+    let hostname = env.config.edge.hostname.as_str();
+    let url = |path: &str| format!("https://{hostname}{path}");
+    stack.export(
+        "service_url",
+        Expr::from(url("/")),
+        "The service's front page.",
+    );
+    stack.export(
+        "configs_url",
+        Expr::from(url("/configs")),
+        "The service's /configs page: its APP_* configuration.",
+    );
+    stack.export(
+        "load_balancer_hostname",
+        balancer_name,
+        "DNS name of the service's load balancer (the public name points at it; empty until it exists).",
+    );
+}
+
+/// The tags the controller gives the service's load balancer. The cluster's
+/// name is written as the config makes it, not read from the cluster, so
+/// the lookup never waits on a change to the cluster.
+fn balancer_tags(env: &Environment) -> Expr {
+    let (key, value) = match env.config.app.load_balancer.kind {
+        // An Ingress group's load balancer is tagged with the group's name.
+        LoadBalancerKind::Alb => ("ingress.k8s.aws/stack", ALB_GROUP.to_owned()),
+        LoadBalancerKind::Nlb => (
+            "service.k8s.aws/stack",
+            format!("{}/{RELEASE_NAME}", env.config.service.namespace),
+        ),
+    };
+    Expr::object([
+        (
+            "elbv2.k8s.aws/cluster",
+            Expr::from(Names::new(env).cluster()),
+        ),
+        (key, Expr::from(value)),
+    ])
+}
+
+/// The alias A record of the public name.
+fn record<'s>(
+    stack: &'s mut Stack,
+    env: &Environment,
+    edge: &Edge,
+    name: Expr,
+    zone_id: Expr,
+) -> &'s mut Resource {
+    stack
+        .resource("aws_route53_record", "webapp")
+        .set("zone_id", edge.zone_id.clone())
+        .set("name", env.config.edge.hostname.as_str())
+        .set("type", "A")
+        .set(
+            "alias",
+            Expr::object([
+                ("name", name),
+                ("zone_id", zone_id),
+                ("evaluate_target_health", Expr::from(true)),
+            ]),
+        )
+}
