@@ -17,7 +17,7 @@ mod expr;
 mod json;
 pub mod output;
 mod policy;
-mod schema;
+pub mod schema;
 mod stack;
 
 pub use app::{
