@@ -11,6 +11,7 @@
 mod app;
 mod asset;
 mod block;
+mod construct;
 pub mod diff;
 mod error;
 mod expr;
@@ -19,6 +20,7 @@ pub mod output;
 mod policy;
 pub mod schema;
 mod stack;
+mod typed;
 
 pub use app::{
     App, Module, StackSummary, SynthOptions, MANIFEST_FILE, PROVIDERS_FILE, TERRAFORM_FILE,
@@ -28,9 +30,13 @@ pub use block::{
     Backend, Handle, Lifecycle, Mode, Output, Provider, ProviderRef, RequiredProvider, Resource,
     Variable,
 };
+pub use construct::{
+    block_map, BlockBody, BlockRef, Blocks, Body, ProviderConfig, ResourceBuilder,
+};
 pub use error::{Diagnostic, SynthError};
 pub use expr::{escape_template, Address, Expr, Step};
 pub use json::to_canonical_string;
 pub use policy::{ModuleView, Policy, ResourceView, Violation};
 pub use schema::{BlockKind, Schemas};
 pub use stack::{AssetInfo, Stack};
+pub use typed::{jsonencode, read_attr, ty, yamlencode, ObjectRef, TfType, Value, VariableType};
