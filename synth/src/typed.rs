@@ -202,41 +202,28 @@ impl Value<ty::String> {
     }
 }
 
-impl Value<ty::Bool> {
-    /// A bool literal, typed, for where the schema says `string` but the
-    /// provider reads a bool (`Value::bool(true)` renders `true`; terraform
-    /// converts it to `"true"`).
-    pub fn bool(value: bool) -> Self {
-        value.into()
+// Terraform converts a bool or number to a string, and a list to a set, by
+// itself. These are methods, not `From` impls: a second way into
+// `Value<ty::String>` would leave `Value::assume(...)` passed to a string
+// setter without an inferable type.
+impl Value<ty::String> {
+    /// A bool literal where the schema says `string` but the provider reads
+    /// a bool (`"true"`): the JSON keeps `true`, terraform converts it.
+    pub fn from_bool(value: bool) -> Self {
+        Self::assume(value)
+    }
+
+    /// A number literal where the schema says `string`: the JSON keeps the
+    /// number, terraform converts it.
+    pub fn from_number(value: impl Into<Value<ty::Number>>) -> Self {
+        Self::assume(value.into().expr)
     }
 }
 
-impl Value<ty::Number> {
-    /// A number literal, typed, for where the schema says `string` but the
-    /// value is a number (terraform converts it).
-    pub fn number(value: impl Into<Value<ty::Number>>) -> Self {
-        value.into()
-    }
-}
-
-/// Terraform converts a bool or a number to a string by itself; the literal
-/// is kept as it is in the JSON.
-impl From<Value<ty::Bool>> for Value<ty::String> {
-    fn from(value: Value<ty::Bool>) -> Self {
-        Self::assume(value.expr)
-    }
-}
-
-impl From<Value<ty::Number>> for Value<ty::String> {
-    fn from(value: Value<ty::Number>) -> Self {
-        Self::assume(value.expr)
-    }
-}
-
-/// Terraform converts a list to a set by itself.
-impl<T> From<Value<ty::List<T>>> for Value<ty::Set<T>> {
-    fn from(value: Value<ty::List<T>>) -> Self {
-        Self::assume(value.expr)
+impl<T> Value<ty::List<T>> {
+    /// The list as a set (terraform converts it; duplicates collapse).
+    pub fn into_set(self) -> Value<ty::Set<T>> {
+        Value::assume(self.expr)
     }
 }
 
@@ -244,6 +231,13 @@ impl<T> From<Value<ty::List<T>>> for Value<ty::Set<T>> {
 impl<R: ObjectRef> From<R> for Value<ty::Object<R>> {
     fn from(object: R) -> Self {
         Self::assume(object.expr().clone())
+    }
+}
+
+/// `dynamic` takes any expression: the schema itself leaves the type open.
+impl From<Expr> for Value<ty::Dynamic> {
+    fn from(expr: Expr) -> Self {
+        Self::assume(expr)
     }
 }
 
@@ -435,11 +429,28 @@ mod tests {
     }
 
     #[test]
-    fn terraforms_own_conversions_are_allowed() {
-        assert_eq!(json::<ty::String>(Value::bool(true)), json!(true));
-        assert_eq!(json::<ty::String>(Value::number(5)), json!(5));
+    fn terraforms_own_conversions_are_explicit() {
+        assert_eq!(json::<ty::String>(Value::from_bool(true)), json!(true));
+        assert_eq!(json::<ty::String>(Value::from_number(5)), json!(5));
         let list: Value<ty::List<ty::String>> = vec!["a"].into();
-        assert_eq!(json::<ty::Set<ty::String>>(list), json!(["a"]));
+        assert_eq!(json::<ty::Set<ty::String>>(list.into_set()), json!(["a"]));
+    }
+
+    #[test]
+    fn assumed_values_take_the_type_they_are_passed_as() {
+        fn string_setter(value: impl Into<Value<ty::String>>) -> Expr {
+            value.into().into_expr()
+        }
+        fn set_setter(value: impl Into<Value<ty::Set<ty::String>>>) -> Expr {
+            value.into().into_expr()
+        }
+        let var = Expr::reference(Address::Var("v".into()));
+        assert_eq!(string_setter(Value::assume(var.clone())), var);
+        assert_eq!(set_setter(Value::assume(var.clone())), var);
+        assert_eq!(
+            set_setter(vec![Value::assume(var.clone())]),
+            Expr::list([var])
+        );
     }
 
     #[test]
