@@ -49,12 +49,18 @@ fn type_text(module: &Module, ty: &Type) -> String {
         Type::List(inner) => format!("list({})", type_text(module, inner)),
         Type::Set(inner) => format!("set({})", type_text(module, inner)),
         Type::Map(inner) => format!("map({})", type_text(module, inner)),
-        Type::Object(item) => format!("object [`{}`]", module.items[*item].name),
+        Type::Object(item) => {
+            // Only settable objects have a builder; every one has a reference.
+            let item = &module.items[*item];
+            let suffix = if item.builder { "" } else { "Ref" };
+            format!("object [`{}{suffix}`]", item.name)
+        }
     }
 }
 
 fn doc(out: &mut String, indent: &str, text: &str) {
-    for line in text.lines() {
+    // `split`, not `lines`: an empty text is one empty line (a paragraph break).
+    for line in text.split('\n') {
         if line.trim().is_empty() {
             let _ = writeln!(out, "{indent}///");
         } else {
@@ -216,10 +222,23 @@ fn constructor(out: &mut String, module: &Module, item: &Item) {
             module.tf_type
         )
     } else {
+        let (what, parts) = match item.origin {
+            Origin::Object => ("value", "attribute"),
+            Origin::Top => ("configuration", "argument"),
+            Origin::Block => ("block", "argument"),
+        };
         if required.is_empty() {
-            doc(out, "    ", "An empty block; every argument is optional.");
+            doc(
+                out,
+                "    ",
+                &format!("An empty {what}; every {parts} is optional."),
+            );
         } else {
-            doc(out, "    ", "The block with its required arguments.");
+            doc(
+                out,
+                "    ",
+                &format!("The {what}, with its required {parts}s."),
+            );
         }
         "Self(synth::Body::new())".to_owned()
     };
@@ -257,8 +276,8 @@ fn builder(out: &mut String, module: &Module, item: &Item) {
             "The `{}` provider's configuration; `synth::Provider::from(...)` it.",
             module.tf_type
         ),
-        (Origin::Block, _) => format!("A `{}` block.", item.path),
-        (Origin::Object, _) => format!("A `{}` value.", item.path),
+        (Origin::Block, _) => format!("One `{}` block.", item.path),
+        (Origin::Object, _) => format!("One `{}` value.", item.path),
     };
     if let Some(description) = item.description.as_deref().filter(|d| !d.trim().is_empty()) {
         doc(out, "", description);
@@ -462,4 +481,83 @@ pub fn lib_source(providers: &[&str]) -> String {
          }\n",
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use synth::schema::Block;
+
+    use super::*;
+
+    fn source(block: serde_json::Value) -> String {
+        let block: Block = serde_json::from_value(block).expect("block");
+        let module =
+            Module::plan("thing".into(), ModuleKind::Resource, "t_thing", &block).expect("plans");
+        module_source("t", &module)
+    }
+
+    #[test]
+    fn descriptions_become_doc_comments_and_deprecation_an_attribute() {
+        let code = source(json!({
+            "description": "A thing.",
+            "attributes": {
+                "size": {"type": "number", "required": true,
+                         "description": "How big.\nIn GiB."},
+                "old": {"type": "string", "optional": true, "deprecated": true}
+            }
+        }));
+        assert!(
+            code.contains("/// A thing.\n///\n/// The `t_thing` resource."),
+            "{code}"
+        );
+        assert!(
+            code.contains(
+                "    /// How big.\n    /// In GiB.\n    ///\n    /// `size`: number; required.\n"
+            ),
+            "{code}"
+        );
+        assert!(
+            code.contains("    #[deprecated(note = \"deprecated in the provider schema\")]\n    pub fn old(mut self"),
+            "{code}"
+        );
+        assert!(
+            code.contains(
+                "pub fn new(label: &str, size: impl Into<synth::Value<ty::Number>>) -> Self"
+            ),
+            "{code}"
+        );
+    }
+
+    #[test]
+    fn block_setters_follow_the_shape() {
+        let code = source(json!({
+            "block_types": {
+                "one": {"nesting_mode": "list", "max_items": 1, "block": {}},
+                "many": {"nesting_mode": "set", "block": {}},
+                "keyed": {"nesting_mode": "map", "block": {}}
+            }
+        }));
+        assert!(
+            code.contains("pub fn one(mut self, block: One) -> Self"),
+            "{code}"
+        );
+        assert!(
+            code.contains("pub fn many(mut self, block: impl Into<synth::Blocks<Many>>) -> Self"),
+            "{code}"
+        );
+        assert!(
+            code.contains("pub fn keyed<K: Into<std::string::String>>(mut self, block: impl IntoIterator<Item = (K, Keyed)>) -> Self"),
+            "{code}"
+        );
+        // Reading follows the nesting mode: a list block is indexed even with max_items = 1.
+        assert!(
+            code.contains("pub fn one(&self) -> synth::Value<ty::List<ty::Object<OneRef>>>"),
+            "{code}"
+        );
+        assert!(
+            code.contains("pub fn many(&self) -> synth::Value<ty::Set<ty::Object<ManyRef>>>"),
+            "{code}"
+        );
+    }
 }

@@ -382,14 +382,15 @@ impl Planner {
                             let here = format!("{path}.{field_name}");
                             let ty = self.parse_type(item, field_name, field_ty, &here, builder)?;
                             // Every attribute of an object value must be given
-                            // (null counts), unless the type marks it optional.
-                            let required = !optional.contains(&field_name.as_str());
+                            // (null counts), unless the type marks it optional;
+                            // an object only the provider sets is read-only throughout.
+                            let required = builder && !optional.contains(&field_name.as_str());
                             fields.push(Field {
                                 tf_name: field_name.clone(),
                                 ident: ident(field_name),
                                 kind: FieldKind::Attribute(ty),
                                 required,
-                                settable: true,
+                                settable: builder,
                                 computed: false,
                                 deprecated: false,
                                 description: None,

@@ -153,7 +153,7 @@ impl DataIamPolicyDocumentRef {
     }
 }
 
-/// A `aws_iam_policy_document.statement` block.
+/// One `aws_iam_policy_document.statement` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Statement(synth::Body);
@@ -299,13 +299,13 @@ impl StatementRef {
     }
 }
 
-/// A `aws_iam_policy_document.statement.condition` block.
+/// One `aws_iam_policy_document.statement.condition` block.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct Condition(synth::Body);
 
 impl Condition {
-    /// The block with its required arguments.
+    /// The block, with its required arguments.
     pub fn new(test: impl Into<synth::Value<ty::String>>, values: impl Into<synth::Value<ty::List<ty::String>>>, variable: impl Into<synth::Value<ty::String>>) -> Self {
         Self(synth::Body::new()).test(test).values(values).variable(variable)
     }
@@ -373,13 +373,13 @@ impl ConditionRef {
     }
 }
 
-/// A `aws_iam_policy_document.statement.not_principals` block.
+/// One `aws_iam_policy_document.statement.not_principals` block.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct NotPrincipals(synth::Body);
 
 impl NotPrincipals {
-    /// The block with its required arguments.
+    /// The block, with its required arguments.
     pub fn new(identifiers: impl Into<synth::Value<ty::Set<ty::String>>>, type_: impl Into<synth::Value<ty::String>>) -> Self {
         Self(synth::Body::new()).identifiers(identifiers).type_(type_)
     }
@@ -435,13 +435,13 @@ impl NotPrincipalsRef {
     }
 }
 
-/// A `aws_iam_policy_document.statement.principals` block.
+/// One `aws_iam_policy_document.statement.principals` block.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct Principals(synth::Body);
 
 impl Principals {
-    /// The block with its required arguments.
+    /// The block, with its required arguments.
     pub fn new(identifiers: impl Into<synth::Value<ty::Set<ty::String>>>, type_: impl Into<synth::Value<ty::String>>) -> Self {
         Self(synth::Body::new()).identifiers(identifiers).type_(type_)
     }

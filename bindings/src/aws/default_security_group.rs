@@ -152,13 +152,13 @@ impl DefaultSecurityGroupRef {
     }
 }
 
-/// A `aws_default_security_group.egress` value.
+/// One `aws_default_security_group.egress` value.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct Egress(synth::Body);
 
 impl Egress {
-    /// The block with its required arguments.
+    /// The value, with its required attributes.
     #[allow(clippy::too_many_arguments)] // one per required argument of the schema
     pub fn new(cidr_blocks: impl Into<synth::Value<ty::List<ty::String>>>, from_port: impl Into<synth::Value<ty::Number>>, ipv6_cidr_blocks: impl Into<synth::Value<ty::List<ty::String>>>, prefix_list_ids: impl Into<synth::Value<ty::List<ty::String>>>, protocol: impl Into<synth::Value<ty::String>>, security_groups: impl Into<synth::Value<ty::Set<ty::String>>>, self_: impl Into<synth::Value<ty::Bool>>, to_port: impl Into<synth::Value<ty::Number>>) -> Self {
         Self(synth::Body::new()).cidr_blocks(cidr_blocks).from_port(from_port).ipv6_cidr_blocks(ipv6_cidr_blocks).prefix_list_ids(prefix_list_ids).protocol(protocol).security_groups(security_groups).self_(self_).to_port(to_port)
@@ -293,13 +293,13 @@ impl EgressRef {
     }
 }
 
-/// A `aws_default_security_group.ingress` value.
+/// One `aws_default_security_group.ingress` value.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct Ingress(synth::Body);
 
 impl Ingress {
-    /// The block with its required arguments.
+    /// The value, with its required attributes.
     #[allow(clippy::too_many_arguments)] // one per required argument of the schema
     pub fn new(cidr_blocks: impl Into<synth::Value<ty::List<ty::String>>>, from_port: impl Into<synth::Value<ty::Number>>, ipv6_cidr_blocks: impl Into<synth::Value<ty::List<ty::String>>>, prefix_list_ids: impl Into<synth::Value<ty::List<ty::String>>>, protocol: impl Into<synth::Value<ty::String>>, security_groups: impl Into<synth::Value<ty::Set<ty::String>>>, self_: impl Into<synth::Value<ty::Bool>>, to_port: impl Into<synth::Value<ty::Number>>) -> Self {
         Self(synth::Body::new()).cidr_blocks(cidr_blocks).from_port(from_port).ipv6_cidr_blocks(ipv6_cidr_blocks).prefix_list_ids(prefix_list_ids).protocol(protocol).security_groups(security_groups).self_(self_).to_port(to_port)

@@ -164,7 +164,7 @@ impl EcrRepositoryRef {
     }
 }
 
-/// A `aws_ecr_repository.encryption_configuration` block.
+/// One `aws_ecr_repository.encryption_configuration` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct EncryptionConfiguration(synth::Body);
@@ -226,13 +226,13 @@ impl EncryptionConfigurationRef {
     }
 }
 
-/// A `aws_ecr_repository.image_scanning_configuration` block.
+/// One `aws_ecr_repository.image_scanning_configuration` block.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ImageScanningConfiguration(synth::Body);
 
 impl ImageScanningConfiguration {
-    /// The block with its required arguments.
+    /// The block, with its required arguments.
     pub fn new(scan_on_push: impl Into<synth::Value<ty::Bool>>) -> Self {
         Self(synth::Body::new()).scan_on_push(scan_on_push)
     }
@@ -276,7 +276,7 @@ impl ImageScanningConfigurationRef {
     }
 }
 
-/// A `aws_ecr_repository.timeouts` block.
+/// One `aws_ecr_repository.timeouts` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Timeouts(synth::Body);

@@ -262,7 +262,7 @@ impl EipRef {
     }
 }
 
-/// A `aws_eip.timeouts` block.
+/// One `aws_eip.timeouts` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Timeouts(synth::Body);

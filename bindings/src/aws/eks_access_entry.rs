@@ -165,7 +165,7 @@ impl EksAccessEntryRef {
     }
 }
 
-/// A `aws_eks_access_entry.timeouts` block.
+/// One `aws_eks_access_entry.timeouts` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Timeouts(synth::Body);

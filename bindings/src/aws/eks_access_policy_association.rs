@@ -123,13 +123,13 @@ impl EksAccessPolicyAssociationRef {
     }
 }
 
-/// A `aws_eks_access_policy_association.access_scope` block.
+/// One `aws_eks_access_policy_association.access_scope` block.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct AccessScope(synth::Body);
 
 impl AccessScope {
-    /// The block with its required arguments.
+    /// The block, with its required arguments.
     pub fn new(type_: impl Into<synth::Value<ty::String>>) -> Self {
         Self(synth::Body::new()).type_(type_)
     }
@@ -185,7 +185,7 @@ impl AccessScopeRef {
     }
 }
 
-/// A `aws_eks_access_policy_association.timeouts` block.
+/// One `aws_eks_access_policy_association.timeouts` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Timeouts(synth::Body);

@@ -227,13 +227,13 @@ impl EksAddonRef {
     }
 }
 
-/// A `aws_eks_addon.pod_identity_association` block.
+/// One `aws_eks_addon.pod_identity_association` block.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct PodIdentityAssociation(synth::Body);
 
 impl PodIdentityAssociation {
-    /// The block with its required arguments.
+    /// The block, with its required arguments.
     pub fn new(role_arn: impl Into<synth::Value<ty::String>>, service_account: impl Into<synth::Value<ty::String>>) -> Self {
         Self(synth::Body::new()).role_arn(role_arn).service_account(service_account)
     }
@@ -289,7 +289,7 @@ impl PodIdentityAssociationRef {
     }
 }
 
-/// A `aws_eks_addon.timeouts` block.
+/// One `aws_eks_addon.timeouts` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Timeouts(synth::Body);

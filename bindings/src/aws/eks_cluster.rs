@@ -186,7 +186,7 @@ impl EksClusterRef {
         synth::read_attr::<ty::Bool>(self.0.expr(), "bootstrap_self_managed_addons")
     }
 
-    /// `certificate_authority`: list(object [`CertificateAuthority`]); read-only.
+    /// `certificate_authority`: list(object [`CertificateAuthorityRef`]); read-only.
     pub fn certificate_authority(&self) -> synth::Value<ty::List<ty::Object<CertificateAuthorityRef>>> {
         synth::read_attr::<ty::List<ty::Object<CertificateAuthorityRef>>>(self.0.expr(), "certificate_authority")
     }
@@ -231,7 +231,7 @@ impl EksClusterRef {
         synth::read_attr::<ty::String>(self.0.expr(), "id")
     }
 
-    /// `identity`: list(object [`Identity`]); read-only.
+    /// `identity`: list(object [`IdentityRef`]); read-only.
     pub fn identity(&self) -> synth::Value<ty::List<ty::Object<IdentityRef>>> {
         synth::read_attr::<ty::List<ty::Object<IdentityRef>>>(self.0.expr(), "identity")
     }
@@ -327,7 +327,7 @@ impl synth::ObjectRef for CertificateAuthorityRef {
 }
 
 impl CertificateAuthorityRef {
-    /// `data`: string; required.
+    /// `data`: string; read-only.
     pub fn data(&self) -> synth::Value<ty::String> {
         synth::read_attr::<ty::String>(self.0.clone(), "data")
     }
@@ -348,7 +348,7 @@ impl synth::ObjectRef for IdentityRef {
 }
 
 impl IdentityRef {
-    /// `oidc`: list(object [`Oidc`]); required.
+    /// `oidc`: list(object [`OidcRef`]); read-only.
     pub fn oidc(&self) -> synth::Value<ty::List<ty::Object<OidcRef>>> {
         synth::read_attr::<ty::List<ty::Object<OidcRef>>>(self.0.clone(), "oidc")
     }
@@ -369,13 +369,13 @@ impl synth::ObjectRef for OidcRef {
 }
 
 impl OidcRef {
-    /// `issuer`: string; required.
+    /// `issuer`: string; read-only.
     pub fn issuer(&self) -> synth::Value<ty::String> {
         synth::read_attr::<ty::String>(self.0.clone(), "issuer")
     }
 }
 
-/// A `aws_eks_cluster.access_config` block.
+/// One `aws_eks_cluster.access_config` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct AccessConfig(synth::Body);
@@ -437,7 +437,7 @@ impl AccessConfigRef {
     }
 }
 
-/// A `aws_eks_cluster.compute_config` block.
+/// One `aws_eks_cluster.compute_config` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct ComputeConfig(synth::Body);
@@ -511,13 +511,13 @@ impl ComputeConfigRef {
     }
 }
 
-/// A `aws_eks_cluster.encryption_config` block.
+/// One `aws_eks_cluster.encryption_config` block.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct EncryptionConfig(synth::Body);
 
 impl EncryptionConfig {
-    /// The block with its required arguments.
+    /// The block, with its required arguments.
     pub fn new(provider: Provider, resources: impl Into<synth::Value<ty::Set<ty::String>>>) -> Self {
         Self(synth::Body::new()).provider(provider).resources(resources)
     }
@@ -572,13 +572,13 @@ impl EncryptionConfigRef {
     }
 }
 
-/// A `aws_eks_cluster.encryption_config.provider` block.
+/// One `aws_eks_cluster.encryption_config.provider` block.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct Provider(synth::Body);
 
 impl Provider {
-    /// The block with its required arguments.
+    /// The block, with its required arguments.
     pub fn new(key_arn: impl Into<synth::Value<ty::String>>) -> Self {
         Self(synth::Body::new()).key_arn(key_arn)
     }
@@ -622,7 +622,7 @@ impl ProviderRef {
     }
 }
 
-/// A `aws_eks_cluster.kubernetes_network_config` block.
+/// One `aws_eks_cluster.kubernetes_network_config` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct KubernetesNetworkConfig(synth::Body);
@@ -700,7 +700,7 @@ impl KubernetesNetworkConfigRef {
     }
 }
 
-/// A `aws_eks_cluster.kubernetes_network_config.elastic_load_balancing` block.
+/// One `aws_eks_cluster.kubernetes_network_config.elastic_load_balancing` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct ElasticLoadBalancing(synth::Body);
@@ -750,13 +750,13 @@ impl ElasticLoadBalancingRef {
     }
 }
 
-/// A `aws_eks_cluster.outpost_config` block.
+/// One `aws_eks_cluster.outpost_config` block.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct OutpostConfig(synth::Body);
 
 impl OutpostConfig {
-    /// The block with its required arguments.
+    /// The block, with its required arguments.
     pub fn new(control_plane_instance_type: impl Into<synth::Value<ty::String>>, outpost_arns: impl Into<synth::Value<ty::Set<ty::String>>>) -> Self {
         Self(synth::Body::new()).control_plane_instance_type(control_plane_instance_type).outpost_arns(outpost_arns)
     }
@@ -823,13 +823,13 @@ impl OutpostConfigRef {
     }
 }
 
-/// A `aws_eks_cluster.outpost_config.control_plane_placement` block.
+/// One `aws_eks_cluster.outpost_config.control_plane_placement` block.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ControlPlanePlacement(synth::Body);
 
 impl ControlPlanePlacement {
-    /// The block with its required arguments.
+    /// The block, with its required arguments.
     pub fn new(group_name: impl Into<synth::Value<ty::String>>) -> Self {
         Self(synth::Body::new()).group_name(group_name)
     }
@@ -873,13 +873,13 @@ impl ControlPlanePlacementRef {
     }
 }
 
-/// A `aws_eks_cluster.remote_network_config` block.
+/// One `aws_eks_cluster.remote_network_config` block.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct RemoteNetworkConfig(synth::Body);
 
 impl RemoteNetworkConfig {
-    /// The block with its required arguments.
+    /// The block, with its required arguments.
     pub fn new(remote_node_networks: RemoteNodeNetworks) -> Self {
         Self(synth::Body::new()).remote_node_networks(remote_node_networks)
     }
@@ -933,7 +933,7 @@ impl RemoteNetworkConfigRef {
     }
 }
 
-/// A `aws_eks_cluster.remote_network_config.remote_node_networks` block.
+/// One `aws_eks_cluster.remote_network_config.remote_node_networks` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct RemoteNodeNetworks(synth::Body);
@@ -983,7 +983,7 @@ impl RemoteNodeNetworksRef {
     }
 }
 
-/// A `aws_eks_cluster.remote_network_config.remote_pod_networks` block.
+/// One `aws_eks_cluster.remote_network_config.remote_pod_networks` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct RemotePodNetworks(synth::Body);
@@ -1033,7 +1033,7 @@ impl RemotePodNetworksRef {
     }
 }
 
-/// A `aws_eks_cluster.storage_config` block.
+/// One `aws_eks_cluster.storage_config` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct StorageConfig(synth::Body);
@@ -1082,7 +1082,7 @@ impl StorageConfigRef {
     }
 }
 
-/// A `aws_eks_cluster.storage_config.block_storage` block.
+/// One `aws_eks_cluster.storage_config.block_storage` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct BlockStorage(synth::Body);
@@ -1132,7 +1132,7 @@ impl BlockStorageRef {
     }
 }
 
-/// A `aws_eks_cluster.timeouts` block.
+/// One `aws_eks_cluster.timeouts` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Timeouts(synth::Body);
@@ -1206,7 +1206,7 @@ impl TimeoutsRef {
     }
 }
 
-/// A `aws_eks_cluster.upgrade_policy` block.
+/// One `aws_eks_cluster.upgrade_policy` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct UpgradePolicy(synth::Body);
@@ -1256,13 +1256,13 @@ impl UpgradePolicyRef {
     }
 }
 
-/// A `aws_eks_cluster.vpc_config` block.
+/// One `aws_eks_cluster.vpc_config` block.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct VpcConfig(synth::Body);
 
 impl VpcConfig {
-    /// The block with its required arguments.
+    /// The block, with its required arguments.
     pub fn new(subnet_ids: impl Into<synth::Value<ty::Set<ty::String>>>) -> Self {
         Self(synth::Body::new()).subnet_ids(subnet_ids)
     }
@@ -1364,7 +1364,7 @@ impl VpcConfigRef {
     }
 }
 
-/// A `aws_eks_cluster.zonal_shift_config` block.
+/// One `aws_eks_cluster.zonal_shift_config` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct ZonalShiftConfig(synth::Body);

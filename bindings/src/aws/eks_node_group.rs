@@ -277,7 +277,7 @@ impl EksNodeGroupRef {
         synth::read_attr::<ty::List<ty::Object<RemoteAccessRef>>>(self.0.expr(), "remote_access")
     }
 
-    /// `resources`: list(object [`Resources`]); read-only.
+    /// `resources`: list(object [`ResourcesRef`]); read-only.
     pub fn resources(&self) -> synth::Value<ty::List<ty::Object<ResourcesRef>>> {
         synth::read_attr::<ty::List<ty::Object<ResourcesRef>>>(self.0.expr(), "resources")
     }
@@ -343,12 +343,12 @@ impl synth::ObjectRef for ResourcesRef {
 }
 
 impl ResourcesRef {
-    /// `autoscaling_groups`: list(object [`AutoscalingGroups`]); required.
+    /// `autoscaling_groups`: list(object [`AutoscalingGroupsRef`]); read-only.
     pub fn autoscaling_groups(&self) -> synth::Value<ty::List<ty::Object<AutoscalingGroupsRef>>> {
         synth::read_attr::<ty::List<ty::Object<AutoscalingGroupsRef>>>(self.0.clone(), "autoscaling_groups")
     }
 
-    /// `remote_access_security_group_id`: string; required.
+    /// `remote_access_security_group_id`: string; read-only.
     pub fn remote_access_security_group_id(&self) -> synth::Value<ty::String> {
         synth::read_attr::<ty::String>(self.0.clone(), "remote_access_security_group_id")
     }
@@ -369,19 +369,19 @@ impl synth::ObjectRef for AutoscalingGroupsRef {
 }
 
 impl AutoscalingGroupsRef {
-    /// `name`: string; required.
+    /// `name`: string; read-only.
     pub fn name(&self) -> synth::Value<ty::String> {
         synth::read_attr::<ty::String>(self.0.clone(), "name")
     }
 }
 
-/// A `aws_eks_node_group.launch_template` block.
+/// One `aws_eks_node_group.launch_template` block.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct LaunchTemplate(synth::Body);
 
 impl LaunchTemplate {
-    /// The block with its required arguments.
+    /// The block, with its required arguments.
     pub fn new(version: impl Into<synth::Value<ty::String>>) -> Self {
         Self(synth::Body::new()).version(version)
     }
@@ -449,7 +449,7 @@ impl LaunchTemplateRef {
     }
 }
 
-/// A `aws_eks_node_group.node_repair_config` block.
+/// One `aws_eks_node_group.node_repair_config` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct NodeRepairConfig(synth::Body);
@@ -499,7 +499,7 @@ impl NodeRepairConfigRef {
     }
 }
 
-/// A `aws_eks_node_group.remote_access` block.
+/// One `aws_eks_node_group.remote_access` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct RemoteAccess(synth::Body);
@@ -561,13 +561,13 @@ impl RemoteAccessRef {
     }
 }
 
-/// A `aws_eks_node_group.scaling_config` block.
+/// One `aws_eks_node_group.scaling_config` block.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ScalingConfig(synth::Body);
 
 impl ScalingConfig {
-    /// The block with its required arguments.
+    /// The block, with its required arguments.
     pub fn new(desired_size: impl Into<synth::Value<ty::Number>>, max_size: impl Into<synth::Value<ty::Number>>, min_size: impl Into<synth::Value<ty::Number>>) -> Self {
         Self(synth::Body::new()).desired_size(desired_size).max_size(max_size).min_size(min_size)
     }
@@ -635,13 +635,13 @@ impl ScalingConfigRef {
     }
 }
 
-/// A `aws_eks_node_group.taint` block.
+/// One `aws_eks_node_group.taint` block.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct Taint(synth::Body);
 
 impl Taint {
-    /// The block with its required arguments.
+    /// The block, with its required arguments.
     pub fn new(effect: impl Into<synth::Value<ty::String>>, key: impl Into<synth::Value<ty::String>>) -> Self {
         Self(synth::Body::new()).effect(effect).key(key)
     }
@@ -709,7 +709,7 @@ impl TaintRef {
     }
 }
 
-/// A `aws_eks_node_group.timeouts` block.
+/// One `aws_eks_node_group.timeouts` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Timeouts(synth::Body);
@@ -783,7 +783,7 @@ impl TimeoutsRef {
     }
 }
 
-/// A `aws_eks_node_group.update_config` block.
+/// One `aws_eks_node_group.update_config` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct UpdateConfig(synth::Body);

@@ -253,7 +253,7 @@ impl FlowLogRef {
     }
 }
 
-/// A `aws_flow_log.destination_options` block.
+/// One `aws_flow_log.destination_options` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct DestinationOptions(synth::Body);

@@ -218,7 +218,7 @@ impl IamRoleRef {
     }
 }
 
-/// A `aws_iam_role.inline_policy` block.
+/// One `aws_iam_role.inline_policy` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct InlinePolicy(synth::Body);

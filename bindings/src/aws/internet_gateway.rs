@@ -112,7 +112,7 @@ impl InternetGatewayRef {
     }
 }
 
-/// A `aws_internet_gateway.timeouts` block.
+/// One `aws_internet_gateway.timeouts` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Timeouts(synth::Body);

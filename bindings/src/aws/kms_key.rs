@@ -244,7 +244,7 @@ impl KmsKeyRef {
     }
 }
 
-/// A `aws_kms_key.timeouts` block.
+/// One `aws_kms_key.timeouts` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Timeouts(synth::Body);

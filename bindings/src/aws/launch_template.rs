@@ -511,7 +511,7 @@ impl LaunchTemplateRef {
     }
 }
 
-/// A `aws_launch_template.block_device_mappings` block.
+/// One `aws_launch_template.block_device_mappings` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct BlockDeviceMappings(synth::Body);
@@ -596,7 +596,7 @@ impl BlockDeviceMappingsRef {
     }
 }
 
-/// A `aws_launch_template.block_device_mappings.ebs` block.
+/// One `aws_launch_template.block_device_mappings.ebs` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Ebs(synth::Body);
@@ -742,7 +742,7 @@ impl EbsRef {
     }
 }
 
-/// A `aws_launch_template.capacity_reservation_specification` block.
+/// One `aws_launch_template.capacity_reservation_specification` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct CapacityReservationSpecification(synth::Body);
@@ -803,7 +803,7 @@ impl CapacityReservationSpecificationRef {
     }
 }
 
-/// A `aws_launch_template.capacity_reservation_specification.capacity_reservation_target` block.
+/// One `aws_launch_template.capacity_reservation_specification.capacity_reservation_target` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct CapacityReservationTarget(synth::Body);
@@ -865,7 +865,7 @@ impl CapacityReservationTargetRef {
     }
 }
 
-/// A `aws_launch_template.cpu_options` block.
+/// One `aws_launch_template.cpu_options` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct CpuOptions(synth::Body);
@@ -939,7 +939,7 @@ impl CpuOptionsRef {
     }
 }
 
-/// A `aws_launch_template.credit_specification` block.
+/// One `aws_launch_template.credit_specification` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct CreditSpecification(synth::Body);
@@ -989,13 +989,13 @@ impl CreditSpecificationRef {
     }
 }
 
-/// A `aws_launch_template.elastic_gpu_specifications` block.
+/// One `aws_launch_template.elastic_gpu_specifications` block.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ElasticGpuSpecifications(synth::Body);
 
 impl ElasticGpuSpecifications {
-    /// The block with its required arguments.
+    /// The block, with its required arguments.
     pub fn new(type_: impl Into<synth::Value<ty::String>>) -> Self {
         Self(synth::Body::new()).type_(type_)
     }
@@ -1039,13 +1039,13 @@ impl ElasticGpuSpecificationsRef {
     }
 }
 
-/// A `aws_launch_template.elastic_inference_accelerator` block.
+/// One `aws_launch_template.elastic_inference_accelerator` block.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ElasticInferenceAccelerator(synth::Body);
 
 impl ElasticInferenceAccelerator {
-    /// The block with its required arguments.
+    /// The block, with its required arguments.
     pub fn new(type_: impl Into<synth::Value<ty::String>>) -> Self {
         Self(synth::Body::new()).type_(type_)
     }
@@ -1089,7 +1089,7 @@ impl ElasticInferenceAcceleratorRef {
     }
 }
 
-/// A `aws_launch_template.enclave_options` block.
+/// One `aws_launch_template.enclave_options` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct EnclaveOptions(synth::Body);
@@ -1139,13 +1139,13 @@ impl EnclaveOptionsRef {
     }
 }
 
-/// A `aws_launch_template.hibernation_options` block.
+/// One `aws_launch_template.hibernation_options` block.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct HibernationOptions(synth::Body);
 
 impl HibernationOptions {
-    /// The block with its required arguments.
+    /// The block, with its required arguments.
     pub fn new(configured: impl Into<synth::Value<ty::Bool>>) -> Self {
         Self(synth::Body::new()).configured(configured)
     }
@@ -1189,7 +1189,7 @@ impl HibernationOptionsRef {
     }
 }
 
-/// A `aws_launch_template.iam_instance_profile` block.
+/// One `aws_launch_template.iam_instance_profile` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct IamInstanceProfile(synth::Body);
@@ -1251,7 +1251,7 @@ impl IamInstanceProfileRef {
     }
 }
 
-/// A `aws_launch_template.instance_market_options` block.
+/// One `aws_launch_template.instance_market_options` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct InstanceMarketOptions(synth::Body);
@@ -1312,7 +1312,7 @@ impl InstanceMarketOptionsRef {
     }
 }
 
-/// A `aws_launch_template.instance_market_options.spot_options` block.
+/// One `aws_launch_template.instance_market_options.spot_options` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct SpotOptions(synth::Body);
@@ -1410,13 +1410,13 @@ impl SpotOptionsRef {
     }
 }
 
-/// A `aws_launch_template.instance_requirements` block.
+/// One `aws_launch_template.instance_requirements` block.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct InstanceRequirements(synth::Body);
 
 impl InstanceRequirements {
-    /// The block with its required arguments.
+    /// The block, with its required arguments.
     pub fn new(memory_mib: MemoryMib, vcpu_count: VcpuCount) -> Self {
         Self(synth::Body::new()).memory_mib(memory_mib).vcpu_count(vcpu_count)
     }
@@ -1727,7 +1727,7 @@ impl InstanceRequirementsRef {
     }
 }
 
-/// A `aws_launch_template.instance_requirements.accelerator_count` block.
+/// One `aws_launch_template.instance_requirements.accelerator_count` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct AcceleratorCount(synth::Body);
@@ -1789,7 +1789,7 @@ impl AcceleratorCountRef {
     }
 }
 
-/// A `aws_launch_template.instance_requirements.accelerator_total_memory_mib` block.
+/// One `aws_launch_template.instance_requirements.accelerator_total_memory_mib` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct AcceleratorTotalMemoryMib(synth::Body);
@@ -1851,7 +1851,7 @@ impl AcceleratorTotalMemoryMibRef {
     }
 }
 
-/// A `aws_launch_template.instance_requirements.baseline_ebs_bandwidth_mbps` block.
+/// One `aws_launch_template.instance_requirements.baseline_ebs_bandwidth_mbps` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct BaselineEbsBandwidthMbps(synth::Body);
@@ -1913,7 +1913,7 @@ impl BaselineEbsBandwidthMbpsRef {
     }
 }
 
-/// A `aws_launch_template.instance_requirements.memory_gib_per_vcpu` block.
+/// One `aws_launch_template.instance_requirements.memory_gib_per_vcpu` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct MemoryGibPerVcpu(synth::Body);
@@ -1975,13 +1975,13 @@ impl MemoryGibPerVcpuRef {
     }
 }
 
-/// A `aws_launch_template.instance_requirements.memory_mib` block.
+/// One `aws_launch_template.instance_requirements.memory_mib` block.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct MemoryMib(synth::Body);
 
 impl MemoryMib {
-    /// The block with its required arguments.
+    /// The block, with its required arguments.
     pub fn new(min: impl Into<synth::Value<ty::Number>>) -> Self {
         Self(synth::Body::new()).min(min)
     }
@@ -2037,7 +2037,7 @@ impl MemoryMibRef {
     }
 }
 
-/// A `aws_launch_template.instance_requirements.network_bandwidth_gbps` block.
+/// One `aws_launch_template.instance_requirements.network_bandwidth_gbps` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct NetworkBandwidthGbps(synth::Body);
@@ -2099,7 +2099,7 @@ impl NetworkBandwidthGbpsRef {
     }
 }
 
-/// A `aws_launch_template.instance_requirements.network_interface_count` block.
+/// One `aws_launch_template.instance_requirements.network_interface_count` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct NetworkInterfaceCount(synth::Body);
@@ -2161,7 +2161,7 @@ impl NetworkInterfaceCountRef {
     }
 }
 
-/// A `aws_launch_template.instance_requirements.total_local_storage_gb` block.
+/// One `aws_launch_template.instance_requirements.total_local_storage_gb` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct TotalLocalStorageGb(synth::Body);
@@ -2223,13 +2223,13 @@ impl TotalLocalStorageGbRef {
     }
 }
 
-/// A `aws_launch_template.instance_requirements.vcpu_count` block.
+/// One `aws_launch_template.instance_requirements.vcpu_count` block.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct VcpuCount(synth::Body);
 
 impl VcpuCount {
-    /// The block with its required arguments.
+    /// The block, with its required arguments.
     pub fn new(min: impl Into<synth::Value<ty::Number>>) -> Self {
         Self(synth::Body::new()).min(min)
     }
@@ -2285,13 +2285,13 @@ impl VcpuCountRef {
     }
 }
 
-/// A `aws_launch_template.license_specification` block.
+/// One `aws_launch_template.license_specification` block.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct LicenseSpecification(synth::Body);
 
 impl LicenseSpecification {
-    /// The block with its required arguments.
+    /// The block, with its required arguments.
     pub fn new(license_configuration_arn: impl Into<synth::Value<ty::String>>) -> Self {
         Self(synth::Body::new()).license_configuration_arn(license_configuration_arn)
     }
@@ -2335,7 +2335,7 @@ impl LicenseSpecificationRef {
     }
 }
 
-/// A `aws_launch_template.maintenance_options` block.
+/// One `aws_launch_template.maintenance_options` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct MaintenanceOptions(synth::Body);
@@ -2385,7 +2385,7 @@ impl MaintenanceOptionsRef {
     }
 }
 
-/// A `aws_launch_template.metadata_options` block.
+/// One `aws_launch_template.metadata_options` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct MetadataOptions(synth::Body);
@@ -2483,7 +2483,7 @@ impl MetadataOptionsRef {
     }
 }
 
-/// A `aws_launch_template.monitoring` block.
+/// One `aws_launch_template.monitoring` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Monitoring(synth::Body);
@@ -2533,7 +2533,7 @@ impl MonitoringRef {
     }
 }
 
-/// A `aws_launch_template.network_interfaces` block.
+/// One `aws_launch_template.network_interfaces` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct NetworkInterfaces(synth::Body);
@@ -2833,7 +2833,7 @@ impl NetworkInterfacesRef {
     }
 }
 
-/// A `aws_launch_template.network_interfaces.connection_tracking_specification` block.
+/// One `aws_launch_template.network_interfaces.connection_tracking_specification` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct ConnectionTrackingSpecification(synth::Body);
@@ -2907,7 +2907,7 @@ impl ConnectionTrackingSpecificationRef {
     }
 }
 
-/// A `aws_launch_template.network_interfaces.ena_srd_specification` block.
+/// One `aws_launch_template.network_interfaces.ena_srd_specification` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct EnaSrdSpecification(synth::Body);
@@ -2968,7 +2968,7 @@ impl EnaSrdSpecificationRef {
     }
 }
 
-/// A `aws_launch_template.network_interfaces.ena_srd_specification.ena_srd_udp_specification` block.
+/// One `aws_launch_template.network_interfaces.ena_srd_specification.ena_srd_udp_specification` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct EnaSrdUdpSpecification(synth::Body);
@@ -3018,7 +3018,7 @@ impl EnaSrdUdpSpecificationRef {
     }
 }
 
-/// A `aws_launch_template.placement` block.
+/// One `aws_launch_template.placement` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Placement(synth::Body);
@@ -3152,7 +3152,7 @@ impl PlacementRef {
     }
 }
 
-/// A `aws_launch_template.private_dns_name_options` block.
+/// One `aws_launch_template.private_dns_name_options` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct PrivateDnsNameOptions(synth::Body);
@@ -3226,7 +3226,7 @@ impl PrivateDnsNameOptionsRef {
     }
 }
 
-/// A `aws_launch_template.tag_specifications` block.
+/// One `aws_launch_template.tag_specifications` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct TagSpecifications(synth::Body);

@@ -189,7 +189,7 @@ impl NatGatewayRef {
     }
 }
 
-/// A `aws_nat_gateway.timeouts` block.
+/// One `aws_nat_gateway.timeouts` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Timeouts(synth::Body);

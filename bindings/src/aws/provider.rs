@@ -9,7 +9,7 @@ use synth::ty;
 pub struct Provider(synth::Body);
 
 impl Provider {
-    /// An empty block; every argument is optional.
+    /// An empty configuration; every argument is optional.
     pub fn new() -> Self {
         Self(synth::Body::new())
     }
@@ -260,7 +260,7 @@ impl synth::ProviderConfig for Provider {
     const NAME: &'static str = "aws";
 }
 
-/// A `aws.assume_role` block.
+/// One `aws.assume_role` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct AssumeRole(synth::Body);
@@ -345,7 +345,7 @@ impl synth::BlockBody for AssumeRole {
     }
 }
 
-/// A `aws.assume_role_with_web_identity` block.
+/// One `aws.assume_role_with_web_identity` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct AssumeRoleWithWebIdentity(synth::Body);
@@ -416,7 +416,7 @@ impl synth::BlockBody for AssumeRoleWithWebIdentity {
     }
 }
 
-/// A `aws.default_tags` block.
+/// One `aws.default_tags` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct DefaultTags(synth::Body);
@@ -445,7 +445,7 @@ impl synth::BlockBody for DefaultTags {
     }
 }
 
-/// A `aws.endpoints` block.
+/// One `aws.endpoints` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Endpoints(synth::Body);
@@ -2588,7 +2588,7 @@ impl synth::BlockBody for Endpoints {
     }
 }
 
-/// A `aws.ignore_tags` block.
+/// One `aws.ignore_tags` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct IgnoreTags(synth::Body);

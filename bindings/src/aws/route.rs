@@ -254,7 +254,7 @@ impl RouteRef {
     }
 }
 
-/// A `aws_route.timeouts` block.
+/// One `aws_route.timeouts` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Timeouts(synth::Body);

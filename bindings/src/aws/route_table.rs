@@ -136,13 +136,13 @@ impl RouteTableRef {
     }
 }
 
-/// A `aws_route_table.route` value.
+/// One `aws_route_table.route` value.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct Route(synth::Body);
 
 impl Route {
-    /// The block with its required arguments.
+    /// The value, with its required attributes.
     #[allow(clippy::too_many_arguments)] // one per required argument of the schema
     pub fn new(carrier_gateway_id: impl Into<synth::Value<ty::String>>, cidr_block: impl Into<synth::Value<ty::String>>, core_network_arn: impl Into<synth::Value<ty::String>>, destination_prefix_list_id: impl Into<synth::Value<ty::String>>, egress_only_gateway_id: impl Into<synth::Value<ty::String>>, gateway_id: impl Into<synth::Value<ty::String>>, ipv6_cidr_block: impl Into<synth::Value<ty::String>>, local_gateway_id: impl Into<synth::Value<ty::String>>, nat_gateway_id: impl Into<synth::Value<ty::String>>, network_interface_id: impl Into<synth::Value<ty::String>>, transit_gateway_id: impl Into<synth::Value<ty::String>>, vpc_endpoint_id: impl Into<synth::Value<ty::String>>, vpc_peering_connection_id: impl Into<synth::Value<ty::String>>) -> Self {
         Self(synth::Body::new()).carrier_gateway_id(carrier_gateway_id).cidr_block(cidr_block).core_network_arn(core_network_arn).destination_prefix_list_id(destination_prefix_list_id).egress_only_gateway_id(egress_only_gateway_id).gateway_id(gateway_id).ipv6_cidr_block(ipv6_cidr_block).local_gateway_id(local_gateway_id).nat_gateway_id(nat_gateway_id).network_interface_id(network_interface_id).transit_gateway_id(transit_gateway_id).vpc_endpoint_id(vpc_endpoint_id).vpc_peering_connection_id(vpc_peering_connection_id)
@@ -337,7 +337,7 @@ impl RouteRef {
     }
 }
 
-/// A `aws_route_table.timeouts` block.
+/// One `aws_route_table.timeouts` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Timeouts(synth::Body);

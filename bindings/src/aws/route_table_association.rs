@@ -102,7 +102,7 @@ impl RouteTableAssociationRef {
     }
 }
 
-/// A `aws_route_table_association.timeouts` block.
+/// One `aws_route_table_association.timeouts` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Timeouts(synth::Body);

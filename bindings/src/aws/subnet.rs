@@ -297,7 +297,7 @@ impl SubnetRef {
     }
 }
 
-/// A `aws_subnet.timeouts` block.
+/// One `aws_subnet.timeouts` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Timeouts(synth::Body);

@@ -188,7 +188,7 @@ impl VpcEndpointRef {
         synth::read_attr::<ty::List<ty::String>>(self.0.expr(), "cidr_blocks")
     }
 
-    /// `dns_entry`: list(object [`DnsEntry`]); read-only.
+    /// `dns_entry`: list(object [`DnsEntryRef`]); read-only.
     pub fn dns_entry(&self) -> synth::Value<ty::List<ty::Object<DnsEntryRef>>> {
         synth::read_attr::<ty::List<ty::Object<DnsEntryRef>>>(self.0.expr(), "dns_entry")
     }
@@ -324,18 +324,18 @@ impl synth::ObjectRef for DnsEntryRef {
 }
 
 impl DnsEntryRef {
-    /// `dns_name`: string; required.
+    /// `dns_name`: string; read-only.
     pub fn dns_name(&self) -> synth::Value<ty::String> {
         synth::read_attr::<ty::String>(self.0.clone(), "dns_name")
     }
 
-    /// `hosted_zone_id`: string; required.
+    /// `hosted_zone_id`: string; read-only.
     pub fn hosted_zone_id(&self) -> synth::Value<ty::String> {
         synth::read_attr::<ty::String>(self.0.clone(), "hosted_zone_id")
     }
 }
 
-/// A `aws_vpc_endpoint.dns_options` block.
+/// One `aws_vpc_endpoint.dns_options` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct DnsOptions(synth::Body);
@@ -397,7 +397,7 @@ impl DnsOptionsRef {
     }
 }
 
-/// A `aws_vpc_endpoint.subnet_configuration` block.
+/// One `aws_vpc_endpoint.subnet_configuration` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct SubnetConfiguration(synth::Body);
@@ -471,7 +471,7 @@ impl SubnetConfigurationRef {
     }
 }
 
-/// A `aws_vpc_endpoint.timeouts` block.
+/// One `aws_vpc_endpoint.timeouts` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Timeouts(synth::Body);

@@ -9,7 +9,7 @@ use synth::ty;
 pub struct Provider(synth::Body);
 
 impl Provider {
-    /// An empty block; every argument is optional.
+    /// An empty configuration; every argument is optional.
     pub fn new() -> Self {
         Self(synth::Body::new())
     }
@@ -106,13 +106,13 @@ impl synth::ProviderConfig for Provider {
     const NAME: &'static str = "helm";
 }
 
-/// A `helm.experiments` value.
+/// One `helm.experiments` value.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Experiments(synth::Body);
 
 impl Experiments {
-    /// An empty block; every argument is optional.
+    /// An empty value; every attribute is optional.
     pub fn new() -> Self {
         Self(synth::Body::new())
     }
@@ -162,13 +162,13 @@ impl ExperimentsRef {
     }
 }
 
-/// A `helm.kubernetes` value.
+/// One `helm.kubernetes` value.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Kubernetes(synth::Body);
 
 impl Kubernetes {
-    /// An empty block; every argument is optional.
+    /// An empty value; every attribute is optional.
     pub fn new() -> Self {
         Self(synth::Body::new())
     }
@@ -398,13 +398,13 @@ impl KubernetesRef {
     }
 }
 
-/// A `helm.kubernetes.exec` value.
+/// One `helm.kubernetes.exec` value.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct Exec(synth::Body);
 
 impl Exec {
-    /// The block with its required arguments.
+    /// The value, with its required attributes.
     pub fn new(api_version: impl Into<synth::Value<ty::String>>, command: impl Into<synth::Value<ty::String>>) -> Self {
         Self(synth::Body::new()).api_version(api_version).command(command)
     }
@@ -490,13 +490,13 @@ impl ExecRef {
     }
 }
 
-/// A `helm.registries` value.
+/// One `helm.registries` value.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct Registries(synth::Body);
 
 impl Registries {
-    /// The block with its required arguments.
+    /// The value, with its required attributes.
     pub fn new(password: impl Into<synth::Value<ty::String>>, url: impl Into<synth::Value<ty::String>>, username: impl Into<synth::Value<ty::String>>) -> Self {
         Self(synth::Body::new()).password(password).url(url).username(username)
     }

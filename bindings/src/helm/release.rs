@@ -430,7 +430,7 @@ impl ReleaseRef {
         synth::read_attr::<ty::Number>(self.0.expr(), "max_history")
     }
 
-    /// `metadata`: object [`Metadata`]; read-only.
+    /// `metadata`: object [`MetadataRef`]; read-only.
     pub fn metadata(&self) -> MetadataRef {
         synth::read_attr::<ty::Object<MetadataRef>>(self.0.expr(), "metadata")
     }
@@ -662,13 +662,13 @@ impl MetadataRef {
     }
 }
 
-/// A `helm_release.postrender` value.
+/// One `helm_release.postrender` value.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct Postrender(synth::Body);
 
 impl Postrender {
-    /// The block with its required arguments.
+    /// The value, with its required attributes.
     pub fn new(binary_path: impl Into<synth::Value<ty::String>>) -> Self {
         Self(synth::Body::new()).binary_path(binary_path)
     }
@@ -730,13 +730,13 @@ impl PostrenderRef {
     }
 }
 
-/// A `helm_release.set` value.
+/// One `helm_release.set` value.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct Set(synth::Body);
 
 impl Set {
-    /// The block with its required arguments.
+    /// The value, with its required attributes.
     pub fn new(name: impl Into<synth::Value<ty::String>>) -> Self {
         Self(synth::Body::new()).name(name)
     }
@@ -810,13 +810,13 @@ impl SetRef {
     }
 }
 
-/// A `helm_release.set_list` value.
+/// One `helm_release.set_list` value.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct SetList(synth::Body);
 
 impl SetList {
-    /// The block with its required arguments.
+    /// The value, with its required attributes.
     pub fn new(name: impl Into<synth::Value<ty::String>>, value: impl Into<synth::Value<ty::List<ty::String>>>) -> Self {
         Self(synth::Body::new()).name(name).value(value)
     }
@@ -878,13 +878,13 @@ impl SetListRef {
     }
 }
 
-/// A `helm_release.set_sensitive` value.
+/// One `helm_release.set_sensitive` value.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct SetSensitive(synth::Body);
 
 impl SetSensitive {
-    /// The block with its required arguments.
+    /// The value, with its required attributes.
     pub fn new(name: impl Into<synth::Value<ty::String>>, value: impl Into<synth::Value<ty::String>>) -> Self {
         Self(synth::Body::new()).name(name).value(value)
     }
@@ -958,13 +958,13 @@ impl SetSensitiveRef {
     }
 }
 
-/// A `helm_release.set_wo` value.
+/// One `helm_release.set_wo` value.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct SetWo(synth::Body);
 
 impl SetWo {
-    /// The block with its required arguments.
+    /// The value, with its required attributes.
     pub fn new(name: impl Into<synth::Value<ty::String>>, value: impl Into<synth::Value<ty::String>>) -> Self {
         Self(synth::Body::new()).name(name).value(value)
     }
@@ -1038,13 +1038,13 @@ impl SetWoRef {
     }
 }
 
-/// A `helm_release.timeouts` value.
+/// One `helm_release.timeouts` value.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Timeouts(synth::Body);
 
 impl Timeouts {
-    /// An empty block; every argument is optional.
+    /// An empty value; every attribute is optional.
     pub fn new() -> Self {
         Self(synth::Body::new())
     }

@@ -65,12 +65,12 @@ impl DataServiceV1Ref {
         synth::read_attr::<ty::List<ty::Object<MetadataRef>>>(self.0.expr(), "metadata")
     }
 
-    /// `spec`: list(object [`Spec`]); read-only.
+    /// `spec`: list(object [`SpecRef`]); read-only.
     pub fn spec(&self) -> synth::Value<ty::List<ty::Object<SpecRef>>> {
         synth::read_attr::<ty::List<ty::Object<SpecRef>>>(self.0.expr(), "spec")
     }
 
-    /// `status`: list(object [`Status`]); read-only.
+    /// `status`: list(object [`StatusRef`]); read-only.
     pub fn status(&self) -> synth::Value<ty::List<ty::Object<StatusRef>>> {
         synth::read_attr::<ty::List<ty::Object<StatusRef>>>(self.0.expr(), "status")
     }
@@ -91,97 +91,97 @@ impl synth::ObjectRef for SpecRef {
 }
 
 impl SpecRef {
-    /// `allocate_load_balancer_node_ports`: bool; required.
+    /// `allocate_load_balancer_node_ports`: bool; read-only.
     pub fn allocate_load_balancer_node_ports(&self) -> synth::Value<ty::Bool> {
         synth::read_attr::<ty::Bool>(self.0.clone(), "allocate_load_balancer_node_ports")
     }
 
-    /// `cluster_ip`: string; required.
+    /// `cluster_ip`: string; read-only.
     pub fn cluster_ip(&self) -> synth::Value<ty::String> {
         synth::read_attr::<ty::String>(self.0.clone(), "cluster_ip")
     }
 
-    /// `cluster_ips`: list(string); required.
+    /// `cluster_ips`: list(string); read-only.
     pub fn cluster_ips(&self) -> synth::Value<ty::List<ty::String>> {
         synth::read_attr::<ty::List<ty::String>>(self.0.clone(), "cluster_ips")
     }
 
-    /// `external_ips`: list(string); required.
+    /// `external_ips`: list(string); read-only.
     pub fn external_ips(&self) -> synth::Value<ty::List<ty::String>> {
         synth::read_attr::<ty::List<ty::String>>(self.0.clone(), "external_ips")
     }
 
-    /// `external_name`: string; required.
+    /// `external_name`: string; read-only.
     pub fn external_name(&self) -> synth::Value<ty::String> {
         synth::read_attr::<ty::String>(self.0.clone(), "external_name")
     }
 
-    /// `external_traffic_policy`: string; required.
+    /// `external_traffic_policy`: string; read-only.
     pub fn external_traffic_policy(&self) -> synth::Value<ty::String> {
         synth::read_attr::<ty::String>(self.0.clone(), "external_traffic_policy")
     }
 
-    /// `health_check_node_port`: number; required.
+    /// `health_check_node_port`: number; read-only.
     pub fn health_check_node_port(&self) -> synth::Value<ty::Number> {
         synth::read_attr::<ty::Number>(self.0.clone(), "health_check_node_port")
     }
 
-    /// `internal_traffic_policy`: string; required.
+    /// `internal_traffic_policy`: string; read-only.
     pub fn internal_traffic_policy(&self) -> synth::Value<ty::String> {
         synth::read_attr::<ty::String>(self.0.clone(), "internal_traffic_policy")
     }
 
-    /// `ip_families`: list(string); required.
+    /// `ip_families`: list(string); read-only.
     pub fn ip_families(&self) -> synth::Value<ty::List<ty::String>> {
         synth::read_attr::<ty::List<ty::String>>(self.0.clone(), "ip_families")
     }
 
-    /// `ip_family_policy`: string; required.
+    /// `ip_family_policy`: string; read-only.
     pub fn ip_family_policy(&self) -> synth::Value<ty::String> {
         synth::read_attr::<ty::String>(self.0.clone(), "ip_family_policy")
     }
 
-    /// `load_balancer_class`: string; required.
+    /// `load_balancer_class`: string; read-only.
     pub fn load_balancer_class(&self) -> synth::Value<ty::String> {
         synth::read_attr::<ty::String>(self.0.clone(), "load_balancer_class")
     }
 
-    /// `load_balancer_ip`: string; required.
+    /// `load_balancer_ip`: string; read-only.
     pub fn load_balancer_ip(&self) -> synth::Value<ty::String> {
         synth::read_attr::<ty::String>(self.0.clone(), "load_balancer_ip")
     }
 
-    /// `load_balancer_source_ranges`: list(string); required.
+    /// `load_balancer_source_ranges`: list(string); read-only.
     pub fn load_balancer_source_ranges(&self) -> synth::Value<ty::List<ty::String>> {
         synth::read_attr::<ty::List<ty::String>>(self.0.clone(), "load_balancer_source_ranges")
     }
 
-    /// `port`: list(object [`Port`]); required.
+    /// `port`: list(object [`PortRef`]); read-only.
     pub fn port(&self) -> synth::Value<ty::List<ty::Object<PortRef>>> {
         synth::read_attr::<ty::List<ty::Object<PortRef>>>(self.0.clone(), "port")
     }
 
-    /// `publish_not_ready_addresses`: bool; required.
+    /// `publish_not_ready_addresses`: bool; read-only.
     pub fn publish_not_ready_addresses(&self) -> synth::Value<ty::Bool> {
         synth::read_attr::<ty::Bool>(self.0.clone(), "publish_not_ready_addresses")
     }
 
-    /// `selector`: map(string); required.
+    /// `selector`: map(string); read-only.
     pub fn selector(&self) -> synth::Value<ty::Map<ty::String>> {
         synth::read_attr::<ty::Map<ty::String>>(self.0.clone(), "selector")
     }
 
-    /// `session_affinity`: string; required.
+    /// `session_affinity`: string; read-only.
     pub fn session_affinity(&self) -> synth::Value<ty::String> {
         synth::read_attr::<ty::String>(self.0.clone(), "session_affinity")
     }
 
-    /// `session_affinity_config`: list(object [`SessionAffinityConfig`]); required.
+    /// `session_affinity_config`: list(object [`SessionAffinityConfigRef`]); read-only.
     pub fn session_affinity_config(&self) -> synth::Value<ty::List<ty::Object<SessionAffinityConfigRef>>> {
         synth::read_attr::<ty::List<ty::Object<SessionAffinityConfigRef>>>(self.0.clone(), "session_affinity_config")
     }
 
-    /// `type`: string; required.
+    /// `type`: string; read-only.
     pub fn type_(&self) -> synth::Value<ty::String> {
         synth::read_attr::<ty::String>(self.0.clone(), "type")
     }
@@ -202,32 +202,32 @@ impl synth::ObjectRef for PortRef {
 }
 
 impl PortRef {
-    /// `app_protocol`: string; required.
+    /// `app_protocol`: string; read-only.
     pub fn app_protocol(&self) -> synth::Value<ty::String> {
         synth::read_attr::<ty::String>(self.0.clone(), "app_protocol")
     }
 
-    /// `name`: string; required.
+    /// `name`: string; read-only.
     pub fn name(&self) -> synth::Value<ty::String> {
         synth::read_attr::<ty::String>(self.0.clone(), "name")
     }
 
-    /// `node_port`: number; required.
+    /// `node_port`: number; read-only.
     pub fn node_port(&self) -> synth::Value<ty::Number> {
         synth::read_attr::<ty::Number>(self.0.clone(), "node_port")
     }
 
-    /// `port`: number; required.
+    /// `port`: number; read-only.
     pub fn port(&self) -> synth::Value<ty::Number> {
         synth::read_attr::<ty::Number>(self.0.clone(), "port")
     }
 
-    /// `protocol`: string; required.
+    /// `protocol`: string; read-only.
     pub fn protocol(&self) -> synth::Value<ty::String> {
         synth::read_attr::<ty::String>(self.0.clone(), "protocol")
     }
 
-    /// `target_port`: string; required.
+    /// `target_port`: string; read-only.
     pub fn target_port(&self) -> synth::Value<ty::String> {
         synth::read_attr::<ty::String>(self.0.clone(), "target_port")
     }
@@ -248,7 +248,7 @@ impl synth::ObjectRef for SessionAffinityConfigRef {
 }
 
 impl SessionAffinityConfigRef {
-    /// `client_ip`: list(object [`ClientIp`]); required.
+    /// `client_ip`: list(object [`ClientIpRef`]); read-only.
     pub fn client_ip(&self) -> synth::Value<ty::List<ty::Object<ClientIpRef>>> {
         synth::read_attr::<ty::List<ty::Object<ClientIpRef>>>(self.0.clone(), "client_ip")
     }
@@ -269,7 +269,7 @@ impl synth::ObjectRef for ClientIpRef {
 }
 
 impl ClientIpRef {
-    /// `timeout_seconds`: number; required.
+    /// `timeout_seconds`: number; read-only.
     pub fn timeout_seconds(&self) -> synth::Value<ty::Number> {
         synth::read_attr::<ty::Number>(self.0.clone(), "timeout_seconds")
     }
@@ -290,7 +290,7 @@ impl synth::ObjectRef for StatusRef {
 }
 
 impl StatusRef {
-    /// `load_balancer`: list(object [`LoadBalancer`]); required.
+    /// `load_balancer`: list(object [`LoadBalancerRef`]); read-only.
     pub fn load_balancer(&self) -> synth::Value<ty::List<ty::Object<LoadBalancerRef>>> {
         synth::read_attr::<ty::List<ty::Object<LoadBalancerRef>>>(self.0.clone(), "load_balancer")
     }
@@ -311,7 +311,7 @@ impl synth::ObjectRef for LoadBalancerRef {
 }
 
 impl LoadBalancerRef {
-    /// `ingress`: list(object [`Ingress`]); required.
+    /// `ingress`: list(object [`IngressRef`]); read-only.
     pub fn ingress(&self) -> synth::Value<ty::List<ty::Object<IngressRef>>> {
         synth::read_attr::<ty::List<ty::Object<IngressRef>>>(self.0.clone(), "ingress")
     }
@@ -332,18 +332,18 @@ impl synth::ObjectRef for IngressRef {
 }
 
 impl IngressRef {
-    /// `hostname`: string; required.
+    /// `hostname`: string; read-only.
     pub fn hostname(&self) -> synth::Value<ty::String> {
         synth::read_attr::<ty::String>(self.0.clone(), "hostname")
     }
 
-    /// `ip`: string; required.
+    /// `ip`: string; read-only.
     pub fn ip(&self) -> synth::Value<ty::String> {
         synth::read_attr::<ty::String>(self.0.clone(), "ip")
     }
 }
 
-/// A `kubernetes_service_v1.metadata` block.
+/// One `kubernetes_service_v1.metadata` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Metadata(synth::Body);

@@ -89,7 +89,7 @@ impl NamespaceV1Ref {
     }
 }
 
-/// A `kubernetes_namespace_v1.metadata` block.
+/// One `kubernetes_namespace_v1.metadata` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Metadata(synth::Body);
@@ -190,7 +190,7 @@ impl MetadataRef {
     }
 }
 
-/// A `kubernetes_namespace_v1.timeouts` block.
+/// One `kubernetes_namespace_v1.timeouts` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Timeouts(synth::Body);

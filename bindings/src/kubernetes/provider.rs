@@ -9,7 +9,7 @@ use synth::ty;
 pub struct Provider(synth::Body);
 
 impl Provider {
-    /// An empty block; every argument is optional.
+    /// An empty configuration; every argument is optional.
     pub fn new() -> Self {
         Self(synth::Body::new())
     }
@@ -162,13 +162,13 @@ impl synth::ProviderConfig for Provider {
     const NAME: &'static str = "kubernetes";
 }
 
-/// A `kubernetes.exec` block.
+/// One `kubernetes.exec` block.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct Exec(synth::Body);
 
 impl Exec {
-    /// The block with its required arguments.
+    /// The block, with its required arguments.
     pub fn new(api_version: impl Into<synth::Value<ty::String>>, command: impl Into<synth::Value<ty::String>>) -> Self {
         Self(synth::Body::new()).api_version(api_version).command(command)
     }
@@ -212,7 +212,7 @@ impl synth::BlockBody for Exec {
     }
 }
 
-/// A `kubernetes.experiments` block.
+/// One `kubernetes.experiments` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Experiments(synth::Body);

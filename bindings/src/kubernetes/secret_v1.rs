@@ -185,7 +185,7 @@ impl SecretV1Ref {
     }
 }
 
-/// A `kubernetes_secret_v1.metadata` block.
+/// One `kubernetes_secret_v1.metadata` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Metadata(synth::Body);
@@ -298,7 +298,7 @@ impl MetadataRef {
     }
 }
 
-/// A `kubernetes_secret_v1.timeouts` block.
+/// One `kubernetes_secret_v1.timeouts` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct Timeouts(synth::Body);
