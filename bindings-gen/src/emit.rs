@@ -343,39 +343,41 @@ fn builder(out: &mut String, module: &Module, item: &Item) {
 fn reference(out: &mut String, module: &Module, item: &Item) {
     let name = &item.name;
     let top = item.origin == Origin::Top;
-    if top {
-        doc(
-            out,
-            "",
-            &format!(
+    // A top-level block is referenced by its address, anything inside by the
+    // expression that reaches it.
+    let (what, inner, trait_name, from, arg, getter) = if top {
+        (
+            format!(
                 "A `{}` block in a stack (what `stack.add(...)` returns): one typed accessor per attribute and block.",
                 item.path
             ),
-        );
-        let _ = write!(
-            out,
-            "#[derive(Debug, Clone)]\npub struct {name}Ref(synth::Handle);\n\n\
-             impl synth::BlockRef for {name}Ref {{\n\
-             \x20   fn from_handle(handle: synth::Handle) -> Self {{\n        Self(handle)\n    }}\n\n\
-             \x20   fn handle(&self) -> &synth::Handle {{\n        &self.0\n    }}\n}}\n\n"
-        );
+            "Handle",
+            "BlockRef",
+            "from_handle",
+            "handle",
+            "handle",
+        )
     } else {
-        doc(
-            out,
-            "",
-            &format!(
+        (
+            format!(
                 "A reference to a `{}` value: one typed accessor per attribute.",
                 item.path
             ),
-        );
-        let _ = write!(
-            out,
-            "#[derive(Debug, Clone)]\npub struct {name}Ref(synth::Expr);\n\n\
-             impl synth::ObjectRef for {name}Ref {{\n\
-             \x20   fn from_expr(expr: synth::Expr) -> Self {{\n        Self(expr)\n    }}\n\n\
-             \x20   fn expr(&self) -> &synth::Expr {{\n        &self.0\n    }}\n}}\n\n"
-        );
-    }
+            "Expr",
+            "ObjectRef",
+            "from_expr",
+            "expr",
+            "expr",
+        )
+    };
+    doc(out, "", &what);
+    let _ = write!(
+        out,
+        "#[derive(Debug, Clone)]\npub struct {name}Ref(synth::{inner});\n\n\
+         impl synth::{trait_name} for {name}Ref {{\n\
+         \x20   fn {from}({arg}: synth::{inner}) -> Self {{\n        Self({arg})\n    }}\n\n\
+         \x20   fn {getter}(&self) -> &synth::{inner} {{\n        &self.0\n    }}\n}}\n\n"
+    );
     if item.fields.is_empty() {
         return;
     }

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use bindings_gen::model::{BlockShape, FieldKind, Module, ModuleKind, Type};
 use serde_json::{Map, Value as Json};
+use synth::schema::META_ARGUMENTS;
 
 /// Golden values a typed setter takes only through an explicit conversion
 /// (`Value::from_bool`, `Value::from_number`): (block path, what is given).
@@ -28,16 +29,6 @@ const CONVERSIONS: &[(&str, &str)] = &[
         "aws_launch_template.block_device_mappings.ebs.encrypted",
         "a bool literal: Value::from_bool",
     ),
-];
-
-const META_ARGUMENTS: &[&str] = &[
-    "count",
-    "for_each",
-    "depends_on",
-    "provider",
-    "lifecycle",
-    "provisioner",
-    "connection",
 ];
 
 fn repo() -> PathBuf {
@@ -127,7 +118,17 @@ fn shape(ty: &Type) -> String {
     }
 }
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
+    fn new(modules: &'a BTreeMap<(&'static str, String), Module>) -> Self {
+        Self {
+            modules,
+            variables: BTreeMap::new(),
+            problems: Vec::new(),
+            conversions: BTreeSet::new(),
+            blocks_seen: 0,
+        }
+    }
+
     /// What a reference reads, through the referenced module's own accessors.
     fn resolve(&self, kind: &'static str, ty: &str, steps: &[String]) -> Option<Type> {
         let module = self.modules.get(&(kind, ty.to_owned()))?;
@@ -338,13 +339,7 @@ fn golden_files() -> Vec<PathBuf> {
 #[test]
 fn the_golden_files_are_what_the_typed_builders_render() {
     let modules = modules();
-    let mut checker = Checker {
-        modules: &modules,
-        variables: BTreeMap::new(),
-        problems: Vec::new(),
-        conversions: BTreeSet::new(),
-        blocks_seen: 0,
-    };
+    let mut checker = Checker::new(&modules);
     let files: Vec<(PathBuf, Json)> = golden_files()
         .into_iter()
         .map(|file| {
@@ -406,13 +401,7 @@ fn the_golden_files_are_what_the_typed_builders_render() {
 #[test]
 fn mismatched_shapes_are_reported() {
     let modules = modules();
-    let mut checker = Checker {
-        modules: &modules,
-        variables: BTreeMap::new(),
-        problems: Vec::new(),
-        conversions: BTreeSet::new(),
-        blocks_seen: 0,
-    };
+    let mut checker = Checker::new(&modules);
     let cluster = &modules[&("resource", "aws_eks_cluster".to_owned())];
     let body = serde_json::json!({
         "name": "x",

@@ -43,6 +43,31 @@ fn tags(name: &str) -> BTreeMap<&'static str, String> {
     BTreeMap::from([("Name", name.to_owned())])
 }
 
+/// A trust policy document, the same on both sides (it is plain `Expr`).
+fn trust_document(account_id: Expr) -> Expr {
+    Expr::object([
+        ("Version", Expr::from("2012-10-17")),
+        (
+            "Statement",
+            Expr::list([Expr::object([
+                ("Effect", Expr::from("Allow")),
+                ("Action", Expr::list(["sts:AssumeRole"])),
+                (
+                    "Principal",
+                    Expr::object([(
+                        "AWS",
+                        Expr::template([
+                            Expr::from("arn:aws:iam::"),
+                            account_id,
+                            Expr::from(":root"),
+                        ]),
+                    )]),
+                ),
+            ])]),
+        ),
+    ])
+}
+
 /// The sample with the generated builders.
 fn typed(stack: &mut Stack) {
     require_providers(stack);
@@ -80,20 +105,7 @@ fn typed(stack: &mut Stack) {
         })
         .collect();
 
-    let trust = jsonencode(Expr::object([
-        ("Version", Expr::from("2012-10-17")),
-        (
-            "Statement",
-            Expr::list([Expr::object([
-                ("Effect", Expr::from("Allow")),
-                ("Action", Expr::list(["sts:AssumeRole"])),
-                (
-                    "Principal",
-                    Expr::object([("AWS", Expr::template(["arn:aws:iam::", ""]))]),
-                ),
-            ])]),
-        ),
-    ]));
+    let trust = jsonencode(trust_document(account.account_id().into()));
     let role = stack.add(
         iam_role::IamRole::new("cluster", trust)
             .name("cluster")
@@ -264,23 +276,7 @@ fn untyped(stack: &mut Stack) {
         })
         .collect();
 
-    let trust = Expr::call(
-        "jsonencode",
-        [Expr::object([
-            ("Version", Expr::from("2012-10-17")),
-            (
-                "Statement",
-                Expr::list([Expr::object([
-                    ("Effect", Expr::from("Allow")),
-                    ("Action", Expr::list(["sts:AssumeRole"])),
-                    (
-                        "Principal",
-                        Expr::object([("AWS", Expr::template(["arn:aws:iam::", ""]))]),
-                    ),
-                ])]),
-            ),
-        ])],
-    );
+    let trust = Expr::call("jsonencode", [trust_document(account.attr("account_id"))]);
     let role = stack
         .resource("aws_iam_role", "cluster")
         .set("name", "cluster")

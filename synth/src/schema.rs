@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// Meta-arguments terraform accepts in every resource and data block.
-const META_ARGUMENTS: &[&str] = &[
+pub const META_ARGUMENTS: &[&str] = &[
     "count",
     "for_each",
     "depends_on",
