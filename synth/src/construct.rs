@@ -26,10 +26,6 @@ impl Body {
     pub fn set(&mut self, name: &str, value: impl Into<Expr>) {
         self.0.insert(name.to_owned(), value.into());
     }
-
-    pub fn get(&self, name: &str) -> Option<&Expr> {
-        self.0.get(name)
-    }
 }
 
 impl From<Body> for Expr {

@@ -133,10 +133,6 @@ impl<T> Value<T> {
         Self::assume(Expr::Null)
     }
 
-    pub fn expr(&self) -> &Expr {
-        &self.expr
-    }
-
     pub fn into_expr(self) -> Expr {
         self.expr
     }
