@@ -140,3 +140,23 @@ pub fn generate(schemas: &Schemas) -> Result<BTreeMap<PathBuf, String>, GenError
     files.insert(PathBuf::from("lib.rs"), emit::lib_source(&providers));
     Ok(files)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_schema_file_is_named() {
+        let dir = std::env::temp_dir().join(format!("bindings-gen-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(dir.join("broken.json"), "{\"provider_schemas\": [").expect("write");
+        let err = load_schemas(&dir).expect_err("broken JSON").to_string();
+        std::fs::remove_dir_all(&dir).expect("clean up");
+        assert!(
+            err.contains("broken.json is not a provider schema"),
+            "{err}"
+        );
+        let err = load_schemas(&dir).expect_err("no directory").to_string();
+        assert!(err.contains("reading"), "{err}");
+    }
+}

@@ -11,6 +11,29 @@ use serde_json::Value as Json;
 use synth::schema::{Attribute, Block, NestedBlock, NestedType};
 
 use crate::names::{camel, ident, is_reserved_type};
+
+/// A setter or accessor name: `new` is the builders' constructor.
+fn field_ident(name: &str) -> String {
+    match ident(name) {
+        n if n == "new" => "new_".to_owned(),
+        n => n,
+    }
+}
+
+/// Two schema names that map to one Rust name (`a-b`, `a_b`) cannot both
+/// have a method.
+fn check_unique(fields: &[Field], path: &str) -> Result<(), GenError> {
+    let mut seen = BTreeSet::new();
+    for field in fields {
+        if !seen.insert(field.ident.as_str()) {
+            return Err(GenError::Schema {
+                path: format!("{path}.{}", field.tf_name),
+                reason: format!("another attribute is also named `{}` in Rust", field.ident),
+            });
+        }
+    }
+    Ok(())
+}
 use crate::GenError;
 
 /// A terraform type, with object types resolved to the item generated for them.
@@ -253,7 +276,7 @@ impl Planner {
             };
             fields.push(Field {
                 tf_name: name.clone(),
-                ident: ident(name),
+                ident: field_ident(name),
                 kind: FieldKind::Block {
                     shape,
                     item,
@@ -269,6 +292,7 @@ impl Planner {
             });
         }
         fields.sort_by(|a, b| a.tf_name.cmp(&b.tf_name));
+        check_unique(&fields, path)?;
         Ok(fields)
     }
 
@@ -294,7 +318,7 @@ impl Planner {
         };
         Ok(Field {
             tf_name: name.to_owned(),
-            ident: ident(name),
+            ident: field_ident(name),
             kind: FieldKind::Attribute(ty),
             required: attr.required,
             settable,
@@ -318,6 +342,7 @@ impl Planner {
             let here = format!("{path}.{field_name}");
             fields.push(self.attribute(item, field_name, attr, &here, builder)?);
         }
+        check_unique(&fields, path)?;
         self.items[item].fields = fields;
         let object = Box::new(Type::Object(item));
         match nested.nesting_mode.as_str() {
@@ -387,7 +412,7 @@ impl Planner {
                             let required = builder && !optional.contains(&field_name.as_str());
                             fields.push(Field {
                                 tf_name: field_name.clone(),
-                                ident: ident(field_name),
+                                ident: field_ident(field_name),
                                 kind: FieldKind::Attribute(ty),
                                 required,
                                 settable: builder,
@@ -396,6 +421,7 @@ impl Planner {
                                 description: None,
                             });
                         }
+                        check_unique(&fields, path)?;
                         self.items[item].fields = fields;
                         Ok(Type::Object(item))
                     }
@@ -495,6 +521,25 @@ mod tests {
         let names: Vec<&str> = module.items.iter().map(|i| i.name.as_str()).collect();
         // The top struct is `X`, so both `x` blocks get a prefix.
         assert_eq!(names, ["X", "A", "AX", "XVec", "XX"]);
+    }
+
+    #[test]
+    fn rust_names_stay_unique() {
+        let b = block(serde_json::json!({
+            "attributes": {"new": {"type": "string", "optional": true}}
+        }));
+        let module = Module::plan("x".into(), ModuleKind::Resource, "t_x", &b).expect("plans");
+        assert_eq!(module.items[0].fields[0].ident, "new_");
+        let b = block(serde_json::json!({
+            "attributes": {
+                "a-b": {"type": "string", "optional": true},
+                "a_b": {"type": "string", "optional": true}
+            }
+        }));
+        let err = Module::plan("x".into(), ModuleKind::Resource, "t_x", &b)
+            .expect_err("a clash")
+            .to_string();
+        assert!(err.contains("t_x.a_b") && err.contains("`a_b`"), "{err}");
     }
 
     #[test]
