@@ -309,7 +309,7 @@ fn flow_logs(
         .principal("Service", partition.service("vpc-flow-logs"))
         .condition("StringEquals", "aws:SourceAccount", account_id);
     let role = stack.add(
-        IamRole::new("flow_logs", Value::assume(policy([trust])))
+        IamRole::new("flow_logs", policy([trust]))
             .name(names.name("vpc-flow-logs"))
             .tags(name_tags(&names.name("vpc-flow-logs"), [])),
     );
@@ -319,10 +319,7 @@ fn flow_logs(
         "logs:DescribeLogStreams",
     ])
     .on([Value::template([Expr::from(group.arn()), Expr::from(":*")])]);
-    stack.add(
-        IamRolePolicy::new("flow_logs", Value::assume(policy([write])), role.id())
-            .name("write-flow-logs"),
-    );
+    stack.add(IamRolePolicy::new("flow_logs", policy([write]), role.id()).name("write-flow-logs"));
     stack.add(
         FlowLog::new("vpc")
             .vpc_id(vpc_id)
