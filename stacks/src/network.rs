@@ -5,7 +5,26 @@
 //! flow logs to a KMS-encrypted log group, an S3 gateway endpoint, and the
 //! default security group stripped of its rules.
 
-use synth::{Expr, Handle, Stack};
+use bindings::aws::{
+    cloudwatch_log_group::CloudwatchLogGroup,
+    data_caller_identity::DataCallerIdentity,
+    default_security_group::DefaultSecurityGroup,
+    eip::Eip,
+    flow_log::FlowLog,
+    iam_role::IamRole,
+    iam_role_policy::IamRolePolicy,
+    internet_gateway::InternetGateway,
+    kms_key::KmsKeyRef,
+    nat_gateway::{NatGateway, NatGatewayRef},
+    route::Route,
+    route_table::{RouteTable, RouteTableRef},
+    route_table_association::RouteTableAssociation,
+    subnet::{Subnet, SubnetRef},
+    vpc::Vpc,
+    vpc_endpoint::VpcEndpoint,
+};
+use bindings::prelude::*;
+use synth::{Expr, Stack};
 
 use crate::aws::{aws_provider, kms_key, name_tags, policy, Names, Partition, Statement};
 use crate::config::{AzSubnets, Environment, NatGatewayMode};
@@ -36,32 +55,30 @@ pub fn network(stack: &mut Stack, env: &Environment) -> Network {
     let partition = Partition::of(&env.config.region);
     let cluster_tag = names.cluster_tag_key();
 
-    let account_id = stack
-        .data("aws_caller_identity", "current")
-        .handle()
-        .attr("account_id");
+    let account_id = stack.add(DataCallerIdentity::new("current")).account_id();
 
-    let vpc = stack
-        .resource("aws_vpc", "main")
-        .set("cidr_block", env.config.network.vpc_cidr.to_string())
-        .set("enable_dns_support", true)
-        .set("enable_dns_hostnames", true)
-        .set("tags", name_tags(&names.name("vpc"), []))
-        .handle();
-    let vpc_id = vpc.attr("id");
+    let vpc = stack.add(
+        Vpc::new("main")
+            .cidr_block(env.config.network.vpc_cidr.to_string())
+            .enable_dns_support(true)
+            .enable_dns_hostnames(true)
+            .tags(name_tags(&names.name("vpc"), [])),
+    );
+    let vpc_id = vpc.id();
 
     // Without rules, the default group denies everything; resources must use
     // groups of their own instead of sharing it.
-    stack
-        .resource("aws_default_security_group", "default")
-        .set("vpc_id", vpc_id.clone())
-        .set("tags", name_tags(&names.name("default-deny-all"), []));
+    stack.add(
+        DefaultSecurityGroup::new("default")
+            .vpc_id(&vpc_id)
+            .tags(name_tags(&names.name("default-deny-all"), [])),
+    );
 
-    let igw = stack
-        .resource("aws_internet_gateway", "main")
-        .set("vpc_id", vpc_id.clone())
-        .set("tags", name_tags(&names.name("igw"), []))
-        .handle();
+    let igw = stack.add(
+        InternetGateway::new("main")
+            .vpc_id(&vpc_id)
+            .tags(name_tags(&names.name("igw"), [])),
+    );
 
     let mut public_subnets = Vec::new();
     let mut private_subnets = Vec::new();
@@ -84,16 +101,13 @@ pub fn network(stack: &mut Stack, env: &Environment) -> Network {
         ));
     }
 
-    let public_routes = stack
-        .resource("aws_route_table", "public")
-        .set("vpc_id", vpc_id.clone())
-        .set("tags", name_tags(&names.name("public"), []))
-        .handle();
-    stack
-        .resource("aws_route", "public_internet")
-        .set("route_table_id", public_routes.attr("id"))
-        .set("destination_cidr_block", "0.0.0.0/0")
-        .set("gateway_id", igw.attr("id"));
+    let public_routes =
+        stack.add(RouteTable::new("public", &vpc_id).tags(name_tags(&names.name("public"), [])));
+    stack.add(
+        Route::new("public_internet", public_routes.id())
+            .destination_cidr_block("0.0.0.0/0")
+            .gateway_id(igw.id()),
+    );
     for (az, subnet) in env.subnets.iter().zip(&public_subnets) {
         associate(
             stack,
@@ -107,63 +121,53 @@ pub fn network(stack: &mut Stack, env: &Environment) -> Network {
         NatGatewayMode::OnePerAz => env.subnets.iter().collect(),
         NatGatewayMode::Single => env.subnets.iter().take(1).collect(),
     };
-    let nat_gateways: Vec<Handle> = nat_azs
+    let nat_gateways: Vec<NatGatewayRef> = nat_azs
         .iter()
         .map(|az| {
             let public_subnet = &public_subnets[position(env, az)];
-            let eip = stack
-                .resource("aws_eip", &format!("nat_{}", az.suffix))
-                .set("domain", "vpc")
-                .set(
-                    "tags",
-                    name_tags(&names.name(&format!("nat-{}", az.az)), []),
-                )
-                .handle();
-            stack
-                .resource("aws_nat_gateway", &az.suffix)
-                .set("allocation_id", eip.attr("id"))
-                .set("subnet_id", public_subnet.attr("id"))
-                .set(
-                    "tags",
-                    name_tags(&names.name(&format!("nat-{}", az.az)), []),
-                )
-                // A NAT gateway cannot route until the VPC has its internet gateway.
-                .depends_on(&igw)
-                .handle()
+            let tags = name_tags(&names.name(&format!("nat-{}", az.az)), []);
+            let eip = stack.add(
+                Eip::new(&format!("nat_{}", az.suffix))
+                    .domain("vpc")
+                    .tags(tags.clone()),
+            );
+            stack.add(
+                NatGateway::new(&az.suffix, public_subnet.id())
+                    .allocation_id(eip.id())
+                    .tags(tags)
+                    // A NAT gateway cannot route until the VPC has its internet gateway.
+                    .depends_on(&igw),
+            )
         })
         .collect();
 
-    let mut route_tables = vec![public_routes.attr("id")];
+    let mut route_tables = vec![public_routes.id()];
     for (i, (az, subnet)) in env.subnets.iter().zip(&private_subnets).enumerate() {
         // Each private subnet uses the NAT gateway of its own AZ when there is
         // one, so losing an AZ never cuts the others' egress.
         let nat = nat_gateways.get(i).unwrap_or(&nat_gateways[0]);
-        let routes = stack
-            .resource("aws_route_table", &format!("private_{}", az.suffix))
-            .set("vpc_id", vpc_id.clone())
-            .set(
-                "tags",
-                name_tags(&names.name(&format!("private-{}", az.az)), []),
-            )
-            .handle();
-        stack
-            .resource("aws_route", &format!("private_{}_nat", az.suffix))
-            .set("route_table_id", routes.attr("id"))
-            .set("destination_cidr_block", "0.0.0.0/0")
-            .set("nat_gateway_id", nat.attr("id"));
+        let routes = stack.add(
+            RouteTable::new(&format!("private_{}", az.suffix), &vpc_id)
+                .tags(name_tags(&names.name(&format!("private-{}", az.az)), [])),
+        );
+        stack.add(
+            Route::new(&format!("private_{}_nat", az.suffix), routes.id())
+                .destination_cidr_block("0.0.0.0/0")
+                .nat_gateway_id(nat.id()),
+        );
         associate(stack, &format!("private_{}", az.suffix), subnet, &routes);
-        route_tables.push(routes.attr("id"));
+        route_tables.push(routes.id());
     }
 
     // Traffic to S3 (ECR image layers among it) stays on the AWS network and
     // skips the NAT gateways' per-GB charge.
-    stack
-        .resource("aws_vpc_endpoint", "s3")
-        .set("vpc_id", vpc_id.clone())
-        .set("service_name", partition.endpoint_service("s3"))
-        .set("vpc_endpoint_type", "Gateway")
-        .set("route_table_ids", Expr::list(route_tables))
-        .set("tags", name_tags(&names.name("s3"), []));
+    stack.add(
+        VpcEndpoint::new("s3", &vpc_id)
+            .service_name(partition.endpoint_service("s3"))
+            .vpc_endpoint_type("Gateway")
+            .route_table_ids(route_tables)
+            .tags(name_tags(&names.name("s3"), [])),
+    );
 
     let logs_key = logs_kms_key(stack, env, &names, &partition, &account_id);
     flow_logs(
@@ -176,9 +180,11 @@ pub fn network(stack: &mut Stack, env: &Environment) -> Network {
         &account_id,
     );
 
-    let private_subnet_ids: Vec<Expr> = private_subnets.iter().map(|s| s.attr("id")).collect();
-    let public_subnet_ids: Vec<Expr> = public_subnets.iter().map(|s| s.attr("id")).collect();
-    let vpc_id = stack.export("vpc_id", vpc_id, "ID of the VPC.");
+    // The other components still take untyped expressions (eks.rs and iam.rs
+    // are ported after issue 17 lands).
+    let private_subnet_ids: Vec<Expr> = private_subnets.iter().map(|s| s.id().into()).collect();
+    let public_subnet_ids: Vec<Expr> = public_subnets.iter().map(|s| s.id().into()).collect();
+    let vpc_id = stack.export("vpc_id", vpc_id.into(), "ID of the VPC.");
     stack.export(
         "private_subnet_ids",
         Expr::list(private_subnet_ids.clone()),
@@ -194,8 +200,8 @@ pub fn network(stack: &mut Stack, env: &Environment) -> Network {
         vpc_id,
         private_subnet_ids,
         public_subnet_ids,
-        account_id,
-        logs_kms_key_arn: logs_key.attr("arn"),
+        account_id: account_id.into(),
+        logs_kms_key_arn: logs_key.arn().into(),
     }
 }
 
@@ -208,11 +214,11 @@ enum Tier {
 fn subnet(
     stack: &mut Stack,
     names: &Names,
-    vpc_id: &Expr,
+    vpc_id: &Value<ty::String>,
     az: &AzSubnets,
     tier: Tier,
     cluster_tag: &str,
-) -> Handle {
+) -> SubnetRef {
     let (kind, cidr, elb_role) = match tier {
         Tier::Public => ("public", az.public, PUBLIC_ELB_TAG),
         Tier::Private => ("private", az.private, INTERNAL_ELB_TAG),
@@ -224,26 +230,19 @@ fn subnet(
     if tier == Tier::Private {
         tags.push((crate::karpenter::DISCOVERY_TAG, cluster.as_str()));
     }
-    stack
-        .resource("aws_subnet", &format!("{kind}_{}", az.suffix))
-        .set("vpc_id", vpc_id.clone())
-        .set("cidr_block", cidr.to_string())
-        .set("availability_zone", az.az.as_str())
-        // Public subnets hold load balancers and NAT gateways only; nothing
-        // launched there gets a public address by accident.
-        .set("map_public_ip_on_launch", false)
-        .set(
-            "tags",
-            name_tags(&names.name(&format!("{kind}-{}", az.az)), tags),
-        )
-        .handle()
+    stack.add(
+        Subnet::new(&format!("{kind}_{}", az.suffix), vpc_id)
+            .cidr_block(cidr.to_string())
+            .availability_zone(&az.az)
+            // Public subnets hold load balancers and NAT gateways only; nothing
+            // launched there gets a public address by accident.
+            .map_public_ip_on_launch(false)
+            .tags(name_tags(&names.name(&format!("{kind}-{}", az.az)), tags)),
+    )
 }
 
-fn associate(stack: &mut Stack, id: &str, subnet: &Handle, routes: &Handle) {
-    stack
-        .resource("aws_route_table_association", id)
-        .set("subnet_id", subnet.attr("id"))
-        .set("route_table_id", routes.attr("id"));
+fn associate(stack: &mut Stack, id: &str, subnet: &SubnetRef, routes: &RouteTableRef) {
+    stack.add(RouteTableAssociation::new(id, routes.id()).subnet_id(subnet.id()));
 }
 
 fn position(env: &Environment, az: &AzSubnets) -> usize {
@@ -260,8 +259,8 @@ fn logs_kms_key(
     env: &Environment,
     names: &Names,
     partition: &Partition,
-    account_id: &Expr,
-) -> Handle {
+    account_id: &Value<ty::String>,
+) -> KmsKeyRef {
     let region = env.config.region.as_str();
     let logs_use = Statement::allow([
         "kms:Encrypt*",
@@ -276,16 +275,17 @@ fn logs_kms_key(
     .condition(
         "ArnLike",
         "kms:EncryptionContext:aws:logs:arn",
-        partition.arn("logs", region, account_id, "log-group:*"),
+        partition.arn("logs", region, &account_id.into(), "log-group:*"),
     );
-    kms_key(
+    let key = kms_key(
         stack,
         names,
         "logs",
         &format!("CloudWatch Logs of {}", names.cluster()),
-        partition.account_root(account_id),
+        partition.account_root(&account_id.into()),
         vec![logs_use],
-    )
+    );
+    KmsKeyRef::from_handle(key)
 }
 
 fn flow_logs(
@@ -293,49 +293,41 @@ fn flow_logs(
     env: &Environment,
     names: &Names,
     partition: &Partition,
-    vpc_id: &Expr,
-    logs_key: &Handle,
-    account_id: &Expr,
+    vpc_id: &Value<ty::String>,
+    logs_key: &KmsKeyRef,
+    account_id: &Value<ty::String>,
 ) {
-    let group = stack
-        .resource("aws_cloudwatch_log_group", "flow_logs")
-        .set("name", format!("/aws/vpc/{}/flow-logs", names.cluster()))
-        .set("retention_in_days", env.config.logs.retention_days)
-        .set("kms_key_id", logs_key.attr("arn"))
-        .set("tags", name_tags(&names.name("flow-logs"), []))
-        .handle();
-    let role = stack
-        .resource("aws_iam_role", "flow_logs")
-        .set("name", names.name("vpc-flow-logs"))
-        .set("assume_role_policy", {
-            // Only flow logs of this account may use the role (confused deputy).
-            let trust = Statement::allow(["sts:AssumeRole"])
-                .principal("Service", partition.service("vpc-flow-logs"))
-                .condition("StringEquals", "aws:SourceAccount", account_id.clone());
-            policy([trust])
-        })
-        .set("tags", name_tags(&names.name("vpc-flow-logs"), []))
-        .handle();
-    stack
-        .resource("aws_iam_role_policy", "flow_logs")
-        .set("name", "write-flow-logs")
-        .set("role", role.attr("id"))
-        .set(
-            "policy",
-            policy([Statement::allow([
-                "logs:CreateLogStream",
-                "logs:PutLogEvents",
-                "logs:DescribeLogStreams",
-            ])
-            .on([Expr::template([group.attr("arn"), Expr::from(":*")])])]),
-        );
-    stack
-        .resource("aws_flow_log", "vpc")
-        .set("vpc_id", vpc_id.clone())
-        .set("traffic_type", "ALL")
-        .set("log_destination_type", "cloud-watch-logs")
-        .set("log_destination", group.attr("arn"))
-        .set("iam_role_arn", role.attr("arn"))
-        .set("max_aggregation_interval", 60)
-        .set("tags", name_tags(&names.name("vpc-flow-logs"), []));
+    let group = stack.add(
+        CloudwatchLogGroup::new("flow_logs")
+            .name(format!("/aws/vpc/{}/flow-logs", names.cluster()))
+            .retention_in_days(env.config.logs.retention_days)
+            .kms_key_id(logs_key.arn())
+            .tags(name_tags(&names.name("flow-logs"), [])),
+    );
+    // Only flow logs of this account may use the role (confused deputy).
+    let trust = Statement::allow(["sts:AssumeRole"])
+        .principal("Service", partition.service("vpc-flow-logs"))
+        .condition("StringEquals", "aws:SourceAccount", account_id);
+    let role = stack.add(
+        IamRole::new("flow_logs", policy([trust]))
+            .name(names.name("vpc-flow-logs"))
+            .tags(name_tags(&names.name("vpc-flow-logs"), [])),
+    );
+    let write = Statement::allow([
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "logs:DescribeLogStreams",
+    ])
+    .on([Value::template([Expr::from(group.arn()), Expr::from(":*")])]);
+    stack.add(IamRolePolicy::new("flow_logs", policy([write]), role.id()).name("write-flow-logs"));
+    stack.add(
+        FlowLog::new("vpc")
+            .vpc_id(vpc_id)
+            .traffic_type("ALL")
+            .log_destination_type("cloud-watch-logs")
+            .log_destination(group.arn())
+            .iam_role_arn(role.arn())
+            .max_aggregation_interval(60)
+            .tags(name_tags(&names.name("vpc-flow-logs"), [])),
+    );
 }

@@ -14,6 +14,7 @@ mod app;
 mod asset;
 mod block;
 mod check;
+mod construct;
 pub mod diff;
 mod error;
 mod eval;
@@ -24,9 +25,10 @@ pub mod output;
 mod policy;
 pub mod refactor;
 mod render;
-mod schema;
+pub mod schema;
 mod ser;
 mod stack;
+mod typed;
 
 pub use app::{
     App, Module, StackSummary, SynthOptions, MANIFEST_FILE, PROVIDERS_FILE, REFACTOR_FILE,
@@ -36,6 +38,9 @@ pub use block::{
     Backend, Handle, Lifecycle, Mode, Output, Provider, ProviderRef, RequiredProvider, Resource,
     Variable,
 };
+pub use construct::{
+    block_map, BlockBody, BlockRef, Blocks, Body, ProviderConfig, ResourceBuilder,
+};
 pub use error::{list as list_diagnostics, Diagnostic, OverrideError, SynthError};
 pub use expr::{escape_template, Address, Expr, Step};
 pub use json::to_canonical_string;
@@ -44,3 +49,4 @@ pub use policy::{ModuleView, Policy, ResourceView};
 pub use schema::{did_you_mean, BlockKind, Schemas};
 pub use ser::to_expr;
 pub use stack::{AssetInfo, Stack};
+pub use typed::{jsonencode, read_attr, ty, yamlencode, ObjectRef, TfType, Value, VariableType};

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// Meta-arguments terraform accepts in every resource and data block.
-const META_ARGUMENTS: &[&str] = &[
+pub const META_ARGUMENTS: &[&str] = &[
     "count",
     "for_each",
     "depends_on",
@@ -28,57 +28,83 @@ struct SchemaFile {
     provider_schemas: BTreeMap<String, ProviderSchema>,
 }
 
+// The model below is public and read-only in spirit, so generators (typed
+// builders) read the same parse the checks use instead of a second one.
+
 /// The schema of one provider: its configuration block, resources, data sources.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ProviderSchema {
     #[serde(default)]
-    provider: Option<TypedBlock>,
+    pub provider: Option<TypedBlock>,
     #[serde(default)]
-    resource_schemas: BTreeMap<String, TypedBlock>,
+    pub resource_schemas: BTreeMap<String, TypedBlock>,
     #[serde(default)]
-    data_source_schemas: BTreeMap<String, TypedBlock>,
+    pub data_source_schemas: BTreeMap<String, TypedBlock>,
 }
 
+/// A top-level block's schema (terraform wraps it with a version).
 #[derive(Debug, Clone, Deserialize)]
-struct TypedBlock {
-    block: Block,
+pub struct TypedBlock {
+    pub block: Block,
 }
 
+/// The body of a block: its attributes and nested block types.
 #[derive(Debug, Clone, Default, Deserialize)]
-struct Block {
+pub struct Block {
     #[serde(default)]
-    attributes: BTreeMap<String, Attribute>,
+    pub attributes: BTreeMap<String, Attribute>,
     #[serde(default)]
-    block_types: BTreeMap<String, NestedBlock>,
+    pub block_types: BTreeMap<String, NestedBlock>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub deprecated: bool,
 }
 
+/// One attribute: a type (terraform's type syntax as JSON) or a nested type.
 #[derive(Debug, Clone, Deserialize)]
-struct Attribute {
+pub struct Attribute {
     #[serde(rename = "type")]
-    ty: Option<Value>,
-    nested_type: Option<NestedType>,
+    pub ty: Option<Value>,
+    pub nested_type: Option<NestedType>,
     #[serde(default)]
-    required: bool,
+    pub required: bool,
     #[serde(default)]
-    optional: bool,
+    pub optional: bool,
     #[serde(default)]
-    computed: bool,
+    pub computed: bool,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub deprecated: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-struct NestedType {
-    attributes: BTreeMap<String, Attribute>,
-    nesting_mode: String,
+impl Attribute {
+    /// Read-only: computed by the provider, never set in configuration.
+    pub fn is_read_only(&self) -> bool {
+        self.computed && !self.optional && !self.required
+    }
 }
 
+/// The attributes of a nested attribute type (plugin-framework providers).
 #[derive(Debug, Clone, Deserialize)]
-struct NestedBlock {
-    nesting_mode: String,
-    block: Block,
+pub struct NestedType {
+    pub attributes: BTreeMap<String, Attribute>,
+    /// `single`, `list`, `set` or `map`.
+    pub nesting_mode: String,
+}
+
+/// A nested block type.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NestedBlock {
+    /// `single`, `group`, `list`, `set` or `map`.
+    pub nesting_mode: String,
+    pub block: Block,
     #[serde(default)]
-    min_items: u64,
+    pub min_items: u64,
+    /// 0 when unbounded.
     #[serde(default)]
-    max_items: u64,
+    pub max_items: u64,
 }
 
 /// Which kind of block a body belongs to.
@@ -115,6 +141,13 @@ impl Schemas {
         let mut schemas = Self::new();
         schemas.add_json(json)?;
         Ok(schemas)
+    }
+
+    /// Every loaded provider schema by local name, in name order.
+    pub fn providers(&self) -> impl Iterator<Item = (&str, &ProviderSchema)> {
+        self.providers
+            .iter()
+            .map(|(name, schema)| (name.as_str(), schema))
     }
 
     /// Whether a schema for this provider is loaded (blocks of other providers are not checked).
@@ -289,7 +322,7 @@ fn check_block(block: &Block, body: &Value, path: &str, skip: &[&str], errors: &
 }
 
 fn check_attribute(attr: &Attribute, value: &Value, path: &str, errors: &mut Vec<String>) {
-    if attr.computed && !attr.optional && !attr.required {
+    if attr.is_read_only() {
         errors.push(format!(
             "`{path}` is read-only (computed by the provider) and cannot be set"
         ));
@@ -313,7 +346,7 @@ fn check_nested_attribute(
 ) {
     let block = Block {
         attributes: nested.attributes.clone(),
-        block_types: BTreeMap::new(),
+        ..Block::default()
     };
     match nested.nesting_mode.as_str() {
         "single" => check_block(&block, value, path, &[], errors),

@@ -5,6 +5,14 @@
 
 use std::collections::BTreeMap;
 
+use bindings::aws::data_iam_policy_document::{
+    self as document, DataIamPolicyDocument, Principals,
+};
+use bindings::aws::iam_openid_connect_provider::IamOpenidConnectProviderRef;
+use bindings::aws::iam_role::{IamRole, IamRoleRef};
+use bindings::aws::iam_role_policy::IamRolePolicy;
+use bindings::aws::iam_role_policy_attachment::IamRolePolicyAttachment;
+use bindings::prelude::*;
 use synth::{Expr, Handle, Stack};
 
 use super::names::name_tags;
@@ -107,9 +115,10 @@ impl Statement {
     }
 }
 
-/// `jsonencode({Version = "2012-10-17", Statement = [...]})`.
-pub fn policy(statements: impl IntoIterator<Item = Statement>) -> Expr {
-    json_encode(Expr::object([
+/// `jsonencode({Version = "2012-10-17", Statement = [...]})`: a string, so
+/// it goes to a typed `policy` or `assume_role_policy` setter as it is.
+pub fn policy(statements: impl IntoIterator<Item = Statement>) -> Value<ty::String> {
+    jsonencode(Expr::object([
         ("Version", Expr::from("2012-10-17")),
         (
             "Statement",
@@ -119,24 +128,33 @@ pub fn policy(statements: impl IntoIterator<Item = Statement>) -> Expr {
 }
 
 /// `jsonencode(<value>)`: how every IAM policy reaches terraform.
-pub fn json_encode(value: impl Into<Expr>) -> Expr {
-    Expr::call("jsonencode", [value.into()])
-}
+pub use synth::jsonencode as json_encode;
 
 /// A trust policy letting an AWS service assume a role.
-pub fn service_trust(partition: &Partition, service: &str) -> Expr {
+pub fn service_trust(partition: &Partition, service: &str) -> Value<ty::String> {
     policy([Statement::allow(["sts:AssumeRole"]).principal("Service", partition.service(service))])
 }
 
+// The helpers below still take and return untyped `Handle`s: eks.rs, iam.rs,
+// lb_controller.rs and webapp/ call them and are ported after issue 17 lands.
+// `IamRoleRef::from_handle` vouches that a handle is a role, so the
+// attributes read from it are still typed; the signatures move to typed
+// references with those callers.
+
 /// A role with a one-hour session limit, named and tagged.
-pub fn role(stack: &mut Stack, id: &str, name: &str, trust: Expr) -> Handle {
-    stack
-        .resource("aws_iam_role", id)
-        .set("name", name)
-        .set("assume_role_policy", trust)
-        .set("max_session_duration", 3600)
-        .set("tags", name_tags(name, []))
-        .handle()
+pub fn role(
+    stack: &mut Stack,
+    id: &str,
+    name: &str,
+    trust: impl Into<Value<ty::String>>,
+) -> Handle {
+    let role = stack.add(
+        IamRole::new(id, trust)
+            .name(name)
+            .max_session_duration(3600)
+            .tags(name_tags(name, [])),
+    );
+    role.handle().clone()
 }
 
 /// Attaches AWS managed policies to a role, one attachment each
@@ -148,17 +166,16 @@ pub fn attach(
     partition: &Partition,
     managed: &[&str],
 ) -> Vec<Handle> {
+    let role = IamRoleRef::from_handle(role.clone());
     managed
         .iter()
         .map(|policy_name| {
-            stack
-                .resource(
-                    "aws_iam_role_policy_attachment",
-                    &format!("{id}_{policy_name}"),
-                )
-                .set("role", role.attr("name"))
-                .set("policy_arn", partition.managed_policy(policy_name))
-                .handle()
+            let attachment = stack.add(IamRolePolicyAttachment::new(
+                &format!("{id}_{policy_name}"),
+                partition.managed_policy(policy_name),
+                role.name(),
+            ));
+            attachment.handle().clone()
         })
         .collect()
 }
@@ -171,12 +188,9 @@ pub fn inline_policy(
     role: &Handle,
     statements: impl IntoIterator<Item = Statement>,
 ) -> Handle {
-    stack
-        .resource("aws_iam_role_policy", id)
-        .set("name", name)
-        .set("role", role.attr("id"))
-        .set("policy", policy(statements))
-        .handle()
+    let role = IamRoleRef::from_handle(role.clone());
+    let inline = stack.add(IamRolePolicy::new(id, policy(statements), role.id()).name(name));
+    inline.handle().clone()
 }
 
 /// The cluster's IAM OIDC provider, through which pods assume roles (IRSA).
@@ -221,44 +235,28 @@ fn irsa_trust(
     issuer_host: &Expr,
     namespace: &str,
     service_account: &str,
-) -> Expr {
-    let condition = |test: &str, key: &str, value: String| {
-        Expr::object([
-            ("test", Expr::from(test)),
-            (
-                "variable",
-                Expr::template([issuer_host.clone(), Expr::from(format!(":{key}"))]),
-            ),
-            ("values", Expr::list([value])),
-        ])
-    };
-    stack
-        .data("aws_iam_policy_document", &format!("{id}_trust"))
-        .set(
-            "statement",
-            Expr::list([Expr::object([
-                ("effect", Expr::from("Allow")),
-                ("actions", Expr::list(["sts:AssumeRoleWithWebIdentity"])),
-                (
-                    "principals",
-                    Expr::list([Expr::object([
-                        ("type", Expr::from("Federated")),
-                        ("identifiers", Expr::list([oidc.attr("arn")])),
-                    ])]),
-                ),
-                (
-                    "condition",
-                    Expr::list([
-                        condition("StringEquals", "aud", "sts.amazonaws.com".to_owned()),
-                        condition(
-                            "StringEquals",
-                            "sub",
-                            format!("system:serviceaccount:{namespace}:{service_account}"),
-                        ),
-                    ]),
-                ),
-            ])]),
+) -> Value<ty::String> {
+    let condition = |key: &str, value: String| {
+        document::Condition::new(
+            "StringEquals",
+            [value],
+            Value::template([issuer_host.clone(), Expr::from(format!(":{key}"))]),
         )
-        .handle()
-        .attr("json")
+    };
+    // `Irsa::provider` is built by iam.rs, untyped until it is ported.
+    let oidc = IamOpenidConnectProviderRef::from_handle(oidc.clone());
+    let statement = document::Statement::new()
+        .effect("Allow")
+        .actions(["sts:AssumeRoleWithWebIdentity"])
+        .principals(vec![Principals::new([oidc.arn()], "Federated")])
+        .condition(vec![
+            condition("aud", "sts.amazonaws.com".to_owned()),
+            condition(
+                "sub",
+                format!("system:serviceaccount:{namespace}:{service_account}"),
+            ),
+        ]);
+    stack
+        .add(DataIamPolicyDocument::new(&format!("{id}_trust")).statement(vec![statement]))
+        .json()
 }

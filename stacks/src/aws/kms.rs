@@ -1,5 +1,8 @@
 //! Customer-managed KMS keys.
 
+use bindings::aws::kms_alias::KmsAlias;
+use bindings::aws::kms_key::KmsKey;
+use bindings::prelude::*;
 use synth::{Expr, Handle, Stack};
 
 use super::iam::{policy, Statement};
@@ -8,6 +11,9 @@ use super::names::{name_tags, Names};
 /// A customer-managed KMS key with rotation on and an alias
 /// (`alias/<prefix>-<purpose>`). Its policy keeps administration with the
 /// account (so IAM policies decide who uses it) plus the given statements.
+///
+/// Returns an untyped `Handle` while iam.rs (ported after issue 17) reads it;
+/// `KmsKeyRef::from_handle` types it for the ported callers.
 pub fn kms_key(
     stack: &mut Stack,
     names: &Names,
@@ -21,17 +27,14 @@ pub fn kms_key(
         .sid("AccountAdministers")
         .principal("AWS", account_root)
         .on(["*"]);
-    let key = stack
-        .resource("aws_kms_key", &id)
-        .set("description", description)
-        .set("enable_key_rotation", true)
-        .set("deletion_window_in_days", 30)
-        .set("policy", policy(std::iter::once(account).chain(statements)))
-        .set("tags", name_tags(&names.name(purpose), []))
-        .handle();
-    stack
-        .resource("aws_kms_alias", &id)
-        .set("name", format!("alias/{}", names.name(purpose)))
-        .set("target_key_id", key.attr("key_id"));
-    key
+    let key = stack.add(
+        KmsKey::new(&id)
+            .description(description)
+            .enable_key_rotation(true)
+            .deletion_window_in_days(30)
+            .policy(policy(std::iter::once(account).chain(statements)))
+            .tags(name_tags(&names.name(purpose), [])),
+    );
+    stack.add(KmsAlias::new(&id, key.key_id()).name(format!("alias/{}", names.name(purpose))));
+    key.handle().clone()
 }

@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use synth::Expr;
-
 use crate::config::Environment;
 
 /// `ManagedBy` tag value.
@@ -48,12 +46,17 @@ pub fn default_tags(env: &Environment) -> BTreeMap<String, String> {
     tags
 }
 
-/// `{ Name = <name> }` plus any extra tags, for a resource's own `tags`.
-pub fn name_tags<'a>(name: &str, extra: impl IntoIterator<Item = (&'a str, &'a str)>) -> Expr {
-    let mut tags: BTreeMap<String, Expr> = extra
+/// `{ Name = <name> }` plus any extra tags, for a resource's own `tags`: a
+/// plain map, so it goes to a typed `tags` setter (`map(string)`) as well as
+/// to `Resource::set`.
+pub fn name_tags<'a>(
+    name: &str,
+    extra: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> BTreeMap<String, String> {
+    let mut tags: BTreeMap<String, String> = extra
         .into_iter()
-        .map(|(k, v)| (k.to_owned(), Expr::from(v)))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
-    tags.insert("Name".into(), Expr::from(name));
-    Expr::from(tags)
+    tags.insert("Name".into(), name.to_owned());
+    tags
 }

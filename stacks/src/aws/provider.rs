@@ -2,9 +2,8 @@
 //! region, so policies and service names are literal and reviewable instead
 //! of looked up at plan time.
 
-use std::collections::BTreeMap;
-
-use synth::{Expr, Provider, RequiredProvider, Stack};
+use bindings::aws::provider::{DefaultTags, Provider};
+use synth::{Expr, RequiredProvider, Stack};
 
 use super::names::default_tags;
 use crate::config::Environment;
@@ -19,14 +18,11 @@ pub fn aws_provider(stack: &mut Stack, env: &Environment) {
         "aws",
         RequiredProvider::new("hashicorp/aws", AWS_PROVIDER_VERSION),
     );
-    let tags: BTreeMap<String, Expr> = default_tags(env)
-        .into_iter()
-        .map(|(k, v)| (k, Expr::from(v)))
-        .collect();
     stack.provider(
-        Provider::new("aws")
-            .set("region", env.config.region.as_str())
-            .set("default_tags", Expr::object([("tags", Expr::from(tags))])),
+        Provider::new()
+            .region(&env.config.region)
+            .default_tags(DefaultTags::new().tags(default_tags(env)))
+            .into(),
     );
 }
 

@@ -20,6 +20,10 @@ pub fn state_key(env: &str) -> String {
 
 /// The environment's backend: a local file by default, or with a bucket the
 /// S3 backend (encrypted, locked with a lock file beside the state).
+///
+/// Backend arguments are named by string: a backend is terraform's own block,
+/// described by no provider schema, so there is no typed builder for it
+/// (terraform checks them at `init`).
 pub fn backend(env: &Environment, bucket: Option<&str>) -> Backend {
     match bucket {
         None => Backend::local(&local_state_file(&env.name)),

@@ -10,6 +10,8 @@
 
 use std::collections::BTreeMap;
 
+use bindings::kubernetes::secret_v1::{Metadata, SecretV1};
+use bindings::prelude::*;
 use serde::Serialize;
 use synth::{Expr, Handle, Stack, Variable};
 
@@ -251,6 +253,8 @@ pub fn argo_cd(
     // Argo CD runs on the system nodes and delivers Karpenter itself, so it
     // waits for the cluster alone, not for releases it will deliver.
     let release = addon_release(stack, RELEASE_ID, CHART, &values, &eks.cluster_ready)?;
+    // helm.rs's addon_release builds the release untyped (it is ported after
+    // issue 17), so its name and namespace are set on the block it added.
     stack
         .find_mut(release.address())
         .expect("just added")
@@ -327,10 +331,9 @@ fn rbac_policy(env: &Environment, gitops: &GitopsConfig) -> String {
 /// repository Secret Argo CD looks for; the key comes from a sensitive
 /// variable, never from a file.
 pub fn repository_secret(stack: &mut Stack, gitops: &GitopsConfig, after: &Handle) -> Handle {
-    let key = stack.variable(
+    let key = stack.typed_variable::<ty::String>(
         "gitops_deploy_key",
         Variable::new()
-            .ty("string")
             .sensitive()
             .description(
                 "Private SSH key of the read-only deploy key Argo CD reads the GitOps repository with; pass it as TF_VAR_gitops_deploy_key.",
@@ -340,28 +343,24 @@ pub fn repository_secret(stack: &mut Stack, gitops: &GitopsConfig, after: &Handl
                 "gitops_deploy_key must be a PEM/OpenSSH private key.",
             ),
     );
-    stack
-        .resource("kubernetes_secret_v1", REPOSITORY_SECRET_ID)
-        .set(
-            "metadata",
-            Expr::object([
-                ("name", Expr::from("gitops-repository")),
-                ("namespace", Expr::from(NAMESPACE)),
-                (
-                    "labels",
-                    Expr::object([("argocd.argoproj.io/secret-type", "repository")]),
-                ),
-            ]),
-        )
-        .set("type", "Opaque")
-        .set(
-            "data",
-            Expr::object([
-                ("type", Expr::from("git")),
-                ("url", Expr::from(gitops.repository.as_str())),
-                ("sshPrivateKey", key),
-            ]),
-        )
-        .depends_on(after)
-        .handle()
+    let metadata = Metadata::new()
+        .name("gitops-repository")
+        .namespace(NAMESPACE)
+        .labels(BTreeMap::from([(
+            "argocd.argoproj.io/secret-type",
+            "repository",
+        )]));
+    let data: BTreeMap<&str, Value<ty::String>> = BTreeMap::from([
+        ("type", "git".into()),
+        ("url", gitops.repository.as_str().into()),
+        ("sshPrivateKey", key),
+    ]);
+    let secret = stack.add(
+        SecretV1::new(REPOSITORY_SECRET_ID, metadata)
+            .type_("Opaque")
+            .data(data)
+            .depends_on(after),
+    );
+    // Untyped for the release helpers of helm.rs (ported after issue 17).
+    secret.handle().clone()
 }

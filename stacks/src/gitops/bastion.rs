@@ -12,10 +12,18 @@
 //! terraform, credentials and state stay where they are, and it costs one
 //! t3.micro instead of a VPN endpoint per hour or a runner to keep patched.
 
-use synth::{Expr, Handle, Lifecycle, Stack, Variable};
+use bindings::aws::data_ssm_parameter::DataSsmParameter;
+use bindings::aws::iam_instance_profile::IamInstanceProfile;
+use bindings::aws::iam_role::IamRoleRef;
+use bindings::aws::instance::{Instance, MetadataOptions, RootBlockDevice};
+use bindings::aws::security_group::{SecurityGroup, SecurityGroupRef};
+use bindings::aws::vpc_security_group_egress_rule::VpcSecurityGroupEgressRule;
+use bindings::aws::vpc_security_group_ingress_rule::VpcSecurityGroupIngressRule;
+use bindings::prelude::*;
+use synth::{Expr, Lifecycle, Stack, Variable};
 
 use crate::aws::{
-    attach, imdsv2_only, inline_policy, name_tags, role, service_trust, Names, Partition, Statement,
+    attach, inline_policy, name_tags, role, service_trust, Names, Partition, Statement,
 };
 use crate::config::{Environment, GitopsConfig};
 use crate::eks::Eks;
@@ -74,49 +82,58 @@ pub fn bastion(
         &partition,
         &["AmazonSSMManagedInstanceCore"],
     );
-    let profile = iam
-        .resource("aws_iam_instance_profile", "bastion")
-        .set("name", name.as_str())
-        .set("role", instance_role.attr("name"))
-        .set("tags", name_tags(&name, []))
-        .handle();
+    let profile = iam.add(
+        IamInstanceProfile::new("bastion")
+            .name(&name)
+            .role(IamRoleRef::from_handle(instance_role).name())
+            .tags(name_tags(&name, [])),
+    );
 
     let stack = crate::Layer::Eks.of(app);
     let group = security_group(stack, &name, network, eks);
-    let ami = stack
-        .data("aws_ssm_parameter", "bastion_ami")
-        .set("name", ami_parameter(&gitops.bastion.instance_type))
-        .handle();
-    let instance = stack
-        .resource("aws_instance", "bastion")
-        .set("ami", ami.attr("value"))
-        .set("instance_type", gitops.bastion.instance_type.as_str())
-        // A private subnet: no public address is ever mapped there, and the
-        // instance reaches Systems Manager through the NAT.
-        .set("subnet_id", network.private_subnet_ids[0].clone())
-        .set("vpc_security_group_ids", Expr::list([group.attr("id")]))
-        .set("iam_instance_profile", profile.attr("name"))
-        .set("monitoring", true)
-        .set("ebs_optimized", true)
-        .set("metadata_options", imdsv2_only())
-        .set(
-            "root_block_device",
-            Expr::object([
-                ("encrypted", Expr::from(true)),
-                ("volume_type", Expr::from("gp3")),
-                ("volume_size", Expr::from(8)),
-                ("delete_on_termination", Expr::from(true)),
-            ]),
-        )
-        .set("tags", name_tags(&name, []))
-        // A newer image is published every few weeks: it is taken when the
-        // instance is replaced on purpose, not on every plan.
-        .lifecycle(Lifecycle::new().ignore_changes(["ami"]))
-        .handle();
+    let ami = stack.add(DataSsmParameter::new(
+        "bastion_ami",
+        ami_parameter(&gitops.bastion.instance_type),
+    ));
+    // Network holds untyped expressions while eks.rs and iam.rs read it (they
+    // are ported after issue 17); a subnet id is a string.
+    let subnet_id: Value<ty::String> = Value::assume(network.private_subnet_ids[0].clone());
+    let instance = stack.add(
+        Instance::new("bastion")
+            .ami(ami.value())
+            .instance_type(&gitops.bastion.instance_type)
+            // A private subnet: no public address is ever mapped there, and the
+            // instance reaches Systems Manager through the NAT.
+            .subnet_id(subnet_id)
+            .vpc_security_group_ids([group.id()])
+            .iam_instance_profile(profile.name())
+            .monitoring(true)
+            .ebs_optimized(true)
+            // IMDSv2 only, one hop, no tags: what crate::aws::imdsv2_only()
+            // gives the node groups' launch templates (another block type).
+            .metadata_options(
+                MetadataOptions::new()
+                    .http_endpoint("enabled")
+                    .http_tokens("required")
+                    .http_put_response_hop_limit(1)
+                    .instance_metadata_tags("disabled"),
+            )
+            .root_block_device(
+                RootBlockDevice::new()
+                    .encrypted(true)
+                    .volume_type("gp3")
+                    .volume_size(8)
+                    .delete_on_termination(true),
+            )
+            .tags(name_tags(&name, []))
+            // A newer image is published every few weeks: it is taken when the
+            // instance is replaced on purpose, not on every plan.
+            .lifecycle(Lifecycle::new().ignore_changes(["ami"])),
+    );
     stack.export(
         "api_tunnel",
         Expr::object([
-            ("instance_id", instance.attr("id")),
+            ("instance_id", Expr::from(instance.id())),
             ("region", Expr::from(env.config.region.as_str())),
             ("api_host", api_host(eks)),
             ("document", Expr::from(PORT_FORWARD_DOCUMENT)),
@@ -140,7 +157,7 @@ pub fn bastion(
                         region,
                         account,
                         "instance/",
-                        instance.attr("id"),
+                        instance.id().into(),
                     ),
                     Expr::from(format!(
                         "arn:{}:ssm:{region}::document/{PORT_FORWARD_DOCUMENT}",
@@ -187,41 +204,36 @@ fn partition_arn(
 
 /// The bastion's group: out to HTTPS only (Systems Manager through the NAT,
 /// the API endpoint); nothing in. The cluster's group lets it reach the API.
-fn security_group(stack: &mut Stack, name: &str, network: &Network, eks: &Eks) -> Handle {
-    let group = stack
-        .resource("aws_security_group", "bastion")
-        .set("name", name)
-        .set(
-            "description",
-            "SSM-managed bastion: HTTPS out to Systems Manager and the cluster API, nothing in",
-        )
-        .set("vpc_id", network.vpc_id.clone())
-        .set("tags", name_tags(name, []))
-        .handle();
-    stack
-        .resource("aws_vpc_security_group_egress_rule", "bastion_https")
-        .set("security_group_id", group.attr("id"))
-        .set(
-            "description",
-            "HTTPS to Systems Manager (through the NAT) and to the cluster API",
-        )
-        .set("ip_protocol", "tcp")
-        .set("from_port", 443)
-        .set("to_port", 443)
-        .set("cidr_ipv4", "0.0.0.0/0")
-        .set("tags", name_tags(&format!("{name}-https-out"), []));
-    stack
-        .resource("aws_vpc_security_group_ingress_rule", "api_from_bastion")
-        .set("security_group_id", eks.cluster_security_group_id.clone())
-        .set(
-            "description",
-            "The Kubernetes API from the bastion's port-forwarding sessions",
-        )
-        .set("ip_protocol", "tcp")
-        .set("from_port", 443)
-        .set("to_port", 443)
-        .set("referenced_security_group_id", group.attr("id"))
-        .set("tags", name_tags(&format!("{name}-to-api"), []));
+fn security_group(stack: &mut Stack, name: &str, network: &Network, eks: &Eks) -> SecurityGroupRef {
+    // Network and Eks hold untyped expressions until eks.rs and iam.rs are
+    // ported (after issue 17); both ids are strings.
+    let vpc_id: Value<ty::String> = Value::assume(network.vpc_id.clone());
+    let cluster_group: Value<ty::String> = Value::assume(eks.cluster_security_group_id.clone());
+    let group = stack.add(
+        SecurityGroup::new("bastion")
+            .name(name)
+            .description(
+                "SSM-managed bastion: HTTPS out to Systems Manager and the cluster API, nothing in",
+            )
+            .vpc_id(vpc_id)
+            .tags(name_tags(name, [])),
+    );
+    stack.add(
+        VpcSecurityGroupEgressRule::new("bastion_https", "tcp", group.id())
+            .description("HTTPS to Systems Manager (through the NAT) and to the cluster API")
+            .from_port(443)
+            .to_port(443)
+            .cidr_ipv4("0.0.0.0/0")
+            .tags(name_tags(&format!("{name}-https-out"), [])),
+    );
+    stack.add(
+        VpcSecurityGroupIngressRule::new("api_from_bastion", "tcp", cluster_group)
+            .description("The Kubernetes API from the bastion's port-forwarding sessions")
+            .from_port(443)
+            .to_port(443)
+            .referenced_security_group_id(group.id())
+            .tags(name_tags(&format!("{name}-to-api"), [])),
+    );
     group
 }
 
@@ -236,6 +248,10 @@ fn api_host(eks: &Eks) -> Expr {
 /// Points the app stack's helm and kubernetes providers at the tunnel when
 /// one is given, still checking the API server's certificate against its own
 /// name; without one they talk to the endpoint as before (from inside the VPC).
+///
+/// An overlay on provider blocks helm.rs has already declared, so it edits
+/// them by attribute name (`Provider::set`, the escape hatch): the typed
+/// provider builders only build new blocks.
 pub fn tunnel_providers(stack: &mut Stack, eks: &Eks) {
     let tunnel = stack.variable(
         TUNNEL_VARIABLE,

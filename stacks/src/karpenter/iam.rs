@@ -13,6 +13,10 @@
 //! Karpenter's own (`karpenter.sh/nodepool`, `karpenter.k8s.aws/ec2nodeclass`),
 //! so the role cannot touch instances or profiles of anything else.
 
+use bindings::aws::iam_policy::IamPolicy;
+use bindings::aws::iam_role::IamRoleRef;
+use bindings::aws::iam_role_policy_attachment::IamRolePolicyAttachment;
+use bindings::prelude::*;
 use synth::{Expr, Handle, Stack};
 
 use crate::aws::{
@@ -36,7 +40,9 @@ pub const NODE_POLICIES: &[&str] = &[
 /// entry), with the attachments nodes must not outlive.
 #[derive(Debug)]
 pub struct NodeRole {
-    pub role: Handle,
+    pub role: IamRoleRef,
+    /// Untyped: they go to helm.rs's `custom_resources` as `depends_on`
+    /// targets (helm.rs is ported after issue 17).
     pub attachments: Vec<Handle>,
 }
 
@@ -48,7 +54,10 @@ pub fn node_role(stack: &mut Stack, names: &Names, partition: &Partition) -> Nod
         service_trust(partition, "ec2"),
     );
     let attachments = attach(stack, "karpenter_node", &role, partition, NODE_POLICIES);
-    NodeRole { role, attachments }
+    NodeRole {
+        role: IamRoleRef::from_handle(role),
+        attachments,
+    }
 }
 
 /// What the controller's policy is about: this cluster, in its region and
@@ -70,32 +79,32 @@ pub fn controller_role(
     names: &Names,
     irsa: &Irsa,
     scope: &Scope<'_>,
-) -> (Handle, Vec<Handle>) {
+) -> (IamRoleRef, Vec<Handle>) {
     let name = names.name("karpenter-controller");
-    let role = irsa.role(
+    let role = IamRoleRef::from_handle(irsa.role(
         stack,
         "karpenter_controller",
         &name,
         ADDON_NAMESPACE,
         SERVICE_ACCOUNT,
-    );
+    ));
     let attachments = controller_policies(scope)
         .into_iter()
         .map(|(part, description, statements)| {
             let id = format!("karpenter_controller_{}", part.replace('-', "_"));
             let policy_name = format!("{name}-{part}");
-            let permissions = stack
-                .resource("aws_iam_policy", &id)
-                .set("name", policy_name.as_str())
-                .set("description", description)
-                .set("policy", policy(statements))
-                .set("tags", name_tags(&policy_name, []))
-                .handle();
-            stack
-                .resource("aws_iam_role_policy_attachment", &id)
-                .set("role", role.attr("name"))
-                .set("policy_arn", permissions.attr("arn"))
-                .handle()
+            let permissions = stack.add(
+                IamPolicy::new(&id, policy(statements))
+                    .name(&policy_name)
+                    .description(description)
+                    .tags(name_tags(&policy_name, [])),
+            );
+            let attachment = stack.add(IamRolePolicyAttachment::new(
+                &id,
+                permissions.arn(),
+                role.name(),
+            ));
+            attachment.handle().clone()
         })
         .collect();
     (role, attachments)

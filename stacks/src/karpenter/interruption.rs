@@ -11,6 +11,10 @@
 //! AWS documents for EventBridge targets; the module's extra
 //! `sqs.amazonaws.com` principal has no sender here.
 
+use bindings::aws::cloudwatch_event_rule::CloudwatchEventRule;
+use bindings::aws::cloudwatch_event_target::CloudwatchEventTarget;
+use bindings::aws::sqs_queue::SqsQueue;
+use bindings::aws::sqs_queue_policy::SqsQueuePolicy;
 use serde_json::json;
 use synth::{Expr, Stack};
 
@@ -52,7 +56,8 @@ const EVENTS: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
-/// What the controller needs of the queue.
+/// What the controller needs of the queue: expressions, because they go to
+/// the chart's values and to IAM statements, neither of them schema-typed.
 #[derive(Debug)]
 pub struct Queue {
     pub name: Expr,
@@ -63,69 +68,58 @@ pub struct Queue {
 
 pub fn interruption_queue(stack: &mut Stack, names: &Names, partition: &Partition) -> Queue {
     let name = names.name("karpenter");
-    let queue = stack
-        .resource("aws_sqs_queue", "karpenter_interruption")
-        .set("name", name.as_str())
-        .set("message_retention_seconds", RETENTION_SECONDS)
-        // The events carry instance ids and times, nothing a customer key
-        // would add to (and EventBridge would need a grant on it).
-        .set("sqs_managed_sse_enabled", true)
-        .set("tags", name_tags(&name, []))
-        .handle();
-    let queue_arn = queue.attr("arn");
+    let queue = stack.add(
+        SqsQueue::new("karpenter_interruption")
+            .name(&name)
+            .message_retention_seconds(RETENTION_SECONDS)
+            // The events carry instance ids and times, nothing a customer key
+            // would add to (and EventBridge would need a grant on it).
+            .sqs_managed_sse_enabled(true)
+            .tags(name_tags(&name, [])),
+    );
 
-    let mut rule_arns = Vec::new();
+    let mut rule_arns: Vec<Expr> = Vec::new();
     for (id, suffix, source, detail_type) in EVENTS {
         let rule_name = names.name(&format!("karpenter-{suffix}"));
-        let rule = stack
-            .resource("aws_cloudwatch_event_rule", &format!("karpenter_{id}"))
-            .set("name", rule_name.as_str())
-            .set(
-                "description",
-                format!(
+        let rule = stack.add(
+            CloudwatchEventRule::new(&format!("karpenter_{id}"))
+                .name(&rule_name)
+                .description(format!(
                     "Karpenter interruption handling of {}: {detail_type}",
                     names.cluster()
-                ),
-            )
-            .set(
-                "event_pattern",
-                json_encode(Expr::from(&json!({
+                ))
+                .event_pattern(json_encode(Expr::from(&json!({
                     "source": [source],
                     "detail-type": [detail_type],
-                }))),
-            )
-            .set("tags", name_tags(&rule_name, []))
-            .handle();
-        stack
-            .resource("aws_cloudwatch_event_target", &format!("karpenter_{id}"))
-            .set("rule", rule.attr("name"))
-            .set("target_id", TARGET_ID)
-            .set("arn", queue_arn.clone());
-        rule_arns.push(rule.attr("arn"));
+                }))))
+                .tags(name_tags(&rule_name, [])),
+        );
+        stack.add(
+            CloudwatchEventTarget::new(&format!("karpenter_{id}"), queue.arn(), rule.name())
+                .target_id(TARGET_ID),
+        );
+        rule_arns.push(rule.arn().into());
     }
 
-    stack
-        .resource("aws_sqs_queue_policy", "karpenter_interruption")
-        .set("queue_url", queue.attr("id"))
-        .set(
-            "policy",
-            policy([
-                Statement::allow(["sqs:SendMessage"])
-                    .sid("EventBridgeRulesSend")
-                    .principal("Service", partition.service("events"))
-                    .on([queue_arn.clone()])
-                    .condition("ArnEquals", "aws:SourceArn", Expr::list(rule_arns.clone())),
-                Statement::deny(["sqs:*"])
-                    .sid("DenyHTTP")
-                    .principal("AWS", "*")
-                    .on([queue_arn.clone()])
-                    .condition("Bool", "aws:SecureTransport", "false"),
-            ]),
-        );
+    let send = Statement::allow(["sqs:SendMessage"])
+        .sid("EventBridgeRulesSend")
+        .principal("Service", partition.service("events"))
+        .on([queue.arn()])
+        .condition("ArnEquals", "aws:SourceArn", Expr::list(rule_arns.clone()));
+    let tls_only = Statement::deny(["sqs:*"])
+        .sid("DenyHTTP")
+        .principal("AWS", "*")
+        .on([queue.arn()])
+        .condition("Bool", "aws:SecureTransport", "false");
+    stack.add(SqsQueuePolicy::new(
+        "karpenter_interruption",
+        policy([send, tls_only]),
+        queue.id(),
+    ));
 
     Queue {
-        name: queue.attr("name"),
-        arn: queue_arn,
+        name: queue.name().into(),
+        arn: queue.arn().into(),
         rule_arns,
     }
 }

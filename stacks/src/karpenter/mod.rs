@@ -22,6 +22,9 @@ mod resources;
 
 use std::collections::BTreeMap;
 
+use bindings::aws::ec2_tag::Ec2Tag;
+use bindings::aws::eks_access_entry::EksAccessEntry;
+use bindings::prelude::*;
 use serde::Serialize;
 use synth::{Address, App, Expr, Handle};
 
@@ -147,36 +150,39 @@ pub fn karpenter(
             cluster: &cluster,
             partition: &partition,
             account_id: &network.account_id,
-            node_role_arn: node.role.attr("arn"),
+            node_role_arn: node.role.arn().into(),
             queue_arn: queue.arn.clone(),
         },
     );
 
     let eks_stack = Layer::Eks.of(app);
+    // `Eks` holds untyped expressions until eks.rs is ported (after issue
+    // 17); both are strings (the cluster's name, its security group's id).
+    let cluster_name: Value<ty::String> = Value::assume(eks.cluster_name.clone());
+    let cluster_security_group: Value<ty::String> =
+        Value::assume(eks.cluster_security_group_id.clone());
     // Nodes join the cluster as this role; EC2_LINUX maps it to
     // system:nodes, as EKS does for the node groups' role itself.
-    let access_entry = eks_stack
-        .resource("aws_eks_access_entry", "karpenter_node")
-        .set("cluster_name", eks.cluster_name.clone())
-        .set("principal_arn", node.role.attr("arn"))
-        .set("type", "EC2_LINUX")
-        .set("tags", name_tags(&names.name("karpenter-node"), []))
-        .handle();
+    let access_entry = eks_stack.add(
+        EksAccessEntry::new("karpenter_node", cluster_name, node.role.arn())
+            .type_("EC2_LINUX")
+            .tags(name_tags(&names.name("karpenter-node"), [])),
+    );
     // The one node security group: EKS's cluster group, on the control
     // plane's ENIs and every managed node already, so Karpenter's nodes reach
     // both with the rules EKS keeps (as Karpenter's own migration guide tags it).
-    let discovery = eks_stack
-        .resource("aws_ec2_tag", "karpenter_discovery")
-        .set("resource_id", eks.cluster_security_group_id.clone())
-        .set("key", DISCOVERY_TAG)
-        .set("value", cluster.as_str())
-        .handle();
+    let discovery = eks_stack.add(Ec2Tag::new(
+        "karpenter_discovery",
+        DISCOVERY_TAG,
+        cluster_security_group,
+        &cluster,
+    ));
 
     let app_stack = Layer::App.of(app);
     let system = system_placement(env);
     let values = Values {
         replicas: KARPENTER_CONTROLLER_REPLICAS,
-        service_account: ServiceAccount::irsa(SERVICE_ACCOUNT, controller_role.attr("arn")),
+        service_account: ServiceAccount::irsa(SERVICE_ACCOUNT, controller_role.arn().into()),
         settings: Settings {
             cluster_name: eks.cluster_name.clone(),
             cluster_endpoint: eks.endpoint.clone(),
@@ -201,7 +207,7 @@ pub fn karpenter(
         "karpenter_node_class",
         to_expr(
             "karpenter_node_class",
-            &resources::node_class(env, &cluster, node.role.attr("name")),
+            &resources::node_class(env, &cluster, node.role.name().into()),
         )?,
     )];
     for pool in &env.config.karpenter.node_pools {
@@ -209,7 +215,12 @@ pub fn karpenter(
         let object = to_expr(&local, &resources::node_pool(pool))?;
         objects.push(app_stack.local(&local, object));
     }
-    let mut after = vec![release, access_entry, discovery];
+    // helm.rs takes untyped handles until it is ported (after issue 17).
+    let mut after = vec![
+        release,
+        access_entry.handle().clone(),
+        discovery.handle().clone(),
+    ];
     after.extend(node.attachments);
     custom_resources(
         app_stack,

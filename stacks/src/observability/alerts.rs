@@ -3,6 +3,9 @@
 //! the topic (e-mail, AWS Chatbot to Slack or Teams, a paging service's HTTPS
 //! endpoint); no webhook URL or token lives in the values or the state.
 
+use bindings::aws::iam_role::IamRoleRef;
+use bindings::aws::sns_topic::SnsTopic;
+use bindings::prelude::*;
 use synth::{App, Expr};
 
 use crate::aws::{inline_policy, name_tags, Irsa, Names, Statement};
@@ -13,7 +16,8 @@ use crate::Layer;
 /// Alertmanager's Kubernetes service account; its IRSA role trusts exactly it.
 pub const SERVICE_ACCOUNT: &str = "alertmanager";
 
-/// The topic and the role, as Alertmanager's values need them.
+/// The topic and the role, as Alertmanager's values need them (expressions:
+/// they go to chart values, not to schema setters).
 #[derive(Debug, Clone)]
 pub struct AlertTopic {
     pub arn: Expr,
@@ -29,18 +33,18 @@ pub fn alert_topic(
     let names = Names::new(env);
     let name = names.name("alerts");
     let eks = Layer::Eks.of(app);
-    let topic = eks
-        .resource("aws_sns_topic", "alerts")
-        .set("name", name.as_str())
-        .set("display_name", format!("Alerts of {}", names.cluster()))
-        // Encrypted at rest with the account's SNS key: subscribers need no
-        // KMS permissions of ours.
-        .set("kms_master_key_id", "alias/aws/sns")
-        .set("tags", name_tags(&name, []))
-        .handle();
+    let topic = eks.add(
+        SnsTopic::new("alerts")
+            .name(&name)
+            .display_name(format!("Alerts of {}", names.cluster()))
+            // Encrypted at rest with the account's SNS key: subscribers need no
+            // KMS permissions of ours.
+            .kms_master_key_id("alias/aws/sns")
+            .tags(name_tags(&name, [])),
+    );
     let arn = eks.export(
         "alerts_topic_arn",
-        topic.attr("arn"),
+        topic.arn().into(),
         "SNS topic Alertmanager publishes alerts to: subscribe e-mail, chat or paging to it.",
     );
 
@@ -76,6 +80,6 @@ pub fn alert_topic(
     );
     AlertTopic {
         arn,
-        role_arn: role.attr("arn"),
+        role_arn: IamRoleRef::from_handle(role).arn().into(),
     }
 }

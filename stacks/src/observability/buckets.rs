@@ -4,7 +4,22 @@
 //! assume, allowed exactly these buckets and this key; and the read access
 //! the CI deployer needs to refresh them.
 
-use synth::{App, Expr, Handle, Stack};
+use bindings::aws::iam_role::IamRoleRef;
+use bindings::aws::kms_key::KmsKeyRef;
+use bindings::aws::s3_bucket::{S3Bucket, S3BucketRef};
+use bindings::aws::s3_bucket_lifecycle_configuration::{
+    self as lifecycle, AbortIncompleteMultipartUpload, Expiration, Filter,
+    NoncurrentVersionExpiration, S3BucketLifecycleConfiguration,
+};
+use bindings::aws::s3_bucket_ownership_controls::{self as ownership, S3BucketOwnershipControls};
+use bindings::aws::s3_bucket_policy::S3BucketPolicy;
+use bindings::aws::s3_bucket_public_access_block::S3BucketPublicAccessBlock;
+use bindings::aws::s3_bucket_server_side_encryption_configuration::{
+    self as sse, ApplyServerSideEncryptionByDefault, S3BucketServerSideEncryptionConfiguration,
+};
+use bindings::aws::s3_bucket_versioning::{S3BucketVersioning, VersioningConfiguration};
+use bindings::prelude::*;
+use synth::{App, Expr, Stack};
 
 use crate::aws::{inline_policy, kms_key, name_tags, Irsa, Names, Partition, Statement};
 use crate::config::Environment;
@@ -52,14 +67,14 @@ pub fn log_buckets(
     let logs = &env.config.observability.logs;
 
     let iam = Layer::Iam.of(app);
-    let key = kms_key(
+    let key = KmsKeyRef::from_handle(kms_key(
         iam,
         &names,
         "loki",
         &format!("Logs of {} stored by Loki in S3", names.cluster()),
         partition.account_root(&network.account_id),
         Vec::new(),
-    );
+    ));
 
     // The chunks expire a day after Loki's own retention deletes them from
     // its index: S3 removes what the compactor missed, never what Loki can
@@ -84,7 +99,7 @@ pub fn log_buckets(
     let iam = Layer::Iam.of(app);
     let namespace = &env.config.observability.namespace;
     let role = irsa.role(iam, "loki", &names.name("loki"), namespace, SERVICE_ACCOUNT);
-    let bucket_arns = [chunks.attr("arn"), ruler.attr("arn")];
+    let bucket_arns = [Expr::from(chunks.arn()), Expr::from(ruler.arn())];
     let objects = bucket_arns
         .iter()
         .map(|arn| Expr::template([arn.clone(), Expr::from("/*")]));
@@ -102,7 +117,7 @@ pub fn log_buckets(
                 .on(objects),
             Statement::allow(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"])
                 .sid("UseLogKey")
-                .on([key.attr("arn")]),
+                .on([key.arn()]),
         ],
     );
     // The deployer may read how the buckets are configured, never their
@@ -126,9 +141,9 @@ pub fn log_buckets(
     );
 
     LogBuckets {
-        chunks: chunks.attr("bucket"),
-        ruler: ruler.attr("bucket"),
-        role_arn: role.attr("arn"),
+        chunks: chunks.bucket().into(),
+        ruler: ruler.bucket().into(),
+        role_arn: IamRoleRef::from_handle(role).arn().into(),
     }
 }
 
@@ -139,104 +154,81 @@ fn bucket(
     env: &Environment,
     names: &Names,
     network: &Network,
-    key: &Handle,
+    key: &KmsKeyRef,
     spec: &BucketSpec<'_>,
-) -> Handle {
+) -> S3BucketRef {
     let name = names.name(spec.purpose);
     let id = spec.id;
-    let bucket = stack
-        .resource("aws_s3_bucket", id)
-        .set(
-            "bucket",
-            Expr::template([Expr::from(format!("{name}-")), network.account_id.clone()]),
-        )
-        .set(
-            "force_destroy",
-            env.config.observability.logs.force_destroy_buckets,
-        )
-        .set("tags", name_tags(&name, []))
-        .handle();
-    let bucket_id = bucket.attr("id");
-    stack
-        .resource("aws_s3_bucket_public_access_block", id)
-        .set("bucket", bucket_id.clone())
-        .set("block_public_acls", true)
-        .set("block_public_policy", true)
-        .set("ignore_public_acls", true)
-        .set("restrict_public_buckets", true);
+    let bucket = stack.add(
+        S3Bucket::new(id)
+            .bucket(Value::template([
+                Expr::from(format!("{name}-")),
+                network.account_id.clone(),
+            ]))
+            .force_destroy(env.config.observability.logs.force_destroy_buckets)
+            .tags(name_tags(&name, [])),
+    );
+    let bucket_id = bucket.id();
+    stack.add(
+        S3BucketPublicAccessBlock::new(id, &bucket_id)
+            .block_public_acls(true)
+            .block_public_policy(true)
+            .ignore_public_acls(true)
+            .restrict_public_buckets(true),
+    );
     // No ACLs: the bucket policy and IAM alone decide access.
-    stack
-        .resource("aws_s3_bucket_ownership_controls", id)
-        .set("bucket", bucket_id.clone())
-        .set(
-            "rule",
-            Expr::object([("object_ownership", "BucketOwnerEnforced")]),
-        );
-    stack
-        .resource("aws_s3_bucket_server_side_encryption_configuration", id)
-        .set("bucket", bucket_id.clone())
-        .set(
-            "rule",
-            Expr::list([Expr::object([
-                (
-                    "apply_server_side_encryption_by_default",
-                    Expr::object([
-                        ("sse_algorithm", Expr::from("aws:kms")),
-                        ("kms_master_key_id", key.attr("arn")),
-                    ]),
-                ),
-                // One data key per bucket rather than a KMS call per object.
-                ("bucket_key_enabled", Expr::from(true)),
-            ])]),
-        );
+    stack.add(S3BucketOwnershipControls::new(
+        id,
+        &bucket_id,
+        ownership::Rule::new("BucketOwnerEnforced"),
+    ));
+    stack.add(S3BucketServerSideEncryptionConfiguration::new(
+        id,
+        &bucket_id,
+        vec![sse::Rule::new()
+            .apply_server_side_encryption_by_default(
+                ApplyServerSideEncryptionByDefault::new("aws:kms").kms_master_key_id(key.arn()),
+            )
+            // One data key per bucket rather than a KMS call per object.
+            .bucket_key_enabled(true)],
+    ));
     // Versions undo an accidental overwrite or deletion; the lifecycle
     // rule below removes old ones.
-    let versioning = stack
-        .resource("aws_s3_bucket_versioning", id)
-        .set("bucket", bucket_id.clone())
-        .set(
-            "versioning_configuration",
-            Expr::object([("status", "Enabled")]),
-        )
-        .handle();
-    let bucket_arn = bucket.attr("arn");
-    stack
-        .resource("aws_s3_bucket_policy", id)
-        .set("bucket", bucket_id.clone())
-        .set(
-            "policy",
-            crate::aws::policy([Statement::deny(["s3:*"])
-                .sid("TlsOnly")
-                .principal("AWS", "*")
-                .on([
-                    bucket_arn.clone(),
-                    Expr::template([bucket_arn, Expr::from("/*")]),
-                ])
-                .condition("Bool", "aws:SecureTransport", "false")]),
-        );
-    let mut rule = vec![
-        ("id", Expr::from("expire")),
-        ("status", Expr::from("Enabled")),
+    let versioning = stack.add(S3BucketVersioning::new(
+        id,
+        &bucket_id,
+        VersioningConfiguration::new("Enabled"),
+    ));
+    let bucket_arn = bucket.arn();
+    let tls_only = Statement::deny(["s3:*"])
+        .sid("TlsOnly")
+        .principal("AWS", "*")
+        .on([
+            Expr::from(&bucket_arn),
+            Expr::template([Expr::from(&bucket_arn), Expr::from("/*")]),
+        ])
+        .condition("Bool", "aws:SecureTransport", "false");
+    stack.add(S3BucketPolicy::new(
+        id,
+        &bucket_id,
+        crate::aws::policy([tls_only]),
+    ));
+    let mut rule = lifecycle::Rule::new("expire", "Enabled")
         // Every object of the bucket.
-        ("filter", Expr::object::<&str, Expr>([])),
-        (
-            "abort_incomplete_multipart_upload",
-            Expr::object([("days_after_initiation", ABORT_UPLOADS_DAYS)]),
-        ),
-        (
-            "noncurrent_version_expiration",
-            Expr::object([("noncurrent_days", spec.noncurrent_days)]),
-        ),
-    ];
+        .filter(Filter::new())
+        .abort_incomplete_multipart_upload(
+            AbortIncompleteMultipartUpload::new().days_after_initiation(ABORT_UPLOADS_DAYS),
+        )
+        .noncurrent_version_expiration(NoncurrentVersionExpiration::new(spec.noncurrent_days));
     if let Some(days) = spec.expire_days {
-        rule.push(("expiration", Expr::object([("days", days)])));
+        rule = rule.expiration(Expiration::new().days(days));
     }
-    stack
-        .resource("aws_s3_bucket_lifecycle_configuration", id)
-        .set("bucket", bucket_id)
-        .set("rule", Expr::list([Expr::object(rule)]))
-        // S3 rejects a lifecycle rule on noncurrent versions before
-        // versioning is configured.
-        .depends_on(&versioning);
+    stack.add(
+        S3BucketLifecycleConfiguration::new(id, bucket_id)
+            .rule(vec![rule])
+            // S3 rejects a lifecycle rule on noncurrent versions before
+            // versioning is configured.
+            .depends_on(&versioning),
+    );
     bucket
 }

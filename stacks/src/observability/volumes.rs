@@ -3,7 +3,14 @@
 //! binds (EKS clusters from 1.30 on have no StorageClass at all), with its
 //! IRSA role, and an encrypted gp3 StorageClass the charts ask for by name.
 
-use synth::{App, Expr, Handle, Stack};
+use std::collections::BTreeMap;
+
+use bindings::aws::eks_addon::EksAddon;
+use bindings::aws::iam_role::IamRoleRef;
+use bindings::aws::iam_role_policy_attachment::IamRolePolicyAttachment;
+use bindings::kubernetes::storage_class_v1::{Metadata, StorageClassV1};
+use bindings::prelude::*;
+use synth::{App, Handle, Stack};
 
 use crate::aws::{name_tags, Irsa, Names, Partition};
 use crate::config::Environment;
@@ -22,53 +29,50 @@ pub fn ebs_csi_driver(app: &mut App, env: &Environment, irsa: &Irsa, eks: &Eks) 
     let names = Names::new(env);
     let partition = Partition::of(&env.config.region);
     let iam = Layer::Iam.of(app);
-    let role = irsa.role(
+    let role = IamRoleRef::from_handle(irsa.role(
         iam,
         "ebs_csi_driver",
         &names.name("ebs-csi-driver"),
         crate::helm::ADDON_NAMESPACE,
         CONTROLLER_SERVICE_ACCOUNT,
-    );
+    ));
     // The AWS managed policy lives under the service-role/ path.
-    let permissions = iam
-        .resource("aws_iam_role_policy_attachment", "ebs_csi_driver")
-        .set("role", role.attr("name"))
-        .set(
-            "policy_arn",
-            partition.managed_policy("service-role/AmazonEBSCSIDriverPolicy"),
-        )
-        .handle();
-    let stack = Layer::Eks.of(app);
-    let addon = stack.resource("aws_eks_addon", "aws_ebs_csi_driver");
-    addon
-        .set("cluster_name", eks.cluster_name.clone())
-        .set("addon_name", "aws-ebs-csi-driver")
-        .set("service_account_role_arn", role.attr("arn"))
-        .set("resolve_conflicts_on_create", "OVERWRITE")
-        .set("resolve_conflicts_on_update", "OVERWRITE")
-        .set("tags", name_tags(&names.name("aws-ebs-csi-driver"), []));
-    // The controller needs nodes to run on, and its permissions before it
-    // starts (and until it has deleted its volumes).
-    for dependency in &eks.cluster_ready {
-        addon.depends_on(dependency.clone());
-    }
-    addon.depends_on(&permissions);
-    addon.handle()
+    let permissions = iam.add(IamRolePolicyAttachment::new(
+        "ebs_csi_driver",
+        partition.managed_policy("service-role/AmazonEBSCSIDriverPolicy"),
+        role.name(),
+    ));
+    // `Eks` holds untyped expressions until eks.rs is ported (after issue
+    // 17); the cluster's name is a string.
+    let cluster_name: Value<ty::String> = Value::assume(eks.cluster_name.clone());
+    let addon = Layer::Eks.of(app).add(
+        EksAddon::new("aws_ebs_csi_driver", "aws-ebs-csi-driver", cluster_name)
+            .service_account_role_arn(role.arn())
+            .resolve_conflicts_on_create("OVERWRITE")
+            .resolve_conflicts_on_update("OVERWRITE")
+            .tags(name_tags(&names.name("aws-ebs-csi-driver"), []))
+            // The controller needs nodes to run on, and its permissions before
+            // it starts (and until it has deleted its volumes).
+            .depends_on_all(eks.cluster_ready.clone())
+            .depends_on(&permissions),
+    );
+    // Untyped for the release helpers of helm.rs (ported after issue 17).
+    addon.handle().clone()
 }
 
 /// gp3 volumes, encrypted, created in the zone of the pod that first uses
 /// them (a volume lives in one AZ), growable, deleted with their claim.
 pub fn storage_class(stack: &mut Stack) -> Handle {
-    stack
-        .resource("kubernetes_storage_class_v1", "gp3_encrypted")
-        .set("metadata", Expr::object([("name", STORAGE_CLASS)]))
-        .set("storage_provisioner", "ebs.csi.aws.com")
-        .set("reclaim_policy", "Delete")
-        .set("volume_binding_mode", "WaitForFirstConsumer")
-        .set("allow_volume_expansion", true)
-        .set(
-            "parameters",
-            Expr::object([("type", "gp3"), ("encrypted", "true")]),
+    let class = stack.add(
+        StorageClassV1::new(
+            "gp3_encrypted",
+            Metadata::new().name(STORAGE_CLASS),
+            "ebs.csi.aws.com",
         )
-        .handle()
+        .reclaim_policy("Delete")
+        .volume_binding_mode("WaitForFirstConsumer")
+        .allow_volume_expansion(true)
+        .parameters(BTreeMap::from([("type", "gp3"), ("encrypted", "true")])),
+    );
+    class.handle().clone()
 }
