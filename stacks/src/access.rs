@@ -5,7 +5,10 @@
 //! team's namespaces: nobody here is given cluster-admin, and a `view` team
 //! cannot read Secrets.
 
-use synth::{App, Expr};
+use bindings::aws::eks_access_policy_association::AccessScope;
+use bindings::aws::iam_role::IamRoleRef;
+use bindings::prelude::*;
+use synth::App;
 
 use crate::aws::{inline_policy, policy, role, Names, Partition, Statement};
 use crate::config::Environment;
@@ -17,38 +20,37 @@ use crate::Layer;
 pub fn teams(app: &mut App, env: &Environment, network: &Network, eks: &Eks) {
     let names = Names::new(env);
     let partition = Partition::of(&env.config.region);
+    // `Eks` holds untyped expressions (its fields are read by modules ported
+    // separately); the cluster's name is a string.
+    let cluster_name: Value<ty::String> = Value::assume(eks.cluster_name.clone());
     for team in &env.config.access.teams {
         let id = format!("team_{}", team.name.replace('-', "_"));
         let role_name = names.name(&format!("team-{}", team.name));
         let iam = Layer::Iam.of(app);
-        let team_role = role(
+        // `role` returns an untyped handle (its other callers are ported
+        // separately); it is an `aws_iam_role`.
+        let team_role = IamRoleRef::from_handle(role(
             iam,
             &id,
             &role_name,
             policy([Statement::allow(["sts:AssumeRole"])
                 .principal("AWS", partition.account_root(&network.account_id))
                 .condition("Bool", "aws:MultiFactorAuthPresent", "true")]),
-        );
+        ));
         // Enough to write a kubeconfig; what it may do inside is the access entry's.
         inline_policy(
             iam,
             &id,
             "reach-cluster",
-            &team_role,
+            team_role.handle(),
             [Statement::allow(["eks:DescribeCluster"]).on([eks.cluster_arn.clone()])],
         );
         AccessEntry {
             id: &id,
-            principal_arn: &team_role.attr("arn"),
+            principal_arn: team_role.arn(),
             policy: team.level.access_policy(),
-            scope: Expr::object([
-                ("type", Expr::from("namespace")),
-                (
-                    "namespaces",
-                    Expr::list(team.namespaces.iter().map(String::as_str)),
-                ),
-            ]),
+            scope: AccessScope::new("namespace").namespaces(team.namespaces.clone()),
         }
-        .add(Layer::Eks.of(app), &eks.cluster_name, &names, &partition);
+        .add(Layer::Eks.of(app), &cluster_name, &names, &partition);
     }
 }

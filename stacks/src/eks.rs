@@ -5,6 +5,18 @@
 //! managed node groups through launch templates (IMDSv2 only, encrypted gp3
 //! root volumes), the core add-ons, and the ECR repository of the service.
 
+use bindings::aws::{
+    cloudwatch_log_group::CloudwatchLogGroup,
+    ecr_lifecycle_policy::EcrLifecyclePolicy,
+    ecr_repository::{self, EcrRepository, EcrRepositoryRef},
+    eks_access_entry::EksAccessEntry,
+    eks_access_policy_association::{AccessScope, EksAccessPolicyAssociation},
+    eks_addon::{EksAddon, EksAddonRef},
+    eks_cluster::{self, EksCluster},
+    eks_node_group::{self, EksNodeGroup, EksNodeGroupRef},
+    launch_template::{self, LaunchTemplate},
+};
+use bindings::prelude::*;
 use serde_json::json;
 use synth::{Address, Expr, Handle, Stack};
 
@@ -62,87 +74,67 @@ pub fn eks(stack: &mut Stack, env: &Environment, network: &Network, iam: &Cluste
 
     // Created before the cluster, so EKS writes into a group with our
     // retention and key instead of creating an unencrypted one of its own.
-    let log_group = stack
-        .resource("aws_cloudwatch_log_group", "cluster")
-        .set("name", format!("/aws/eks/{cluster_name}/cluster"))
-        .set("retention_in_days", env.config.logs.retention_days)
-        .set("kms_key_id", network.logs_kms_key_arn.clone())
-        .set("tags", name_tags(&names.name("eks-control-plane"), []))
-        .handle();
+    let log_group = stack.add(
+        CloudwatchLogGroup::new("cluster")
+            .name(format!("/aws/eks/{cluster_name}/cluster"))
+            .retention_in_days(env.config.logs.retention_days)
+            .kms_key_id(string(&network.logs_kms_key_arn))
+            .tags(name_tags(&names.name("eks-control-plane"), [])),
+    );
 
-    let public_cidrs: Vec<String> = cluster_config
-        .endpoint_public_access_cidrs
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    let mut vpc_config = vec![
-        ("subnet_ids", Expr::list(network.private_subnet_ids.clone())),
-        ("endpoint_private_access", Expr::from(true)),
-        (
-            "endpoint_public_access",
-            Expr::from(cluster_config.endpoint_public_access),
-        ),
-    ];
+    let mut vpc_config = eks_cluster::VpcConfig::new(private_subnets(network))
+        .endpoint_private_access(true)
+        .endpoint_public_access(cluster_config.endpoint_public_access);
     if cluster_config.endpoint_public_access {
-        vpc_config.push(("public_access_cidrs", Expr::list(public_cidrs)));
+        let public_cidrs: Vec<String> = cluster_config
+            .endpoint_public_access_cidrs
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        vpc_config = vpc_config.public_access_cidrs(public_cidrs);
     }
-    let cluster = stack.resource("aws_eks_cluster", "main");
-    cluster
-        .set("name", cluster_name.as_str())
-        .set("version", cluster_config.kubernetes_version.as_str())
-        .set("role_arn", iam.cluster_role_arn.clone())
-        .set(
-            "enabled_cluster_log_types",
-            Expr::list(cluster_config.log_types.iter().map(|t| t.as_str())),
+    let log_types: Vec<&str> = cluster_config
+        .log_types
+        .iter()
+        .map(|t| t.as_str())
+        .collect();
+    let cluster = stack.add(
+        EksCluster::new(
+            "main",
+            cluster_name.as_str(),
+            string(&iam.cluster_role_arn),
+            vpc_config,
         )
-        .set("vpc_config", Expr::object(vpc_config))
-        .set(
-            "encryption_config",
-            Expr::object([
-                ("resources", Expr::list(["secrets"])),
-                (
-                    "provider",
-                    Expr::object([("key_arn", iam.secrets_kms_key_arn.clone())]),
-                ),
-            ]),
-        )
-        .set(
-            "kubernetes_network_config",
-            Expr::object([
-                ("ip_family", Expr::from("ipv4")),
-                (
-                    "service_ipv4_cidr",
-                    Expr::from(cluster_config.service_ipv4_cidr.to_string()),
-                ),
-            ]),
+        .version(cluster_config.kubernetes_version.as_str())
+        .enabled_cluster_log_types(log_types)
+        .encryption_config(eks_cluster::EncryptionConfig::new(
+            eks_cluster::Provider::new(string(&iam.secrets_kms_key_arn)),
+            ["secrets"],
+        ))
+        .kubernetes_network_config(
+            eks_cluster::KubernetesNetworkConfig::new()
+                .ip_family("ipv4")
+                .service_ipv4_cidr(cluster_config.service_ipv4_cidr.to_string()),
         )
         // Access entries only: who may do what is in the EKS API and in
         // this module, not in a ConfigMap inside the cluster. The creator
         // (whoever applies) keeps admin so the app stack can install charts.
-        .set(
-            "access_config",
-            Expr::object([
-                ("authentication_mode", Expr::from("API")),
-                (
-                    "bootstrap_cluster_creator_admin_permissions",
-                    Expr::from(true),
-                ),
-            ]),
+        .access_config(
+            eks_cluster::AccessConfig::new()
+                .authentication_mode("API")
+                .bootstrap_cluster_creator_admin_permissions(true),
         )
-        .set("tags", name_tags(&cluster_name, []))
-        .depends_on(&log_group);
-    for attachment in &iam.cluster_role_policies {
-        cluster.depends_on(attachment);
-    }
-    let cluster = cluster.handle();
-    let cluster_name_ref = cluster.attr("name");
+        .tags(name_tags(&cluster_name, []))
+        .depends_on(&log_group)
+        .depends_on_all(&iam.cluster_role_policies),
+    );
     let ctx = Context {
         env,
         names: &names,
         partition: &partition,
-        network,
         iam,
-        cluster_name: &cluster_name_ref,
+        cluster_name: cluster.name(),
+        private_subnets: private_subnets(network),
     };
 
     access_entry(stack, &ctx, "admin", &iam.admin_role_arn);
@@ -155,40 +147,43 @@ pub fn eks(stack: &mut Stack, env: &Environment, network: &Network, iam: &Cluste
         access_entry(stack, &ctx, "ci_deployer", &iam.ci_deployer_role_arn);
     }
 
-    let before_nodes: Vec<Handle> = BEFORE_NODES_ADDONS
+    let before_nodes: Vec<EksAddonRef> = BEFORE_NODES_ADDONS
         .iter()
         .map(|name| addon(stack, &ctx, name, &[]))
         .collect();
     let node_prerequisites: Vec<Address> = before_nodes.iter().map(Address::from).collect();
-    let node_groups: Vec<Handle> = env
+    let node_groups: Vec<EksNodeGroupRef> = env
         .config
         .node_groups
         .iter()
         .map(|group| node_group(stack, &ctx, group, &node_prerequisites, &[]))
         .collect();
-    let after_nodes: Vec<Handle> = AFTER_NODES_ADDONS
+    let after_nodes: Vec<EksAddonRef> = AFTER_NODES_ADDONS
         .iter()
         .map(|name| addon(stack, &ctx, name, &node_groups))
         .collect();
-    let workloads_ready: Vec<Address> = before_nodes
+    let workloads_ready: Vec<Address> = node_prerequisites
         .iter()
-        .chain(&node_groups)
-        .chain(&after_nodes)
-        .map(|h| h.address().clone())
+        .cloned()
+        .chain(node_groups.iter().map(Address::from))
+        .chain(after_nodes.iter().map(Address::from))
         .collect();
 
-    let (repository_url, repository_arn) = ecr_repository(stack, &names);
+    let repository = ecr_repository(stack, &names);
 
-    let cluster_name_ref =
-        stack.export("cluster_name", cluster_name_ref, "Name of the EKS cluster.");
+    let cluster_name_ref = stack.export(
+        "cluster_name",
+        Expr::from(&ctx.cluster_name),
+        "Name of the EKS cluster.",
+    );
     let endpoint = stack.export(
         "cluster_endpoint",
-        cluster.attr("endpoint"),
+        cluster.endpoint().into(),
         "URL of the Kubernetes API server.",
     );
     let repository_url = stack.export(
         "ecr_repository_url",
-        repository_url,
+        repository.repository_url().into(),
         "ECR repository the service image is pushed to.",
     );
     stack.export(
@@ -203,23 +198,21 @@ pub fn eks(stack: &mut Stack, env: &Environment, network: &Network, iam: &Cluste
         "Adds the cluster to ~/.kube/config (assume the admin role first).",
     );
 
+    // `Eks`'s fields stay untyped while the modules reading them (helm.rs,
+    // lb_controller.rs, webapp/, edge/, secrets/) are ported separately.
     Eks {
         cluster_name: cluster_name_ref,
         endpoint,
-        ca_data: cluster.attr("certificate_authority").index(0).attr("data"),
-        oidc_issuer_url: cluster
-            .attr("identity")
-            .index(0)
-            .attr("oidc")
-            .index(0)
-            .attr("issuer"),
-        cluster_arn: cluster.attr("arn"),
+        ca_data: cluster.certificate_authority().at(0).data().into(),
+        oidc_issuer_url: cluster.identity().at(0).oidc().at(0).issuer().into(),
+        cluster_arn: cluster.arn().into(),
         cluster_security_group_id: cluster
-            .attr("vpc_config")
-            .index(0)
-            .attr("cluster_security_group_id"),
+            .vpc_config()
+            .at(0)
+            .cluster_security_group_id()
+            .into(),
         ecr_repository_url: repository_url,
-        ecr_repository_arn: repository_arn,
+        ecr_repository_arn: repository.arn().into(),
         cluster_ready: workloads_ready.clone(),
         workloads_ready,
         node_prerequisites,
@@ -245,11 +238,25 @@ pub fn dedicated_node_group(
         env,
         names: &names,
         partition: &partition,
-        network,
         iam,
-        cluster_name: &eks.cluster_name,
+        cluster_name: string(&eks.cluster_name),
+        private_subnets: private_subnets(network),
     };
-    node_group(stack, &ctx, group, &eks.node_prerequisites, taints)
+    let group = node_group(stack, &ctx, group, &eks.node_prerequisites, taints);
+    // Untyped for observability/, which hands it to helm.rs's release helpers.
+    group.handle().clone()
+}
+
+/// `Network`, `ClusterIam` and `Eks` hold untyped expressions: their pub
+/// fields are read by modules ported separately. The ones read here are
+/// strings (ARNs, ids, the cluster's name).
+fn string(expr: &Expr) -> Value<ty::String> {
+    Value::assume(expr.clone())
+}
+
+/// The private subnets' ids: the cluster's ENIs and every node group go there.
+fn private_subnets(network: &Network) -> Vec<Value<ty::String>> {
+    network.private_subnet_ids.iter().map(string).collect()
 }
 
 /// What the helpers below share about the cluster being built.
@@ -257,80 +264,73 @@ struct Context<'a> {
     env: &'a Environment,
     names: &'a Names,
     partition: &'a Partition,
-    network: &'a Network,
     iam: &'a ClusterIam,
-    cluster_name: &'a Expr,
+    cluster_name: Value<ty::String>,
+    private_subnets: Vec<Value<ty::String>>,
 }
 
 /// An access entry with cluster-wide `AmazonEKSClusterAdminPolicy`.
 fn access_entry(stack: &mut Stack, ctx: &Context<'_>, id: &str, principal_arn: &Expr) {
     let entry = AccessEntry {
         id,
-        principal_arn,
+        principal_arn: string(principal_arn),
         policy: "AmazonEKSClusterAdminPolicy",
-        scope: Expr::object([("type", "cluster")]),
+        scope: AccessScope::new("cluster"),
     };
-    entry.add(stack, ctx.cluster_name, ctx.names, ctx.partition);
+    entry.add(stack, &ctx.cluster_name, ctx.names, ctx.partition);
 }
 
 /// An EKS access entry of a principal and the one access policy it is given.
 pub(crate) struct AccessEntry<'a> {
     /// The blocks' name (`aws_eks_access_entry.<id>`).
     pub id: &'a str,
-    pub principal_arn: &'a Expr,
+    pub principal_arn: Value<ty::String>,
     /// An EKS access policy's name (`AmazonEKSViewPolicy`).
     pub policy: &'a str,
-    /// `{type = "cluster"}`, or `{type = "namespace", namespaces = [...]}`.
-    pub scope: Expr,
+    /// `AccessScope::new("cluster")`, or `"namespace"` with its namespaces.
+    pub scope: AccessScope,
 }
 
 impl AccessEntry<'_> {
     pub(crate) fn add(
         self,
         stack: &mut Stack,
-        cluster_name: &Expr,
+        cluster_name: &Value<ty::String>,
         names: &Names,
         partition: &Partition,
     ) {
-        let entry = stack
-            .resource("aws_eks_access_entry", self.id)
-            .set("cluster_name", cluster_name.clone())
-            .set("principal_arn", self.principal_arn.clone())
-            .set("type", "STANDARD")
-            .set(
-                "tags",
-                name_tags(&names.name(&self.id.replace('_', "-")), []),
-            )
-            .handle();
-        stack
-            .resource("aws_eks_access_policy_association", self.id)
-            .set("cluster_name", cluster_name.clone())
-            .set("principal_arn", entry.attr("principal_arn"))
-            .set(
-                "policy_arn",
-                format!(
-                    "arn:{}:eks::aws:cluster-access-policy/{}",
-                    partition.name, self.policy
-                ),
-            )
-            .set("access_scope", self.scope);
+        let entry = stack.add(
+            EksAccessEntry::new(self.id, cluster_name, self.principal_arn)
+                .type_("STANDARD")
+                .tags(name_tags(&names.name(&self.id.replace('_', "-")), [])),
+        );
+        stack.add(EksAccessPolicyAssociation::new(
+            self.id,
+            self.scope,
+            cluster_name,
+            format!(
+                "arn:{}:eks::aws:cluster-access-policy/{}",
+                partition.name, self.policy
+            ),
+            entry.principal_arn(),
+        ));
     }
 }
 
-fn addon(stack: &mut Stack, ctx: &Context<'_>, name: &str, after: &[Handle]) -> Handle {
-    let id = name.replace('-', "_");
-    let addon = stack.resource("aws_eks_addon", &id);
-    addon
-        .set("cluster_name", ctx.cluster_name.clone())
-        .set("addon_name", name)
-        // The version is EKS's default for the cluster's Kubernetes version.
-        .set("resolve_conflicts_on_create", "OVERWRITE")
-        .set("resolve_conflicts_on_update", "OVERWRITE")
-        .set("tags", name_tags(&ctx.names.name(name), []));
-    for dependency in after {
-        addon.depends_on(dependency);
-    }
-    addon.handle()
+fn addon(
+    stack: &mut Stack,
+    ctx: &Context<'_>,
+    name: &str,
+    after: &[EksNodeGroupRef],
+) -> EksAddonRef {
+    stack.add(
+        EksAddon::new(&name.replace('-', "_"), name, &ctx.cluster_name)
+            // The version is EKS's default for the cluster's Kubernetes version.
+            .resolve_conflicts_on_create("OVERWRITE")
+            .resolve_conflicts_on_update("OVERWRITE")
+            .tags(name_tags(&ctx.names.name(name), []))
+            .depends_on_all(after),
+    )
 }
 
 fn node_group(
@@ -339,174 +339,152 @@ fn node_group(
     group: &NodeGroupConfig,
     after: &[Address],
     taints: &[NodeTaint],
-) -> Handle {
-    let Context {
-        env,
-        names,
-        network,
-        iam,
-        cluster_name,
-        ..
-    } = ctx;
+) -> EksNodeGroupRef {
     let id = group.name.replace('-', "_");
-    let node_name = names.name(&format!("node-{}", group.name));
-    // Default tags do not reach instances and volumes launched by the node
-    // group; the launch template carries them there.
-    let mut instance_tags = default_tags(env);
-    instance_tags.insert("Name".into(), node_name.clone());
-    let tag_specifications: Vec<Expr> = ["instance", "volume", "network-interface"]
-        .iter()
-        .map(|kind| {
-            Expr::object([
-                ("resource_type", Expr::from(*kind)),
-                ("tags", Expr::from(instance_tags.clone())),
-            ])
-        })
-        .collect();
-    let template = stack
-        .resource("aws_launch_template", &format!("node_{id}"))
-        .set("name", node_name.as_str())
-        .set(
-            "description",
-            format!("Nodes of group {} of {}", group.name, names.cluster()),
-        )
-        .set("update_default_version", true)
-        .set("metadata_options", crate::aws::imdsv2_only())
-        .set(
-            "block_device_mappings",
-            Expr::list([Expr::object([
-                ("device_name", Expr::from("/dev/xvda")),
-                (
-                    "ebs",
-                    Expr::object([
-                        ("volume_size", Expr::from(group.disk_size_gib)),
-                        ("volume_type", Expr::from("gp3")),
-                        ("encrypted", Expr::from(true)),
-                        ("delete_on_termination", Expr::from(true)),
-                    ]),
-                ),
-            ])]),
-        )
-        .set("tag_specifications", Expr::list(tag_specifications))
-        .set("tags", name_tags(&node_name, []))
-        .handle();
+    let node_name = ctx.names.name(&format!("node-{}", group.name));
+    let template = launch_template(stack, ctx, group, &id, &node_name);
 
-    let node_group = stack.resource("aws_eks_node_group", &id);
-    node_group
-        .set("cluster_name", (*cluster_name).clone())
-        .set("node_group_name", group.name.as_str())
-        .set("node_role_arn", iam.node_role_arn.clone())
-        .set("subnet_ids", Expr::list(network.private_subnet_ids.clone()))
-        .set("ami_type", "AL2023_x86_64_STANDARD")
-        .set("capacity_type", group.capacity_type.as_str())
-        .set(
-            "instance_types",
-            Expr::list(group.instance_types.iter().map(String::as_str)),
-        )
-        .set(
-            "scaling_config",
-            Expr::object([
-                ("min_size", Expr::from(group.min_size)),
-                ("desired_size", Expr::from(group.desired_size)),
-                ("max_size", Expr::from(group.max_size)),
-            ]),
-        )
-        .set(
-            "update_config",
-            Expr::object([("max_unavailable_percentage", Expr::from(33))]),
-        )
-        .set(
-            "launch_template",
-            Expr::object([
-                ("id", template.attr("id")),
-                ("version", template.attr("latest_version")),
-            ]),
-        )
+    let mut node_group = EksNodeGroup::new(
+        &id,
+        &ctx.cluster_name,
+        string(&ctx.iam.node_role_arn),
         // The size is the config's: Karpenter adds nodes of its own beside
         // the groups and never resizes them.
-        .set("tags", name_tags(&node_name, []));
+        eks_node_group::ScalingConfig::new(group.desired_size, group.max_size, group.min_size),
+        ctx.private_subnets.clone(),
+    )
+    .node_group_name(group.name.as_str())
+    .ami_type("AL2023_x86_64_STANDARD")
+    .capacity_type(group.capacity_type.as_str())
+    .instance_types(group.instance_types.clone())
+    .update_config(eks_node_group::UpdateConfig::new().max_unavailable_percentage(33))
+    .launch_template(
+        // The schema says string; the latest version is a number, which
+        // terraform converts.
+        eks_node_group::LaunchTemplate::new(Value::from_number(template.latest_version()))
+            .id(template.id()),
+    )
+    .tags(name_tags(&node_name, []));
     if !group.labels.is_empty() {
-        node_group.set("labels", Expr::from(group.labels.clone()));
+        node_group = node_group.labels(group.labels.clone());
     }
     // The group's own taints (`[[node_groups.taints]]`) and a component's
     // (the monitoring nodes'), as the EKS API spells them.
     let own = group.taints.iter().map(|taint| {
-        let mut fields = vec![
-            ("key", taint.key.as_str()),
-            ("effect", taint.effect.as_eks()),
-        ];
-        if !taint.value.is_empty() {
-            fields.push(("value", taint.value.as_str()));
+        let own = eks_node_group::Taint::new(taint.effect.as_eks(), taint.key.as_str());
+        if taint.value.is_empty() {
+            own
+        } else {
+            own.value(taint.value.as_str())
         }
-        Expr::object(fields)
     });
     let component = taints.iter().map(|t| {
-        Expr::object([
-            ("key", Expr::from(t.key.as_str())),
-            ("value", Expr::from(t.value.as_str())),
-            ("effect", Expr::from(t.effect.eks_name())),
-        ])
+        eks_node_group::Taint::new(t.effect.eks_name(), t.key.as_str()).value(t.value.as_str())
     });
-    let all: Vec<Expr> = own.chain(component).collect();
+    let all: Vec<eks_node_group::Taint> = own.chain(component).collect();
     if !all.is_empty() {
-        node_group.set("taint", Expr::list(all));
+        node_group = node_group.taint(all);
     }
-    for dependency in &iam.node_role_policies {
-        node_group.depends_on(dependency);
-    }
-    for dependency in after {
-        node_group.depends_on(dependency.clone());
-    }
-    node_group.handle()
+    stack.add(
+        node_group
+            .depends_on_all(&ctx.iam.node_role_policies)
+            .depends_on_all(after.iter().cloned()),
+    )
+}
+
+/// A node group's launch template: IMDSv2 only, an encrypted gp3 root
+/// volume, and the environment's tags on what the group launches.
+fn launch_template(
+    stack: &mut Stack,
+    ctx: &Context<'_>,
+    group: &NodeGroupConfig,
+    id: &str,
+    node_name: &str,
+) -> launch_template::LaunchTemplateRef {
+    // Default tags do not reach instances and volumes launched by the node
+    // group; the launch template carries them there.
+    let mut instance_tags = default_tags(ctx.env);
+    instance_tags.insert("Name".into(), node_name.to_owned());
+    let tag_specifications: Vec<launch_template::TagSpecifications> =
+        ["instance", "volume", "network-interface"]
+            .into_iter()
+            .map(|kind| {
+                launch_template::TagSpecifications::new()
+                    .resource_type(kind)
+                    .tags(instance_tags.clone())
+            })
+            .collect();
+    // The schema says string for `encrypted` and `delete_on_termination`;
+    // the provider reads bools, which terraform converts.
+    let root_volume = launch_template::Ebs::new()
+        .volume_size(group.disk_size_gib)
+        .volume_type("gp3")
+        .encrypted(Value::from_bool(true))
+        .delete_on_termination(Value::from_bool(true));
+    stack.add(
+        LaunchTemplate::new(&format!("node_{id}"))
+            .name(node_name)
+            .description(format!(
+                "Nodes of group {} of {}",
+                group.name,
+                ctx.names.cluster()
+            ))
+            .update_default_version(true)
+            // IMDSv2 only, and one hop, so pods cannot reach the instance's
+            // credentials (they get their own through IRSA); no instance
+            // tags in the metadata.
+            .metadata_options(
+                launch_template::MetadataOptions::new()
+                    .http_endpoint("enabled")
+                    .http_tokens("required")
+                    .http_put_response_hop_limit(1)
+                    .instance_metadata_tags("disabled"),
+            )
+            .block_device_mappings(vec![launch_template::BlockDeviceMappings::new()
+                .device_name("/dev/xvda")
+                .ebs(root_volume)])
+            .tag_specifications(tag_specifications)
+            .tags(name_tags(node_name, [])),
+    )
 }
 
 /// The service image's repository: scanned on push, immutable tags (a tag
 /// names one build forever), KMS-encrypted, pruned by a lifecycle policy.
-fn ecr_repository(stack: &mut Stack, names: &Names) -> (Expr, Expr) {
-    let repository = stack
-        .resource("aws_ecr_repository", "service")
-        .set("name", names.cluster())
-        .set("image_tag_mutability", "IMMUTABLE")
-        .set(
-            "image_scanning_configuration",
-            Expr::object([("scan_on_push", true)]),
-        )
-        .set(
-            "encryption_configuration",
-            Expr::object([("encryption_type", "KMS")]),
-        )
-        .set("tags", name_tags(&names.name("service-images"), []))
-        .handle();
-    stack
-        .resource("aws_ecr_lifecycle_policy", "service")
-        .set("repository", repository.attr("name"))
-        .set(
-            "policy",
-            json_encode(json!({
-                "rules": [
-                    {
-                        "rulePriority": 1,
-                        "description": format!("Delete untagged images after {ECR_UNTAGGED_DAYS} days"),
-                        "selection": {
-                            "tagStatus": "untagged",
-                            "countType": "sinceImagePushed",
-                            "countUnit": "days",
-                            "countNumber": ECR_UNTAGGED_DAYS,
-                        },
-                        "action": { "type": "expire" },
-                    },
-                    {
-                        "rulePriority": 2,
-                        "description": format!("Keep the {ECR_KEEP_IMAGES} most recent images"),
-                        "selection": {
-                            "tagStatus": "any",
-                            "countType": "imageCountMoreThan",
-                            "countNumber": ECR_KEEP_IMAGES,
-                        },
-                        "action": { "type": "expire" },
-                    },
-                ],
-            })),
-        );
-    (repository.attr("repository_url"), repository.attr("arn"))
+fn ecr_repository(stack: &mut Stack, names: &Names) -> EcrRepositoryRef {
+    let repository = stack.add(
+        EcrRepository::new("service", names.cluster())
+            .image_tag_mutability("IMMUTABLE")
+            .image_scanning_configuration(ecr_repository::ImageScanningConfiguration::new(true))
+            .encryption_configuration(
+                ecr_repository::EncryptionConfiguration::new().encryption_type("KMS"),
+            )
+            .tags(name_tags(&names.name("service-images"), [])),
+    );
+    let rules = json_encode(json!({
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": format!("Delete untagged images after {ECR_UNTAGGED_DAYS} days"),
+                "selection": {
+                    "tagStatus": "untagged",
+                    "countType": "sinceImagePushed",
+                    "countUnit": "days",
+                    "countNumber": ECR_UNTAGGED_DAYS,
+                },
+                "action": { "type": "expire" },
+            },
+            {
+                "rulePriority": 2,
+                "description": format!("Keep the {ECR_KEEP_IMAGES} most recent images"),
+                "selection": {
+                    "tagStatus": "any",
+                    "countType": "imageCountMoreThan",
+                    "countNumber": ECR_KEEP_IMAGES,
+                },
+                "action": { "type": "expire" },
+            },
+        ],
+    }));
+    stack.add(EcrLifecyclePolicy::new("service", rules, repository.name()));
+    repository
 }

@@ -9,6 +9,11 @@
 //! issuer while the cluster needs the roles of the first half; both land in
 //! the same `iam.tf.json`.
 
+use bindings::aws::data_iam_openid_connect_provider::DataIamOpenidConnectProvider;
+use bindings::aws::iam_openid_connect_provider::IamOpenidConnectProvider;
+use bindings::aws::iam_role::IamRoleRef;
+use bindings::aws::kms_key::KmsKeyRef;
+use bindings::prelude::*;
 use synth::{Expr, Handle, Stack};
 
 use crate::aws::state::deployer_statements;
@@ -40,6 +45,10 @@ pub struct ClusterIam {
 }
 
 /// Roles and keys the cluster needs before it can be created.
+///
+/// The aws kit's `kms_key` and `role` return untyped handles (their other
+/// callers are ported separately): `from_handle` vouches for their types,
+/// and `ClusterIam` keeps `Expr`s and handles for the modules that read it.
 pub fn cluster_iam(stack: &mut Stack, env: &Environment, network: &Network) -> ClusterIam {
     aws_provider(stack, env);
     let names = Names::new(env);
@@ -47,25 +56,25 @@ pub fn cluster_iam(stack: &mut Stack, env: &Environment, network: &Network) -> C
     let account_root = partition.account_root(&network.account_id);
 
     // The cluster role gets the key's use through its own IAM policy below.
-    let secrets_key = kms_key(
+    let secrets_key = KmsKeyRef::from_handle(kms_key(
         stack,
         &names,
         "eks-secrets",
         &format!("Kubernetes secrets of EKS cluster {}", names.cluster()),
         account_root.clone(),
         Vec::new(),
-    );
+    ));
 
-    let cluster_role = role(
+    let cluster_role = IamRoleRef::from_handle(role(
         stack,
         "cluster",
         &names.name("eks-cluster"),
         service_trust(&partition, "eks"),
-    );
+    ));
     let mut cluster_role_policies = attach(
         stack,
         "cluster",
-        &cluster_role,
+        cluster_role.handle(),
         &partition,
         &["AmazonEKSClusterPolicy", "AmazonEKSVPCResourceController"],
     );
@@ -73,27 +82,27 @@ pub fn cluster_iam(stack: &mut Stack, env: &Environment, network: &Network) -> C
         stack,
         "cluster_encryption",
         "encrypt-secrets",
-        &cluster_role,
+        cluster_role.handle(),
         [Statement::allow([
             "kms:Encrypt",
             "kms:Decrypt",
             "kms:ListGrants",
             "kms:DescribeKey",
         ])
-        .on([secrets_key.attr("arn")])],
+        .on([secrets_key.arn()])],
     );
     cluster_role_policies.push(encryption);
 
-    let node_role = role(
+    let node_role = IamRoleRef::from_handle(role(
         stack,
         "node",
         &names.name("eks-node"),
         service_trust(&partition, "ec2"),
-    );
+    ));
     let node_role_policies = attach(
         stack,
         "node",
-        &node_role,
+        node_role.handle(),
         &partition,
         &[
             "AmazonEKSWorkerNodePolicy",
@@ -104,18 +113,18 @@ pub fn cluster_iam(stack: &mut Stack, env: &Environment, network: &Network) -> C
 
     // People administer the cluster through this role, never as themselves,
     // and only with MFA.
-    let admin_role = role(
+    let admin_role = IamRoleRef::from_handle(role(
         stack,
         "admin",
         &names.name("eks-admin"),
         policy([Statement::allow(["sts:AssumeRole"])
             .principal("AWS", account_root)
             .condition("Bool", "aws:MultiFactorAuthPresent", "true")]),
-    );
+    ));
 
     let github_provider_arn = github_oidc_provider(stack, env);
     let ci = &env.config.ci;
-    let ci_deployer_role = role(
+    let ci_deployer_role = IamRoleRef::from_handle(role(
         stack,
         "ci_deployer",
         &names.name("ci-deployer"),
@@ -131,23 +140,23 @@ pub fn cluster_iam(stack: &mut Stack, env: &Environment, network: &Network) -> C
                 &format!("{GITHUB_OIDC_HOST}:sub"),
                 github_subject(ci),
             )]),
-    );
+    ));
     let ci_deployer_role_arn = stack.export(
         "ci_deployer_role_arn",
-        ci_deployer_role.attr("arn"),
+        ci_deployer_role.arn().into(),
         "Role the CI pipeline assumes through GitHub OIDC to deploy.",
     );
 
     ClusterIam {
-        cluster_role_arn: cluster_role.attr("arn"),
-        node_role_arn: node_role.attr("arn"),
-        secrets_kms_key_arn: secrets_key.attr("arn"),
-        admin_role_arn: admin_role.attr("arn"),
+        cluster_role_arn: cluster_role.arn().into(),
+        node_role_arn: node_role.arn().into(),
+        secrets_kms_key_arn: secrets_key.arn().into(),
+        admin_role_arn: admin_role.arn().into(),
         ci_deployer_role_arn,
         cluster_role_policies,
         node_role_policies,
-        admin_role,
-        ci_deployer_role,
+        admin_role: admin_role.handle().clone(),
+        ci_deployer_role: ci_deployer_role.handle().clone(),
     }
 }
 
@@ -157,15 +166,16 @@ pub fn workload_iam(stack: &mut Stack, env: &Environment, cluster: &ClusterIam, 
     let names = Names::new(env);
     let partition = Partition::of(&env.config.region);
 
-    let oidc = stack
-        .resource("aws_iam_openid_connect_provider", "eks")
-        .set("url", eks.oidc_issuer_url.clone())
-        .set("client_id_list", Expr::list(["sts.amazonaws.com"]))
-        .set("tags", name_tags(&names.name("eks-irsa"), []))
-        .handle();
+    // `Eks` holds untyped expressions (its fields are read by modules ported
+    // separately); the issuer is a URL string.
+    let issuer_url: Value<ty::String> = Value::assume(eks.oidc_issuer_url.clone());
+    let oidc = stack.add(
+        IamOpenidConnectProvider::new("eks", ["sts.amazonaws.com"], issuer_url)
+            .tags(name_tags(&names.name("eks-irsa"), [])),
+    );
     stack.export(
         "oidc_provider_arn",
-        oidc.attr("arn"),
+        oidc.arn().into(),
         "IAM OIDC provider of the cluster, for IRSA roles.",
     );
     let issuer_host = Expr::call(
@@ -245,8 +255,9 @@ pub fn workload_iam(stack: &mut Stack, env: &Environment, cluster: &ClusterIam, 
         ],
     );
 
+    // `Irsa` (the aws kit's) keeps an untyped handle for its other callers.
     Irsa {
-        provider: oidc,
+        provider: oidc.handle().clone(),
         issuer_host,
     }
 }
@@ -341,24 +352,18 @@ fn terraform_refresh_statement() -> Statement {
 
 /// The account's GitHub Actions OIDC provider: created here, or (where
 /// another stack owns it, there being one per account) looked up.
-fn github_oidc_provider(stack: &mut Stack, env: &Environment) -> Expr {
+fn github_oidc_provider(stack: &mut Stack, env: &Environment) -> Value<ty::String> {
     let url = format!("https://{GITHUB_OIDC_HOST}");
     if env.config.ci.create_github_oidc_provider {
         stack
-            .resource("aws_iam_openid_connect_provider", "github")
-            .set("url", url)
-            .set("client_id_list", Expr::list(["sts.amazonaws.com"]))
-            .set(
-                "tags",
-                name_tags(&Names::new(env).name("github-actions"), []),
+            .add(
+                IamOpenidConnectProvider::new("github", ["sts.amazonaws.com"], url)
+                    .tags(name_tags(&Names::new(env).name("github-actions"), [])),
             )
-            .handle()
-            .attr("arn")
+            .arn()
     } else {
         stack
-            .data("aws_iam_openid_connect_provider", "github")
-            .set("url", url)
-            .handle()
-            .attr("arn")
+            .add(DataIamOpenidConnectProvider::new("github").url(url))
+            .arn()
     }
 }

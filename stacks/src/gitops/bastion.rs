@@ -109,8 +109,8 @@ pub fn bastion(
             .iam_instance_profile(profile.name())
             .monitoring(true)
             .ebs_optimized(true)
-            // IMDSv2 only, one hop, no tags: what crate::aws::imdsv2_only()
-            // gives the node groups' launch templates (another block type).
+            // IMDSv2 only, one hop, no tags: what eks.rs gives
+            // the node groups' launch templates (another block type).
             .metadata_options(
                 MetadataOptions::new()
                     .http_endpoint("enabled")
