@@ -137,12 +137,8 @@ pub fn chart_release(
 }
 
 /// A `set` entry forced to a string, so a tag like `1.10` is not read as a number.
-pub fn set_string(name: &str, value: Expr) -> Expr {
-    Expr::object([
-        ("name", Expr::from(name)),
-        ("value", value),
-        ("type", Expr::from("string")),
-    ])
+pub fn set_string(name: &str, value: impl Into<Value<ty::String>>) -> release::Set {
+    release::Set::new(name).value(value).type_("string")
 }
 
 /// A namespace (`kubernetes_namespace_v1.<id>`) with `labels`; returns a
@@ -306,9 +302,7 @@ fn local_chart(
     let chart = stack.asset_files(&format!("{LOCAL_CHARTS}/{name}"), files);
     // Callers pass a name or an untyped namespace reference: a string.
     let namespace: Value<ty::String> = Value::assume(namespace.into());
-    // A template: a string.
-    let chart_path: Value<ty::String> = Value::assume(local_chart_path(&chart.path));
-    release::Release::new(id, chart_path, name)
+    release::Release::new(id, local_chart_path(&chart.path), name)
         // The chart's content is fixed, but its hash in the plan would show
         // a change to the template, which helm alone would not notice.
         .description(format!("chart sha256:{}", chart.hash))
@@ -321,8 +315,8 @@ fn local_chart(
 }
 
 /// `${path.module}/<path>`: a chart carried inside the module.
-pub fn local_chart_path(path: &std::path::Path) -> Expr {
-    Expr::template([
+pub fn local_chart_path(path: &std::path::Path) -> Value<ty::String> {
+    Value::template([
         Expr::raw("path.module"),
         Expr::from(format!("/{}", path.display())),
     ])
