@@ -7,8 +7,11 @@
 //! cluster, so an environment is applied in two phases: the AWS stacks first,
 //! then everything (docs/app.md, `just apply <env>`).
 
+use bindings::helm::{provider as helm_provider, release};
+use bindings::kubernetes::{namespace_v1, provider as kubernetes_provider, secret_v1};
+use bindings::prelude::*;
 use serde::Serialize;
-use synth::{Address, Expr, Handle, Provider, RequiredProvider, Stack};
+use synth::{Address, Expr, Handle, RequiredProvider, Stack};
 
 use crate::eks::Eks;
 use crate::Error;
@@ -29,6 +32,10 @@ pub struct Chart {
     pub version: &'static str,
 }
 
+/// The client credential plugin both providers run: `aws eks get-token`.
+const EXEC_API_VERSION: &str = "client.authentication.k8s.io/v1beta1";
+const EXEC_COMMAND: &str = "aws";
+
 /// Declares the helm and kubernetes providers, talking to the environment's
 /// cluster with a short-lived token from `aws eks get-token` (the AWS CLI must
 /// be on PATH).
@@ -38,41 +45,42 @@ pub fn cluster_providers(stack: &mut Stack, region: &str, eks: &Eks) {
         "kubernetes",
         RequiredProvider::new("hashicorp/kubernetes", "~> 2.38"),
     );
-    let exec = Expr::object([
-        (
-            "api_version",
-            Expr::from("client.authentication.k8s.io/v1beta1"),
-        ),
-        ("command", Expr::from("aws")),
-        (
-            "args",
-            Expr::list([
-                Expr::from("eks"),
-                Expr::from("get-token"),
-                Expr::from("--cluster-name"),
-                eks.cluster_name.clone(),
-                Expr::from("--region"),
-                Expr::from(region),
-            ]),
-        ),
-    ]);
-    let host = eks.endpoint.clone();
-    let ca = Expr::call("base64decode", [eks.ca_data.clone()]);
+    // Eks holds untyped expressions while eks.rs is unported; its cluster
+    // name and endpoint are strings.
+    let cluster_name: Value<ty::String> = Value::assume(eks.cluster_name.clone());
+    let host: Value<ty::String> = Value::assume(eks.endpoint.clone());
+    let args: Vec<Value<ty::String>> = vec![
+        "eks".into(),
+        "get-token".into(),
+        "--cluster-name".into(),
+        cluster_name,
+        "--region".into(),
+        region.into(),
+    ];
+    // A function call: base64decode returns a string.
+    let ca: Value<ty::String> = Value::assume(Expr::call("base64decode", [eks.ca_data.clone()]));
     stack.provider(
-        Provider::new("kubernetes")
-            .set("host", host.clone())
-            .set("cluster_ca_certificate", ca.clone())
-            .set("exec", Expr::list([exec.clone()])),
+        kubernetes_provider::Provider::new()
+            .host(&host)
+            .cluster_ca_certificate(&ca)
+            .exec(vec![kubernetes_provider::Exec::new(
+                EXEC_API_VERSION,
+                EXEC_COMMAND,
+            )
+            .args(args.clone())])
+            .into(),
     );
     // helm 3.x: `kubernetes` is an object attribute, its `exec` an object too.
-    stack.provider(Provider::new("helm").set(
-        "kubernetes",
-        Expr::object([
-            ("host", host),
-            ("cluster_ca_certificate", ca),
-            ("exec", exec),
-        ]),
-    ));
+    stack.provider(
+        helm_provider::Provider::new()
+            .kubernetes(
+                helm_provider::Kubernetes::new()
+                    .host(host)
+                    .cluster_ca_certificate(ca)
+                    .exec(helm_provider::Exec::new(EXEC_API_VERSION, EXEC_COMMAND).args(args)),
+            )
+            .into(),
+    );
 }
 
 /// A pinned chart from its repository into kube-system, after what the
@@ -98,34 +106,39 @@ pub fn addon_release_in(
     values: &impl Serialize,
     cluster_ready: &[Address],
 ) -> Result<Handle, Error> {
+    // Callers still pass a name or an untyped namespace reference: a string.
+    let namespace: Value<ty::String> = Value::assume(namespace.into());
+    let release = chart_release(id, chart, namespace, values, cluster_ready)?;
+    Ok(stack.add(release).handle().clone())
+}
+
+/// The builder [`addon_release_in`] adds, for a caller that sets more on it
+/// (a release name other than the chart's, `create_namespace`).
+pub fn chart_release(
+    id: &str,
+    chart: Chart,
+    namespace: impl Into<Value<ty::String>>,
+    values: &impl Serialize,
+    cluster_ready: &[Address],
+) -> Result<release::Release, Error> {
     let values = synth::to_expr(values).map_err(|source| Error::Values {
         release: id.to_owned(),
         source: Box::new(source),
     })?;
-    let release = stack.resource("helm_release", id);
-    for block in cluster_ready {
-        release.depends_on(block.clone());
-    }
-    Ok(release
-        .set("name", chart.name)
-        .set("repository", chart.repository)
-        .set("chart", chart.name)
-        .set("version", chart.version)
-        .set("namespace", namespace)
-        .set("atomic", true)
-        .set("wait", true)
-        .set("timeout", RELEASE_TIMEOUT_SECONDS)
-        .set("values", Expr::list([Expr::call("yamlencode", [values])]))
-        .handle())
+    Ok(release::Release::new(id, chart.name, chart.name)
+        .repository(chart.repository)
+        .version(chart.version)
+        .namespace(namespace)
+        .atomic(true)
+        .wait(true)
+        .timeout(RELEASE_TIMEOUT_SECONDS)
+        .values([yamlencode(values)])
+        .depends_on_all(cluster_ready.iter().cloned()))
 }
 
 /// A `set` entry forced to a string, so a tag like `1.10` is not read as a number.
-pub fn set_string(name: &str, value: Expr) -> Expr {
-    Expr::object([
-        ("name", Expr::from(name)),
-        ("value", value),
-        ("type", Expr::from("string")),
-    ])
+pub fn set_string(name: &str, value: impl Into<Value<ty::String>>) -> release::Set {
+    release::Set::new(name).value(value).type_("string")
 }
 
 /// A namespace (`kubernetes_namespace_v1.<id>`) with `labels`; returns a
@@ -136,16 +149,13 @@ pub fn labelled_namespace<'a>(
     name: &str,
     labels: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Expr {
-    stack
-        .resource("kubernetes_namespace_v1", id)
-        .set(
-            "metadata",
-            Expr::object([("name", Expr::from(name)), ("labels", Expr::object(labels))]),
-        )
-        .handle()
-        .attr("metadata")
-        .index(0)
-        .attr("name")
+    let labels: std::collections::BTreeMap<&str, &str> = labels.into_iter().collect();
+    let namespace = stack.add(namespace_v1::NamespaceV1::new(
+        id,
+        namespace_v1::Metadata::new().name(name).labels(labels),
+    ));
+    // Callers (observability, webapp's Platform) still hold the name as an Expr.
+    namespace.metadata().at(0).name().into()
 }
 
 /// An Opaque Secret (`kubernetes_secret_v1.<id>`) holding `data`, whose
@@ -158,15 +168,21 @@ pub fn opaque_secret(
     namespace: Expr,
     data: Expr,
 ) -> Handle {
+    // Callers pass a namespace reference (a string) and a map of variable
+    // references (strings), untyped.
+    let namespace: Value<ty::String> = Value::assume(namespace);
+    let data: Value<ty::Map<ty::String>> = Value::assume(data);
     stack
-        .resource("kubernetes_secret_v1", id)
-        .set(
-            "metadata",
-            Expr::object([("name", Expr::from(name)), ("namespace", namespace)]),
+        .add(
+            secret_v1::SecretV1::new(
+                id,
+                secret_v1::Metadata::new().name(name).namespace(namespace),
+            )
+            .type_("Opaque")
+            .data(data),
         )
-        .set("type", "Opaque")
-        .set("data", data)
         .handle()
+        .clone()
 }
 
 /// `podDisruptionBudget` as several charts spell it.
@@ -231,17 +247,9 @@ pub fn custom_resources(
         source: Box::new(source),
     })?;
     let template = ("templates/objects.yaml".to_owned(), OBJECTS_TEMPLATE.into());
-    Ok(
-        local_chart(stack, id, name, namespace, vec![template], after)
-            .set(
-                "values",
-                Expr::list([Expr::call(
-                    "yamlencode",
-                    [Expr::object([("objects", objects)])],
-                )]),
-            )
-            .handle(),
-    )
+    let release = local_chart(stack, id, name, namespace, vec![template], after)
+        .values([yamlencode(Expr::object([("objects", objects)]))]);
+    Ok(stack.add(release).handle().clone())
 }
 
 /// [`custom_resources`] whose content is fixed at synth time (no reference
@@ -273,43 +281,42 @@ pub fn fixed_resources(
         ("templates/objects.yaml".to_owned(), FILES_TEMPLATE.into()),
         ("objects.yaml".to_owned(), stream),
     ];
-    Ok(local_chart(stack, id, name, namespace, files, after).handle())
+    let release = local_chart(stack, id, name, namespace, files, after);
+    Ok(stack.add(release).handle().clone())
 }
 
-/// A release of a chart of ours with these `files` besides its Chart.yaml.
-fn local_chart<'s>(
-    stack: &'s mut Stack,
+/// A release of a chart of ours with these `files` besides its Chart.yaml;
+/// the chart goes into the module now, the release is the caller's to add.
+fn local_chart(
+    stack: &mut Stack,
     id: &str,
     name: &str,
     namespace: impl Into<Expr>,
     mut files: Vec<(String, Vec<u8>)>,
     after: &[Handle],
-) -> &'s mut synth::Resource {
+) -> release::Release {
     let chart_yaml = format!(
         "apiVersion: v2\nname: {name}\ndescription: Custom resources synthesized by infra\ntype: application\nversion: 0.1.0\n"
     );
     files.insert(0, ("Chart.yaml".to_owned(), chart_yaml.into_bytes()));
     let chart = stack.asset_files(&format!("{LOCAL_CHARTS}/{name}"), files);
-    let release = stack.resource("helm_release", id);
-    for owner in after {
-        release.depends_on(owner);
-    }
-    release
-        .set("name", name)
-        .set("chart", local_chart_path(&chart.path))
+    // Callers pass a name or an untyped namespace reference: a string.
+    let namespace: Value<ty::String> = Value::assume(namespace.into());
+    release::Release::new(id, local_chart_path(&chart.path), name)
         // The chart's content is fixed, but its hash in the plan would show
         // a change to the template, which helm alone would not notice.
-        .set("description", format!("chart sha256:{}", chart.hash))
-        .set("namespace", namespace)
-        .set("atomic", true)
-        .set("wait", true)
-        .set("timeout", RELEASE_TIMEOUT_SECONDS)
-        .set("max_history", 10)
+        .description(format!("chart sha256:{}", chart.hash))
+        .namespace(namespace)
+        .atomic(true)
+        .wait(true)
+        .timeout(RELEASE_TIMEOUT_SECONDS)
+        .max_history(10)
+        .depends_on_all(after)
 }
 
 /// `${path.module}/<path>`: a chart carried inside the module.
-pub fn local_chart_path(path: &std::path::Path) -> Expr {
-    Expr::template([
+pub fn local_chart_path(path: &std::path::Path) -> Value<ty::String> {
+    Value::template([
         Expr::raw("path.module"),
         Expr::from(format!("/{}", path.display())),
     ])

@@ -14,6 +14,10 @@
 //! on first install: a cluster upgraded from 1.13.0 needs the v3.5.0 CRDs
 //! applied first (docs/edge.md), or the API server drops `wafv2AclArn`.
 
+use bindings::aws::iam_policy::IamPolicy;
+use bindings::aws::iam_role::IamRoleRef;
+use bindings::aws::iam_role_policy_attachment::IamRolePolicyAttachment;
+use bindings::prelude::*;
 use serde::Serialize;
 use synth::{App, Expr, Handle};
 
@@ -74,19 +78,22 @@ pub fn lb_controller(
         ADDON_NAMESPACE,
         SERVICE_ACCOUNT,
     );
-    let permissions = iam
-        .resource("aws_iam_policy", "lb_controller")
-        .set("name", names.name("load-balancer-controller"))
-        .set(
-            "description",
-            "Permissions the AWS Load Balancer Controller documents (docs/install/iam_policy.json, v3.5.0)",
-        )
-        .set("policy", policy(statements(&partition)))
-        .set("tags", crate::aws::name_tags(&names.name("load-balancer-controller"), []))
-        .handle();
-    iam.resource("aws_iam_role_policy_attachment", "lb_controller")
-        .set("role", role.attr("name"))
-        .set("policy_arn", permissions.attr("arn"));
+    // Irsa::role still returns a Handle (its other callers, eks.rs and
+    // iam.rs, are unported); it is an aws_iam_role.
+    let role = IamRoleRef::from_handle(role);
+    let permissions = iam.add(
+        IamPolicy::new("lb_controller", policy(statements(&partition)))
+            .name(names.name("load-balancer-controller"))
+            .description(
+                "Permissions the AWS Load Balancer Controller documents (docs/install/iam_policy.json, v3.5.0)",
+            )
+            .tags(crate::aws::name_tags(&names.name("load-balancer-controller"), [])),
+    );
+    iam.add(IamRolePolicyAttachment::new(
+        "lb_controller",
+        permissions.arn(),
+        role.name(),
+    ));
 
     let values = Values {
         cluster_name: eks.cluster_name.clone(),
@@ -97,7 +104,7 @@ pub fn lb_controller(
             enabled: None,
             max_unavailable: 1,
         },
-        service_account: ServiceAccount::irsa(SERVICE_ACCOUNT, role.attr("arn")),
+        service_account: ServiceAccount::irsa(SERVICE_ACCOUNT, role.arn().into()),
     };
     addon_release(
         Layer::App.of(app),

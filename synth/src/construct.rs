@@ -223,6 +223,28 @@ impl Stack {
         self.resources.push(resource);
         B::Ref::from_handle(handle)
     }
+
+    /// An overlay on the provider blocks of `P`'s provider this stack has
+    /// already declared (retargeting them, say): each setting of `config`
+    /// replaces the block's, except that an object merges key by key into
+    /// an object already there (`helm`'s `kubernetes`). The names come from
+    /// the typed builder, so the overlay is checked as a new block would be.
+    pub fn overlay_providers<P: ProviderConfig>(&mut self, config: P) {
+        let settings = config.into_body().0;
+        for provider in self.providers.iter_mut().filter(|p| p.name() == P::NAME) {
+            for (name, value) in &settings {
+                let value = match (provider.get(name), value) {
+                    (Some(Expr::Map(old)), Expr::Map(new)) => {
+                        let mut merged = old.clone();
+                        merged.extend(new.clone());
+                        Expr::Map(merged)
+                    }
+                    _ => value.clone(),
+                };
+                *provider = std::mem::replace(provider, Provider::new(P::NAME)).set(name, value);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -310,6 +332,24 @@ mod tests {
         );
         let data = Resource::data_source("t_thing", "c");
         assert_eq!(data.address().to_string(), "data.t_thing.c");
+    }
+
+    #[test]
+    fn a_provider_overlay_replaces_settings_and_merges_objects() {
+        let mut stack = Stack::new("s", "");
+        let mut nested = Body::new();
+        nested.set("host", "a");
+        nested.set("ca", "c");
+        stack.provider(Provider::new("p").set("n", 1).set("k", Expr::from(nested)));
+        stack.provider(Provider::new("q").set("n", 1));
+        let mut patch = Body::new();
+        patch.set("host", "b");
+        stack.overlay_providers(rule(2).raw_attr("k", Expr::from(patch)));
+        assert_eq!(
+            stack.providers_mut()[0].to_json(),
+            json!({"n": 2, "k": {"host": "b", "ca": "c"}})
+        );
+        assert_eq!(stack.providers_mut()[1].to_json(), json!({"n": 1}));
     }
 
     #[test]

@@ -10,33 +10,36 @@
 //! same resource blocks as production. What the emulator cannot prove is
 //! printed on every synthesis (see [`not_covered`]).
 
-use std::collections::BTreeMap;
-
+use bindings::aws::provider::{Endpoints, Provider};
+use bindings::prelude::*;
 use synth::{App, Backend, Expr, Mode};
 
 use crate::Error;
 
-/// Provider endpoint names of the AWS services the stacks call, each served by
-/// the emulator.
-const SERVICES: &[&str] = &[
-    "acm",
-    "ec2",
-    "ecr",
-    "eks",
-    "elbv2",
-    "events",
-    "iam",
-    "kms",
-    "lambda",
-    "logs",
-    "route53",
-    "s3",
-    "secretsmanager",
-    "sns",
-    "sqs",
-    "ssm",
-    "sts",
-    "wafv2",
+/// An endpoint setter of the aws provider's `endpoints` block.
+type EndpointSetter = fn(Endpoints, &str) -> Endpoints;
+
+/// The AWS services the stacks call, each served by the emulator: the
+/// provider's endpoint name, and its typed setter.
+const SERVICES: &[(&str, EndpointSetter)] = &[
+    ("acm", |e, url| e.acm(url)),
+    ("ec2", |e, url| e.ec2(url)),
+    ("ecr", |e, url| e.ecr(url)),
+    ("eks", |e, url| e.eks(url)),
+    ("elbv2", |e, url| e.elbv2(url)),
+    ("events", |e, url| e.events(url)),
+    ("iam", |e, url| e.iam(url)),
+    ("kms", |e, url| e.kms(url)),
+    ("lambda", |e, url| e.lambda(url)),
+    ("logs", |e, url| e.logs(url)),
+    ("route53", |e, url| e.route53(url)),
+    ("s3", |e, url| e.s3(url)),
+    ("secretsmanager", |e, url| e.secretsmanager(url)),
+    ("sns", |e, url| e.sns(url)),
+    ("sqs", |e, url| e.sqs(url)),
+    ("ssm", |e, url| e.ssm(url)),
+    ("sts", |e, url| e.sts(url)),
+    ("wafv2", |e, url| e.wafv2(url)),
 ];
 
 /// Which service serves each resource or data source type prefix, longest
@@ -155,11 +158,7 @@ pub fn apply(app: &mut App, endpoint: &str) -> Result<Vec<String>, Error> {
         )));
     }
     for stack in app.stacks_mut() {
-        for provider in stack.providers_mut() {
-            if provider.name() == "aws" {
-                *provider = emulated(provider.clone(), endpoint);
-            }
-        }
+        stack.overlay_providers(emulated(endpoint));
     }
     if let Some(backend) = app.backend_config().filter(|b| b.kind() == "s3").cloned() {
         app.backend(emulated_backend(backend, endpoint));
@@ -167,7 +166,11 @@ pub fn apply(app: &mut App, endpoint: &str) -> Result<Vec<String>, Error> {
     let mut notes = vec![format!(
         "emulator overlay: aws provider -> {endpoint} for {}, dummy credentials, \
          account/region/metadata checks skipped",
-        SERVICES.join(", ")
+        SERVICES
+            .iter()
+            .map(|(service, _)| *service)
+            .collect::<Vec<_>>()
+            .join(", ")
     )];
     notes.extend(
         not_covered(app)
@@ -178,7 +181,8 @@ pub fn apply(app: &mut App, endpoint: &str) -> Result<Vec<String>, Error> {
 }
 
 /// The S3 backend's settings for the emulator, which accepts any credentials
-/// and has no account or region metadata to validate against.
+/// and has no account or region metadata to validate against. Set by name: a
+/// backend is terraform's own block, in no provider schema.
 fn emulated_backend(backend: Backend, endpoint: &str) -> Backend {
     backend
         .set("endpoints", Expr::object([("s3", endpoint)]))
@@ -191,22 +195,25 @@ fn emulated_backend(backend: Backend, endpoint: &str) -> Backend {
         .set("skip_region_validation", true)
 }
 
-/// The provider's own settings for an emulator: it accepts any credentials and
-/// has no instance metadata, account or region list to check against.
-fn emulated(provider: synth::Provider, endpoint: &str) -> synth::Provider {
-    let endpoints: BTreeMap<String, Expr> = SERVICES
+/// The aws provider's own settings for an emulator, laid over each declared
+/// aws provider: it accepts any credentials and has no instance metadata,
+/// account or region list to check against.
+fn emulated(endpoint: &str) -> Provider {
+    let endpoints = SERVICES
         .iter()
-        .map(|service| ((*service).to_owned(), Expr::from(endpoint)))
-        .collect();
-    provider
-        .set("endpoints", Expr::from(endpoints))
-        .set("access_key", "emulator")
-        .set("secret_key", "emulator")
-        .set("s3_use_path_style", true)
-        .set("skip_credentials_validation", true)
-        .set("skip_requesting_account_id", true)
-        .set("skip_metadata_api_check", true)
-        .set("skip_region_validation", true)
+        .fold(Endpoints::new(), |endpoints, (_, set)| {
+            set(endpoints, endpoint)
+        });
+    Provider::new()
+        .endpoints(endpoints)
+        .access_key("emulator")
+        .secret_key("emulator")
+        .s3_use_path_style(true)
+        .skip_credentials_validation(true)
+        .skip_requesting_account_id(true)
+        // The schema types it a string; terraform converts the literal.
+        .skip_metadata_api_check(Value::from_bool(true))
+        .skip_region_validation(true)
 }
 
 /// The emulator listens on loopback only; anything else would send the dummy
@@ -268,13 +275,13 @@ pub fn not_covered(app: &App) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use synth::{Provider, RequiredProvider, SynthOptions};
+    use synth::{RequiredProvider, SynthOptions};
 
     fn app_with(types: &[(&str, &str)]) -> App {
         let mut app = App::new("staging");
         let stack = app.stack("network", "test");
         stack.require_provider("aws", RequiredProvider::new("hashicorp/aws", "~> 5.100"));
-        stack.provider(Provider::new("aws").set("region", "eu-west-1"));
+        stack.provider(Provider::new().region("eu-west-1").into());
         for (ty, name) in types {
             stack.resource(ty, name);
         }
@@ -295,7 +302,7 @@ mod tests {
         apply(&mut app, "http://127.0.0.1:4566").expect("overlay");
         let aws = provider_json(&app);
         assert_eq!(aws["region"], "eu-west-1");
-        for service in SERVICES {
+        for (service, _) in SERVICES {
             assert_eq!(
                 aws["endpoints"][service], "http://127.0.0.1:4566",
                 "{service}"

@@ -18,7 +18,7 @@ use synth::{Expr, Handle, Stack, Variable};
 use super::projects::SERVICE_PROJECT_ROLE;
 use crate::config::{Environment, GitopsConfig, TeamRole};
 use crate::eks::Eks;
-use crate::helm::{addon_release, system_placement, Chart, Toleration};
+use crate::helm::{chart_release, system_placement, Chart, Toleration};
 use crate::Error;
 
 pub const CHART: Chart = Chart {
@@ -252,16 +252,14 @@ pub fn argo_cd(
     };
     // Argo CD runs on the system nodes and delivers Karpenter itself, so it
     // waits for the cluster alone, not for releases it will deliver.
-    let release = addon_release(stack, RELEASE_ID, CHART, &values, &eks.cluster_ready)?;
-    // helm.rs's addon_release builds the release untyped (it is ported after
-    // issue 17), so its name and namespace are set on the block it added.
-    stack
-        .find_mut(release.address())
-        .expect("just added")
-        .set("name", RELEASE_NAME)
-        .set("namespace", NAMESPACE)
-        .set("create_namespace", true);
-    Ok(release)
+    let release = stack.add(
+        chart_release(RELEASE_ID, CHART, NAMESPACE, &values, &eks.cluster_ready)?
+            .name(RELEASE_NAME)
+            .create_namespace(true),
+    );
+    // The caller takes the untyped handle: helm.rs's custom_resources, which
+    // follow the release, take `Handle`s.
+    Ok(release.handle().clone())
 }
 
 /// argocd-cm.

@@ -19,6 +19,8 @@ use bindings::aws::instance::{Instance, MetadataOptions, RootBlockDevice};
 use bindings::aws::security_group::{SecurityGroup, SecurityGroupRef};
 use bindings::aws::vpc_security_group_egress_rule::VpcSecurityGroupEgressRule;
 use bindings::aws::vpc_security_group_ingress_rule::VpcSecurityGroupIngressRule;
+use bindings::helm::provider as helm_provider;
+use bindings::kubernetes::provider as kubernetes_provider;
 use bindings::prelude::*;
 use synth::{Expr, Lifecycle, Stack, Variable};
 
@@ -249,14 +251,12 @@ fn api_host(eks: &Eks) -> Expr {
 /// one is given, still checking the API server's certificate against its own
 /// name; without one they talk to the endpoint as before (from inside the VPC).
 ///
-/// An overlay on provider blocks helm.rs has already declared, so it edits
-/// them by attribute name (`Provider::set`, the escape hatch): the typed
-/// provider builders only build new blocks.
+/// An overlay on provider blocks helm.rs has already declared
+/// (`Stack::overlay_providers`): only the host and the server name change.
 pub fn tunnel_providers(stack: &mut Stack, eks: &Eks) {
-    let tunnel = stack.variable(
+    let tunnel: Value<ty::String> = stack.typed_variable(
         TUNNEL_VARIABLE,
         Variable::new()
-            .ty("string")
             .default("")
             .description(
                 "Local end of an SSM port-forwarding session to the private API endpoint (https://127.0.0.1:PORT), set by just bootstrap; empty to reach the endpoint directly.",
@@ -268,27 +268,22 @@ pub fn tunnel_providers(stack: &mut Stack, eks: &Eks) {
                 "cluster_api_tunnel must be empty or https://127.0.0.1:PORT (the tunnel ends on this machine).",
             ),
     );
-    let host = Expr::call(
+    // Function calls of strings (the variable, the endpoint): strings.
+    let host: Value<ty::String> = Value::assume(Expr::call(
         "coalesce",
         [Expr::call("trimspace", [tunnel]), eks.endpoint.clone()],
+    ));
+    let server_name: Value<ty::String> = Value::assume(api_host(eks));
+    stack.overlay_providers(
+        kubernetes_provider::Provider::new()
+            .host(&host)
+            .tls_server_name(&server_name),
     );
-    let server_name = api_host(eks);
-    for provider in stack.providers_mut() {
-        let adjusted = match provider.name() {
-            "kubernetes" => provider
-                .clone()
-                .set("host", host.clone())
-                .set("tls_server_name", server_name.clone()),
-            "helm" => {
-                let Some(Expr::Map(mut kubernetes)) = provider.get("kubernetes").cloned() else {
-                    continue;
-                };
-                kubernetes.insert("host".to_owned(), host.clone());
-                kubernetes.insert("tls_server_name".to_owned(), server_name.clone());
-                provider.clone().set("kubernetes", Expr::Map(kubernetes))
-            }
-            _ => continue,
-        };
-        *provider = adjusted;
-    }
+    stack.overlay_providers(
+        helm_provider::Provider::new().kubernetes(
+            helm_provider::Kubernetes::new()
+                .host(host)
+                .tls_server_name(server_name),
+        ),
+    );
 }

@@ -11,6 +11,9 @@ mod values;
 
 use std::path::Path;
 
+use bindings::aws::iam_role::IamRoleRef;
+use bindings::helm::release::Release;
+use bindings::prelude::*;
 use synth::{App, Expr, Handle, Stack, Variable};
 
 use crate::aws::{inline_policy, Irsa, Names, Partition, Statement};
@@ -71,7 +74,8 @@ pub fn webapp(
     let stack = Layer::App.of(app);
     let deploy = DeployVariables::declare(stack, !gitops);
     let (eks, edge) = (platform.eks, platform.edge);
-    let namespace = platform.namespace.clone();
+    // Platform holds the namespace untyped (lib.rs builds it): a name, a string.
+    let namespace: Value<ty::String> = Value::assume(platform.namespace.clone());
 
     let chart = stack
         .asset_dir(CHART_ASSET, chart_dir)
@@ -86,53 +90,51 @@ pub fn webapp(
     // A structured local rather than a YAML string: diffs between environments
     // and revisions then show each value that changes.
     let values = stack.local(VALUES_LOCAL, values);
+    // Eks and Edge hold untyped expressions while eks.rs and edge/ are
+    // unported; the repository URL and the ARNs are strings.
     let mut set = vec![set_string(
         "image.repository",
-        eks.ecr_repository_url.clone(),
+        Value::assume(eks.ecr_repository_url.clone()),
     )];
     if let Some((tag, digest)) = deploy.image {
         set.push(set_string("image.tag", tag));
         set.push(set_string("image.digest", digest));
     }
     set.push(set_string("serviceAccount.roleArn", role_arn));
+    let certificate_arn: Value<ty::String> = Value::assume(edge.certificate_arn.clone());
     // The certificate is known once issued and validated, the web ACL once made.
     match env.config.app.load_balancer.kind {
         LoadBalancerKind::Alb => {
-            set.push(set_string(
-                "ingress.certificateArn",
-                edge.certificate_arn.clone(),
-            ));
+            set.push(set_string("ingress.certificateArn", certificate_arn));
             if let Some(acl) = &edge.web_acl_arn {
-                set.push(set_string("ingress.wafAclArn", acl.clone()));
+                set.push(set_string("ingress.wafAclArn", Value::assume(acl.clone())));
             }
         }
-        LoadBalancerKind::Nlb => set.push(set_string(
-            "service.tls.certificateArn",
-            edge.certificate_arn.clone(),
-        )),
+        LoadBalancerKind::Nlb => {
+            set.push(set_string("service.tls.certificateArn", certificate_arn))
+        }
     }
-    let webapp = stack
-        .resource("helm_release", "webapp")
-        .set("name", RELEASE_NAME)
-        .set("chart", local_chart_path(&chart.path))
-        // helm only notices a local chart's change when its version moves; a
-        // new description on every content change makes terraform upgrade it.
-        .set("description", format!("chart sha256:{}", chart.hash))
-        .set("namespace", namespace.clone())
-        .set("atomic", true)
-        .set("cleanup_on_fail", true)
-        .set("wait", true)
-        .set("timeout", RELEASE_TIMEOUT_SECONDS)
-        .set("max_history", 10)
-        .set("values", Expr::list([Expr::call("yamlencode", [values])]))
-        .set("set", Expr::list(set));
-    // The Ingress and Service need the controller's webhooks, the HPA needs
-    // metrics, the pods their Secret; and on destroy the controller must
-    // outlive them to delete the load balancer.
-    for addon in addons {
-        webapp.depends_on(addon);
-    }
-    let webapp = webapp.handle();
+    let webapp = stack.add(
+        Release::new("webapp", local_chart_path(&chart.path), RELEASE_NAME)
+            // helm only notices a local chart's change when its version moves; a
+            // new description on every content change makes terraform upgrade it.
+            .description(format!("chart sha256:{}", chart.hash))
+            .namespace(namespace)
+            .atomic(true)
+            .cleanup_on_fail(true)
+            .wait(true)
+            .timeout(RELEASE_TIMEOUT_SECONDS)
+            .max_history(10)
+            // A local's value: the structured values above, encoded.
+            .values([yamlencode(values)])
+            .set(set)
+            // The Ingress and Service need the controller's webhooks, the HPA
+            // needs metrics, the pods their Secret; and on destroy the
+            // controller must outlive them to delete the load balancer.
+            .depends_on_all(addons),
+    );
+    // public_name.rs reads the release's address only.
+    let webapp = webapp.handle().clone();
 
     // Terraform reads the load balancer after the release it installs;
     // Argo CD's release is out of terraform's sight, so the record follows
@@ -148,7 +150,12 @@ pub fn webapp(
 
 /// The IRSA role of the service's pods: they read their own parameters and
 /// nothing else.
-fn service_role(stack: &mut Stack, env: &Environment, network: &Network, irsa: &Irsa) -> Expr {
+fn service_role(
+    stack: &mut Stack,
+    env: &Environment,
+    network: &Network,
+    irsa: &Irsa,
+) -> Value<ty::String> {
     let names = Names::new(env);
     let partition = Partition::of(&env.config.region);
     let service = &env.config.service;
@@ -177,14 +184,15 @@ fn service_role(stack: &mut Stack, env: &Environment, network: &Network, irsa: &
         ])
         .on([parameters])],
     );
-    role.attr("arn")
+    // Irsa::role returns a Handle for its unported callers; it is an aws_iam_role.
+    IamRoleRef::from_handle(role).arn()
 }
 
 /// The variables a deploy passes.
 #[derive(Debug)]
 struct DeployVariables {
     /// The image's tag and digest, when terraform deploys it.
-    image: Option<(Expr, Expr)>,
+    image: Option<(Value<ty::String>, Value<ty::String>)>,
 }
 
 impl DeployVariables {
@@ -194,21 +202,19 @@ impl DeployVariables {
         }
     }
 
-    fn image(stack: &mut Stack) -> (Expr, Expr) {
-        let image_tag = stack.variable(
+    fn image(stack: &mut Stack) -> (Value<ty::String>, Value<ty::String>) {
+        let image_tag = stack.typed_variable(
             "image_tag",
             Variable::new()
-                .ty("string")
                 .description("Tag of the webapp image in the ECR repository to deploy (CI passes the tag it built).")
                 .validation(
                     Expr::raw("can(regex(\"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$\", var.image_tag))"),
                     "image_tag must be a Docker tag: letters, digits, '_', '.', '-', at most 128 characters.",
                 ),
         );
-        let image_digest = stack.variable(
+        let image_digest = stack.typed_variable(
             "image_digest",
             Variable::new()
-                .ty("string")
                 .default("")
                 .description(
                     "Digest (sha256:...) of the image CI built; when set, pods pull by digest, so a moved tag cannot change what runs.",

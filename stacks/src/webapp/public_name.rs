@@ -21,7 +21,13 @@
 //! exactly that record, and a later replacement of the load balancer shows
 //! as a change of the record in the next plan. docs/edge.md says so.
 
-use synth::{Address, App, Expr, Handle, Resource, Stack};
+use std::collections::BTreeMap;
+
+use bindings::aws::data_lb::DataLb;
+use bindings::aws::data_lbs::DataLbs;
+use bindings::aws::route53_record::{Alias, Route53Record};
+use bindings::prelude::*;
+use synth::{App, Expr, Handle};
 
 use crate::aws::Names;
 use crate::config::{Environment, LoadBalancerKind};
@@ -46,48 +52,31 @@ pub(super) fn public_name(app: &mut App, env: &Environment, edge: &Edge, deliver
     let (stack, balancer_name) = match delivery {
         Delivery::Terraform(release) => {
             let stack = Layer::App.of(app);
-            let balancer = stack
-                .data("aws_lb", "webapp")
-                .set("tags", tags)
-                .depends_on(release)
-                .handle();
-            record(
-                stack,
-                env,
-                edge,
-                balancer.attr("dns_name"),
-                balancer.attr("zone_id"),
-            );
-            (stack, balancer.attr("dns_name"))
+            let balancer = stack.add(DataLb::new("webapp").tags(tags).depends_on(release));
+            stack.add(record(env, edge, balancer.dns_name(), balancer.zone_id()));
+            (stack, balancer.dns_name().into())
         }
         Delivery::ArgoCd => {
             let stack = Layer::Network.of(app);
-            let found = stack
-                .data("aws_lbs", "webapp")
-                .set("tags", tags.clone())
-                .handle();
+            let found = stack.add(DataLbs::new("webapp").tags(tags.clone()));
             // One when the controller has made it, else none: a second one
             // with the same tags fails the lookup below, as it should.
-            let present = Expr::call(
-                "min",
-                [Expr::call("length", [found.attr("arns")]), Expr::from(1)],
+            let present = Expr::call("min", [Expr::call("length", [found.arns()]), Expr::from(1)]);
+            let balancer = stack.add(DataLb::new("webapp").tags(tags).count(present.clone()));
+            // The typed accessors read a block without `count`; its first
+            // instance is read by attribute name (both strings).
+            let first = balancer.handle().at(0);
+            stack.add(
+                record(
+                    env,
+                    edge,
+                    Value::assume(first.clone().attr("dns_name")),
+                    Value::assume(first.attr("zone_id")),
+                )
+                .count(present),
             );
-            stack
-                .data("aws_lb", "webapp")
-                .count(present.clone())
-                .set("tags", tags);
-            let balancer = Expr::reference(Address::data("aws_lb", "webapp"));
-            let first = balancer.clone().index(0);
-            record(
-                stack,
-                env,
-                edge,
-                first.clone().attr("dns_name"),
-                first.attr("zone_id"),
-            )
-            .count(present);
             // Empty until the load balancer exists.
-            let names = balancer.splat().attr("dns_name");
+            let names = balancer.handle().expr().splat().attr("dns_name");
             (stack, Expr::call("join", [Expr::from(""), names]))
         }
     };
@@ -113,7 +102,7 @@ pub(super) fn public_name(app: &mut App, env: &Environment, edge: &Edge, deliver
 /// The tags the controller gives the service's load balancer. The cluster's
 /// name is written as the config makes it, not read from the cluster, so
 /// the lookup never waits on a change to the cluster.
-fn balancer_tags(env: &Environment) -> Expr {
+fn balancer_tags(env: &Environment) -> BTreeMap<&'static str, String> {
     let (key, value) = match env.config.app.load_balancer.kind {
         // An Ingress group's load balancer is tagged with the group's name.
         LoadBalancerKind::Alb => ("ingress.k8s.aws/stack", ALB_GROUP.to_owned()),
@@ -122,34 +111,21 @@ fn balancer_tags(env: &Environment) -> Expr {
             format!("{}/{RELEASE_NAME}", env.config.service.namespace),
         ),
     };
-    Expr::object([
-        (
-            "elbv2.k8s.aws/cluster",
-            Expr::from(Names::new(env).cluster()),
-        ),
-        (key, Expr::from(value)),
+    BTreeMap::from([
+        ("elbv2.k8s.aws/cluster", Names::new(env).cluster()),
+        (key, value),
     ])
 }
 
 /// The alias A record of the public name.
-fn record<'s>(
-    stack: &'s mut Stack,
+fn record(
     env: &Environment,
     edge: &Edge,
-    name: Expr,
-    zone_id: Expr,
-) -> &'s mut Resource {
-    stack
-        .resource("aws_route53_record", "webapp")
-        .set("zone_id", edge.zone_id.clone())
-        .set("name", env.config.edge.hostname.as_str())
-        .set("type", "A")
-        .set(
-            "alias",
-            Expr::object([
-                ("name", name),
-                ("zone_id", zone_id),
-                ("evaluate_target_health", Expr::from(true)),
-            ]),
-        )
+    name: Value<ty::String>,
+    zone_id: Value<ty::String>,
+) -> Route53Record {
+    // Edge holds the zone id untyped while edge/ is unported: a string.
+    let zone: Value<ty::String> = Value::assume(edge.zone_id.clone());
+    Route53Record::new("webapp", env.config.edge.hostname.as_str(), "A", zone)
+        .alias(Alias::new(true, name, zone_id))
 }
