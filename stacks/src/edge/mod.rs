@@ -11,6 +11,8 @@
 mod certificate;
 mod waf;
 
+use bindings::aws::data_route53_zone::DataRoute53Zone;
+use bindings::prelude::*;
 use synth::{App, Expr};
 
 use crate::aws::{inline_policy, Names, Partition, Statement};
@@ -42,13 +44,14 @@ pub fn edge(app: &mut App, env: &Environment, network: &Network, iam: &ClusterIa
     let edge = &env.config.edge;
     let stack = Layer::Network.of(app);
     let zone_id = stack
-        .data("aws_route53_zone", "edge")
-        .set("name", edge.hosted_zone.as_str())
-        .set("private_zone", false)
-        .handle()
-        .attr("zone_id");
+        .add(
+            DataRoute53Zone::new("edge")
+                .name(&edge.hosted_zone)
+                .private_zone(false),
+        )
+        .zone_id();
     let certificate_arn = match &edge.certificate_arn {
-        Some(arn) => Expr::from(arn.as_str()),
+        Some(arn) => Value::from(arn),
         None => certificate::issued(stack, &names, &edge.hostname, &zone_id),
     };
     let web_acl_arn = edge
@@ -58,10 +61,12 @@ pub fn edge(app: &mut App, env: &Environment, network: &Network, iam: &ClusterIa
     if env.config.gitops_enabled().is_none() {
         ci_deployer_public_name(app, &partition, &edge.hostname, iam, &zone_id);
     }
+    // The fields stay `Expr` while webapp/, which reads them, is ported
+    // apart; the references behind them are typed.
     Edge {
-        certificate_arn,
-        web_acl_arn,
-        zone_id,
+        certificate_arn: certificate_arn.into(),
+        web_acl_arn: web_acl_arn.map(Expr::from),
+        zone_id: zone_id.into(),
     }
 }
 
@@ -71,7 +76,7 @@ fn ci_deployer_public_name(
     partition: &Partition,
     hostname: &str,
     iam: &ClusterIam,
-    zone_id: &Expr,
+    zone_id: &Value<ty::String>,
 ) {
     inline_policy(
         Layer::Iam.of(app),
@@ -80,9 +85,9 @@ fn ci_deployer_public_name(
         &iam.ci_deployer_role,
         [Statement::allow(["route53:ChangeResourceRecordSets"])
             .sid("PublicNameRecordOnly")
-            .on([Expr::template([
+            .on([Value::template([
                 Expr::from(format!("arn:{}:route53:::hostedzone/", partition.name)),
-                zone_id.clone(),
+                zone_id.into(),
             ])])
             .condition(
                 "ForAllValues:StringEquals",

@@ -3,6 +3,17 @@
 //! limit per client address; every rule's metrics and samples visible, and
 //! every request logged (credentials redacted) to a KMS-encrypted log group.
 
+use bindings::aws::cloudwatch_log_group::CloudwatchLogGroup;
+use bindings::aws::cloudwatch_log_resource_policy::CloudwatchLogResourcePolicy;
+use bindings::aws::wafv2_web_acl::{
+    Action, ActionBlock, Allow, DefaultAction, ManagedRuleGroupStatement, OverrideAction,
+    OverrideActionNone, RateBasedStatement, Rule, Statement as RuleStatement, VisibilityConfig,
+    Wafv2WebAcl, Wafv2WebAclVisibilityConfig,
+};
+use bindings::aws::wafv2_web_acl_logging_configuration::{
+    RedactedFields, SingleHeader, Wafv2WebAclLoggingConfiguration,
+};
+use bindings::prelude::*;
 use synth::{Expr, Stack};
 
 use crate::aws::{name_tags, policy, Names, Partition, Statement};
@@ -27,122 +38,91 @@ pub(super) fn web_acl(
     partition: &Partition,
     config: &WafConfig,
     network: &Network,
-) -> Expr {
+) -> Value<ty::String> {
     let name = names.name("edge");
-    let visible = |metric: &str| {
-        Expr::object([
-            ("cloudwatch_metrics_enabled", Expr::from(true)),
-            ("metric_name", Expr::from(format!("{name}-{metric}"))),
-            ("sampled_requests_enabled", Expr::from(true)),
-        ])
-    };
-    let mut rules = vec![Expr::object([
-        ("name", Expr::from("rate-limit-per-client")),
-        ("priority", Expr::from(10)),
-        (
-            "action",
-            Expr::object([("block", Expr::object::<&str, Expr>([]))]),
+    let metric = |metric: &str| format!("{name}-{metric}");
+    let visible = |m: &str| VisibilityConfig::new(true, metric(m), true);
+    let mut rules = vec![Rule::new(
+        "rate-limit-per-client",
+        10,
+        RuleStatement::new().rate_based_statement(
+            RateBasedStatement::new(config.rate_limit)
+                .aggregate_key_type("IP")
+                .evaluation_window_sec(RATE_WINDOW_SECONDS),
         ),
-        (
-            "statement",
-            Expr::object([(
-                "rate_based_statement",
-                Expr::object([
-                    ("limit", Expr::from(config.rate_limit)),
-                    ("aggregate_key_type", Expr::from("IP")),
-                    ("evaluation_window_sec", Expr::from(RATE_WINDOW_SECONDS)),
-                ]),
-            )]),
-        ),
-        ("visibility_config", visible("rate-limit-per-client")),
-    ])];
+        visible("rate-limit-per-client"),
+    )
+    .action(Action::new().block(ActionBlock::new()))];
     for (priority, (group, metric)) in (20..).step_by(10).zip(MANAGED_RULE_GROUPS) {
-        rules.push(Expr::object([
-            ("name", Expr::from(group)),
-            ("priority", Expr::from(priority)),
+        rules.push(
+            Rule::new(
+                group,
+                priority,
+                RuleStatement::new()
+                    .managed_rule_group_statement(ManagedRuleGroupStatement::new(group, "AWS")),
+                visible(metric),
+            )
             // The group's own actions (block) apply.
-            (
-                "override_action",
-                Expr::object([("none", Expr::object::<&str, Expr>([]))]),
-            ),
-            (
-                "statement",
-                Expr::object([(
-                    "managed_rule_group_statement",
-                    Expr::object([("name", group), ("vendor_name", "AWS")]),
-                )]),
-            ),
-            ("visibility_config", visible(metric)),
-        ]));
+            .override_action(OverrideAction::new().none(OverrideActionNone::new())),
+        );
     }
-    let acl = stack
-        .resource("aws_wafv2_web_acl", "edge")
-        .set("name", name.as_str())
-        .set(
-            "description",
-            "In front of the service's ALB: managed rules and a rate limit per client",
+    let acl = stack.add(
+        Wafv2WebAcl::new(
+            "edge",
+            DefaultAction::new().allow(Allow::new()),
+            "REGIONAL",
+            Wafv2WebAclVisibilityConfig::new(true, metric("all"), true),
         )
-        .set("scope", "REGIONAL")
-        .set(
-            "default_action",
-            Expr::object([("allow", Expr::object::<&str, Expr>([]))]),
-        )
-        .set("rule", Expr::list(rules))
-        .set("visibility_config", visible("all"))
-        .set("tags", name_tags(&name, []))
-        .handle();
+        .name(&name)
+        .description("In front of the service's ALB: managed rules and a rate limit per client")
+        .rule(rules)
+        .tags(name_tags(&name, [])),
+    );
 
     // WAF delivers its log only to a group whose name starts with this.
-    let log_group = stack
-        .resource("aws_cloudwatch_log_group", "waf")
-        .set("name", format!("aws-waf-logs-{name}"))
-        .set("retention_in_days", config.log_retention_days)
-        .set("kms_key_id", network.logs_kms_key_arn.clone())
-        .set("tags", name_tags(&names.name("waf-logs"), []))
-        .handle();
+    let log_group = stack.add(
+        CloudwatchLogGroup::new("waf")
+            .name(format!("aws-waf-logs-{name}"))
+            .retention_in_days(config.log_retention_days)
+            // Network's fields stay untyped while its other readers are
+            // ported; the key's ARN is a string.
+            .kms_key_id(Value::assume(network.logs_kms_key_arn.clone()))
+            .tags(name_tags(&names.name("waf-logs"), [])),
+    );
     // Declared here rather than left to WAF to add on first use, so it is
     // reviewed, scoped to this group and account, and removed on destroy.
     let region = partition.region.as_str();
-    let delivery = stack
-        .resource("aws_cloudwatch_log_resource_policy", "waf")
-        .set("policy_name", names.name("waf-log-delivery"))
-        .set(
-            "policy_document",
-            policy([
-                Statement::allow(["logs:CreateLogStream", "logs:PutLogEvents"])
-                    .sid("WafLogDelivery")
-                    .principal("Service", partition.service("delivery.logs"))
-                    .on([Expr::template([log_group.attr("arn"), Expr::from(":*")])])
-                    .condition(
-                        "StringEquals",
-                        "aws:SourceAccount",
-                        network.account_id.clone(),
-                    )
-                    .condition(
-                        "ArnLike",
-                        "aws:SourceArn",
-                        partition.arn("logs", region, &network.account_id, "*"),
-                    ),
-            ]),
-        )
-        .handle();
-    stack
-        .resource("aws_wafv2_web_acl_logging_configuration", "edge")
-        .set("resource_arn", acl.attr("arn"))
-        .set(
-            "log_destination_configs",
-            Expr::list([log_group.attr("arn")]),
-        )
-        // Credentials a client sends never reach the log.
-        .set(
-            "redacted_fields",
-            Expr::list(["authorization", "cookie"].map(|header| {
-                Expr::object([(
-                    "single_header",
-                    Expr::object([("name", Expr::from(header))]),
-                )])
-            })),
-        )
-        .depends_on(&delivery);
-    acl.attr("arn")
+    let delivery = stack.add(CloudwatchLogResourcePolicy::new(
+        "waf",
+        policy([
+            Statement::allow(["logs:CreateLogStream", "logs:PutLogEvents"])
+                .sid("WafLogDelivery")
+                .principal("Service", partition.service("delivery.logs"))
+                .on([Value::template([
+                    Expr::from(log_group.arn()),
+                    Expr::from(":*"),
+                ])])
+                .condition(
+                    "StringEquals",
+                    "aws:SourceAccount",
+                    network.account_id.clone(),
+                )
+                .condition(
+                    "ArnLike",
+                    "aws:SourceArn",
+                    partition.arn("logs", region, &network.account_id, "*"),
+                ),
+        ]),
+        names.name("waf-log-delivery"),
+    ));
+    stack.add(
+        Wafv2WebAclLoggingConfiguration::new("edge", [log_group.arn()], acl.arn())
+            // Credentials a client sends never reach the log.
+            .redacted_fields(
+                ["authorization", "cookie"]
+                    .map(|header| RedactedFields::new().single_header(SingleHeader::new(header))),
+            )
+            .depends_on(&delivery),
+    );
+    acl.arn()
 }

@@ -15,6 +15,10 @@ mod operator;
 mod package;
 mod rotation;
 
+use bindings::aws::iam_role::IamRoleRef;
+use bindings::aws::kms_key::KmsKeyRef;
+use bindings::aws::secretsmanager_secret::{SecretsmanagerSecret, SecretsmanagerSecretRef};
+use bindings::prelude::*;
 use synth::{App, Expr, Handle, Stack};
 
 use crate::aws::{inline_policy, kms_key, name_tags, Irsa, Names, Partition, Statement};
@@ -51,27 +55,28 @@ pub fn secrets(
     let config = &env.config.secrets;
     let service_namespace = env.config.service.namespace.as_str();
     let iam = Layer::Iam.of(app);
-    let key = kms_key(
+    // `kms_key` still hands out a `Handle` for its unported callers.
+    let key = KmsKeyRef::from_handle(kms_key(
         iam,
         &names,
         "app-secrets",
         &format!("Secrets Manager secrets of {}", names.cluster()),
         partition.account_root(&network.account_id),
         Vec::new(),
-    );
-    let key_arn = key.attr("arn");
-    let stored: Vec<(&str, String, Handle)> = config
+    ));
+    let key_arn = key.arn();
+    let stored: Vec<(&str, String, SecretsmanagerSecretRef)> = config
         .values
         .iter()
         .map(|(name, source)| {
-            let (path, handle) = secret(iam, env, &names, name, *source, &key_arn);
-            (name.as_str(), path, handle)
+            let (path, stored) = secret(iam, env, &names, name, *source, &key_arn);
+            (name.as_str(), path, stored)
         })
         .collect();
-    let generated: Vec<(&str, Handle)> = stored
+    let generated: Vec<(&str, SecretsmanagerSecretRef)> = stored
         .iter()
         .filter(|(name, _, _)| config.values[*name] == SecretSource::Generated)
-        .map(|(name, _, handle)| (*name, handle.clone()))
+        .map(|(name, _, secret)| (*name, secret.clone()))
         .collect();
     if !generated.is_empty() {
         rotation::rotation(
@@ -79,7 +84,9 @@ pub fn secrets(
             env,
             &rotation::Rotated {
                 key_arn: &key_arn,
-                logs_key_arn: &network.logs_kms_key_arn,
+                // Network's fields stay untyped while its other readers are
+                // ported; the key's ARN is a string.
+                logs_key_arn: &Value::assume(network.logs_kms_key_arn.clone()),
                 secrets: &generated,
             },
         );
@@ -87,7 +94,9 @@ pub fn secrets(
 
     // The namespace's own role: its SecretStore reads these secrets and no
     // other, and decrypts them only through Secrets Manager.
-    let arns: Vec<Expr> = stored.iter().map(|(_, _, s)| s.attr("arn")).collect();
+    let arns: Vec<Value<ty::String>> = stored.iter().map(|(_, _, s)| s.arn()).collect();
+    // `Irsa::role` and `inline_policy` still take and give a `Handle` for
+    // their unported callers.
     let reader = irsa.role(
         iam,
         "secrets_reader",
@@ -115,20 +124,21 @@ pub fn secrets(
         .iter()
         .map(|(name, path, _)| (*name, path.as_str()))
         .collect();
-    let release = operator::install(app, env, eks, namespace, &reader.attr("arn"), &remote)?;
+    let reader_arn = IamRoleRef::from_handle(reader).arn();
+    let release = operator::install(app, env, eks, namespace, &reader_arn, &remote)?;
     Ok(Secrets { release })
 }
 
 /// One secret, without a value; returns its name in Secrets Manager and
-/// its handle.
+/// a reference to it.
 fn secret(
     stack: &mut Stack,
     env: &Environment,
     names: &Names,
     name: &str,
     source: SecretSource,
-    key_arn: &Expr,
-) -> (String, Handle) {
+    key_arn: &Value<ty::String>,
+) -> (String, SecretsmanagerSecretRef) {
     let config = &env.config.secrets;
     let path = format!(
         "{}/{}/{name}",
@@ -144,33 +154,30 @@ fn secret(
         ),
     };
     let lower = name.to_ascii_lowercase();
-    let handle = stack
-        .resource("aws_secretsmanager_secret", &lower)
-        .set("name", path.as_str())
-        .set("description", description)
-        .set("kms_key_id", key_arn.clone())
-        .set("recovery_window_in_days", config.recovery_window_days)
-        .set(
-            "tags",
-            name_tags(
+    let secret = stack.add(
+        SecretsmanagerSecret::new(&lower)
+            .name(&path)
+            .description(description)
+            .kms_key_id(key_arn)
+            .recovery_window_in_days(config.recovery_window_days)
+            .tags(name_tags(
                 &names.name(&format!("secret-{}", lower.replace('_', "-"))),
                 [],
-            ),
-        )
-        .handle();
-    (path, handle)
+            )),
+    );
+    (path, secret)
 }
 
 /// Use of the secrets' key through Secrets Manager only, and only for the
 /// given secrets (Secrets Manager names the secret in the encryption context).
 fn key_use<const N: usize>(
     actions: [&str; N],
-    key_arn: &Expr,
+    key_arn: &Value<ty::String>,
     partition: &Partition,
-    secret_arns: &[Expr],
+    secret_arns: &[Value<ty::String>],
 ) -> Statement {
     Statement::allow(actions)
-        .on([key_arn.clone()])
+        .on([key_arn])
         .condition(
             "StringEquals",
             "kms:ViaService",
@@ -182,7 +189,7 @@ fn key_use<const N: usize>(
         .condition(
             "StringEquals",
             "kms:EncryptionContext:SecretARN",
-            Expr::list(secret_arns.to_vec()),
+            Expr::list(secret_arns.iter().map(Expr::from)),
         )
 }
 

@@ -5,6 +5,10 @@
 //! Secret. The controller itself has no AWS role: each namespace's store
 //! brings its own, so a namespace can never read another's secrets.
 
+use std::collections::BTreeMap;
+
+use bindings::kubernetes::namespace_v1::{Metadata as NamespaceMetadata, NamespaceV1};
+use bindings::prelude::*;
 use serde::Serialize;
 use synth::{App, Expr, Handle};
 
@@ -128,8 +132,8 @@ struct Resource<S> {
 struct Metadata {
     name: &'static str,
     namespace: String,
-    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    annotations: std::collections::BTreeMap<&'static str, Expr>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    annotations: BTreeMap<&'static str, Expr>,
 }
 
 #[derive(Debug, Serialize)]
@@ -214,29 +218,23 @@ pub(super) fn install(
     env: &Environment,
     eks: &Eks,
     namespace: &Expr,
-    role_arn: &Expr,
+    role_arn: &Value<ty::String>,
     remote: &[(&str, &str)],
 ) -> Result<Handle, Error> {
     let stack = Layer::App.of(app);
     let operator_namespace = stack
-        .resource("kubernetes_namespace_v1", "external_secrets")
-        .set(
-            "metadata",
-            Expr::object([
-                ("name", Expr::from(NAMESPACE)),
-                (
-                    "labels",
-                    Expr::object([
-                        ("pod-security.kubernetes.io/enforce", "restricted"),
-                        ("pod-security.kubernetes.io/warn", "restricted"),
-                    ]),
-                ),
-            ]),
-        )
-        .handle()
-        .attr("metadata")
-        .index(0)
-        .attr("name");
+        .add(NamespaceV1::new(
+            "external_secrets",
+            NamespaceMetadata::new()
+                .name(NAMESPACE)
+                .labels(BTreeMap::from([
+                    ("pod-security.kubernetes.io/enforce", "restricted"),
+                    ("pod-security.kubernetes.io/warn", "restricted"),
+                ])),
+        ))
+        .metadata()
+        .at(0)
+        .name();
     let budget = || DisruptionBudget {
         enabled: true,
         min_available: 1,
@@ -287,7 +285,7 @@ pub(super) fn install(
     let mut account = named(STORE_SERVICE_ACCOUNT);
     account
         .annotations
-        .insert("eks.amazonaws.com/role-arn", role_arn.clone());
+        .insert("eks.amazonaws.com/role-arn", role_arn.into());
     let objects = [
         Object::ServiceAccount(ServiceAccountObject {
             api_version: "v1",

@@ -4,7 +4,14 @@
 //! rotation schedule per generated secret. The first rotation runs as soon
 //! as the schedule is set, which is how each secret gets its first value.
 
-use synth::{Expr, Handle, Stack};
+use bindings::aws::cloudwatch_log_group::CloudwatchLogGroup;
+use bindings::aws::iam_role::IamRoleRef;
+use bindings::aws::lambda_function::{LambdaFunction, TracingConfig};
+use bindings::aws::lambda_permission::LambdaPermission;
+use bindings::aws::secretsmanager_secret::SecretsmanagerSecretRef;
+use bindings::aws::secretsmanager_secret_rotation::{RotationRules, SecretsmanagerSecretRotation};
+use bindings::prelude::*;
+use synth::{Expr, Stack};
 
 use super::package::zip;
 use crate::aws::{inline_policy, name_tags, role, service_trust, Names, Partition, Statement};
@@ -23,11 +30,11 @@ const CONCURRENCY: u32 = 2;
 
 /// The key and secrets a rotation works on.
 pub(super) struct Rotated<'a> {
-    pub key_arn: &'a Expr,
+    pub key_arn: &'a Value<ty::String>,
     /// The key of the environment's log groups.
-    pub logs_key_arn: &'a Expr,
+    pub logs_key_arn: &'a Value<ty::String>,
     /// `(name, secret)` of each generated secret.
-    pub secrets: &'a [(&'a str, Handle)],
+    pub secrets: &'a [(&'a str, SecretsmanagerSecretRef)],
 }
 
 /// The function, its role and log group, and the schedule of each secret.
@@ -42,22 +49,24 @@ pub(super) fn rotation(stack: &mut Stack, env: &Environment, rotated: &Rotated<'
             zip(&[("secret_rotation.py", SOURCE)]),
         )],
     );
-    let package_path = Expr::template([
+    let package_path = Value::template([
         Expr::raw("path.module"),
         Expr::from(format!("/{}/{PACKAGE_FILE}", package.path.display())),
     ]);
 
     // Created before the function, so Lambda writes into a group with our
     // retention and key rather than making one of its own.
-    let log_group = stack
-        .resource("aws_cloudwatch_log_group", "secret_rotation")
-        .set("name", format!("/aws/lambda/{function_name}"))
-        .set("retention_in_days", env.config.logs.retention_days)
-        .set("kms_key_id", rotated.logs_key_arn.clone())
-        .set("tags", name_tags(&function_name, []))
-        .handle();
+    let log_group = stack.add(
+        CloudwatchLogGroup::new("secret_rotation")
+            .name(format!("/aws/lambda/{function_name}"))
+            .retention_in_days(env.config.logs.retention_days)
+            .kms_key_id(rotated.logs_key_arn)
+            .tags(name_tags(&function_name, [])),
+    );
 
-    let arns: Vec<Expr> = rotated.secrets.iter().map(|(_, s)| s.attr("arn")).collect();
+    let arns: Vec<Value<ty::String>> = rotated.secrets.iter().map(|(_, s)| s.arn()).collect();
+    // `role` and `inline_policy` still give a `Handle` for their unported
+    // callers.
     let function_role = role(
         stack,
         "secret_rotation",
@@ -91,7 +100,10 @@ pub(super) fn rotation(stack: &mut Stack, env: &Environment, rotated: &Rotated<'
             .sid("EncryptTheseSecrets"),
             Statement::allow(["logs:CreateLogStream", "logs:PutLogEvents"])
                 .sid("WriteOwnLog")
-                .on([Expr::template([log_group.attr("arn"), Expr::from(":*")])]),
+                .on([Value::template([
+                    Expr::from(log_group.arn()),
+                    Expr::from(":*"),
+                ])]),
             // X-Ray takes no resource ARNs.
             Statement::allow(["xray:PutTraceSegments", "xray:PutTelemetryRecords"])
                 .sid("Trace")
@@ -99,55 +111,55 @@ pub(super) fn rotation(stack: &mut Stack, env: &Environment, rotated: &Rotated<'
         ],
     );
 
-    let function = stack
-        .resource("aws_lambda_function", "secret_rotation")
-        .set("function_name", function_name.as_str())
-        .set(
-            "description",
-            "Rotates the service's generated secrets in Secrets Manager",
+    let function = stack.add(
+        LambdaFunction::new(
+            "secret_rotation",
+            &function_name,
+            IamRoleRef::from_handle(function_role).arn(),
         )
-        .set("role", function_role.attr("arn"))
-        .set("runtime", "python3.12")
-        .set("handler", "secret_rotation.handler")
-        .set("filename", package_path.clone())
-        .set(
-            "source_code_hash",
-            Expr::call("filebase64sha256", [package_path]),
-        )
-        .set("timeout", 30)
-        .set("memory_size", 128)
-        .set("reserved_concurrent_executions", CONCURRENCY)
-        .set("tracing_config", Expr::object([("mode", "Active")]))
-        .set("tags", name_tags(&function_name, []))
+        .description("Rotates the service's generated secrets in Secrets Manager")
+        .runtime("python3.12")
+        .handler("secret_rotation.handler")
+        .filename(&package_path)
+        // A function call: its result, a base64 string, is what the
+        // attribute takes.
+        .source_code_hash(Value::assume(Expr::call(
+            "filebase64sha256",
+            [package_path],
+        )))
+        .timeout(30)
+        .memory_size(128)
+        .reserved_concurrent_executions(CONCURRENCY)
+        .tracing_config(TracingConfig::new("Active"))
+        .tags(name_tags(&function_name, []))
         .depends_on(&log_group)
-        .depends_on(&permissions)
-        .handle();
+        .depends_on(&permissions),
+    );
 
     for (name, secret) in rotated.secrets {
         let id = format!("secret_rotation_{}", name.to_ascii_lowercase());
         // Secrets Manager may call the function for this secret only.
-        let invoke = stack
-            .resource("aws_lambda_permission", &id)
-            .set(
-                "statement_id",
-                format!("rotate-{}", name.to_ascii_lowercase().replace('_', "-")),
+        let invoke = stack.add(
+            LambdaPermission::new(
+                &id,
+                "lambda:InvokeFunction",
+                function.function_name(),
+                partition.service("secretsmanager"),
             )
-            .set("action", "lambda:InvokeFunction")
-            .set("function_name", function.attr("function_name"))
-            .set("principal", partition.service("secretsmanager"))
-            .set("source_arn", secret.attr("arn"))
-            .handle();
-        stack
-            .resource("aws_secretsmanager_secret_rotation", &id)
-            .set("secret_id", secret.attr("id"))
-            .set("rotation_lambda_arn", function.attr("arn"))
-            .set(
-                "rotation_rules",
-                Expr::object([(
-                    "automatically_after_days",
-                    Expr::from(env.config.secrets.rotation_days),
-                )]),
+            .statement_id(format!(
+                "rotate-{}",
+                name.to_ascii_lowercase().replace('_', "-")
+            ))
+            .source_arn(secret.arn()),
+        );
+        stack.add(
+            SecretsmanagerSecretRotation::new(
+                &id,
+                RotationRules::new().automatically_after_days(env.config.secrets.rotation_days),
+                secret.id(),
             )
-            .depends_on(&invoke);
+            .rotation_lambda_arn(function.arn())
+            .depends_on(&invoke),
+        );
     }
 }
