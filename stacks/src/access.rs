@@ -6,7 +6,6 @@
 //! cannot read Secrets.
 
 use bindings::aws::eks_access_policy_association::AccessScope;
-use bindings::aws::iam_role::IamRoleRef;
 use bindings::prelude::*;
 use synth::App;
 
@@ -29,20 +28,20 @@ pub fn teams(app: &mut App, env: &Environment, network: &Network, eks: &Eks) {
         let iam = Layer::Iam.of(app);
         // `role` returns an untyped handle (its other callers are ported
         // separately); it is an `aws_iam_role`.
-        let team_role = IamRoleRef::from_handle(role(
+        let team_role = role(
             iam,
             &id,
             &role_name,
             policy([Statement::allow(["sts:AssumeRole"])
                 .principal("AWS", partition.account_root(&network.account_id))
                 .condition("Bool", "aws:MultiFactorAuthPresent", "true")]),
-        ));
+        );
         // Enough to write a kubeconfig; what it may do inside is the access entry's.
         inline_policy(
             iam,
             &id,
             "reach-cluster",
-            team_role.handle(),
+            &team_role,
             [Statement::allow(["eks:DescribeCluster"]).on([eks.cluster_arn.clone()])],
         );
         AccessEntry {

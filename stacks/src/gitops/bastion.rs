@@ -14,7 +14,6 @@
 
 use bindings::aws::data_ssm_parameter::DataSsmParameter;
 use bindings::aws::iam_instance_profile::IamInstanceProfile;
-use bindings::aws::iam_role::IamRoleRef;
 use bindings::aws::instance::{Instance, MetadataOptions, RootBlockDevice};
 use bindings::aws::security_group::{SecurityGroup, SecurityGroupRef};
 use bindings::aws::vpc_security_group_egress_rule::VpcSecurityGroupEgressRule;
@@ -87,7 +86,7 @@ pub fn bastion(
     let profile = iam.add(
         IamInstanceProfile::new("bastion")
             .name(&name)
-            .role(IamRoleRef::from_handle(instance_role).name())
+            .role(instance_role.name())
             .tags(name_tags(&name, [])),
     );
 
@@ -192,13 +191,13 @@ fn partition_arn(
     partition: &Partition,
     service: &str,
     region: &str,
-    account: &Expr,
+    account: &Value<ty::String>,
     kind: &str,
     id: Expr,
 ) -> Expr {
     Expr::template([
         Expr::from(format!("arn:{}:{service}:{region}:", partition.name)),
-        account.clone(),
+        Expr::from(account),
         Expr::from(format!(":{kind}")),
         id,
     ])
@@ -243,7 +242,11 @@ fn security_group(stack: &mut Stack, name: &str, network: &Network, eks: &Eks) -
 fn api_host(eks: &Eks) -> Expr {
     Expr::call(
         "replace",
-        [eks.endpoint.clone(), Expr::from("https://"), Expr::from("")],
+        [
+            Expr::from(&eks.endpoint),
+            Expr::from("https://"),
+            Expr::from(""),
+        ],
     )
 }
 
@@ -271,7 +274,7 @@ pub fn tunnel_providers(stack: &mut Stack, eks: &Eks) {
     // Function calls of strings (the variable, the endpoint): strings.
     let host: Value<ty::String> = Value::assume(Expr::call(
         "coalesce",
-        [Expr::call("trimspace", [tunnel]), eks.endpoint.clone()],
+        [Expr::call("trimspace", [tunnel]), Expr::from(&eks.endpoint)],
     ));
     let server_name: Value<ty::String> = Value::assume(api_host(eks));
     stack.overlay_providers(

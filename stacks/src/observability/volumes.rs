@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use bindings::aws::eks_addon::EksAddon;
-use bindings::aws::iam_role::IamRoleRef;
 use bindings::aws::iam_role_policy_attachment::IamRolePolicyAttachment;
 use bindings::kubernetes::storage_class_v1::{Metadata, StorageClassV1};
 use bindings::prelude::*;
@@ -29,13 +28,13 @@ pub fn ebs_csi_driver(app: &mut App, env: &Environment, irsa: &Irsa, eks: &Eks) 
     let names = Names::new(env);
     let partition = Partition::of(&env.config.region);
     let iam = Layer::Iam.of(app);
-    let role = IamRoleRef::from_handle(irsa.role(
+    let role = irsa.role(
         iam,
         "ebs_csi_driver",
         &names.name("ebs-csi-driver"),
         crate::helm::ADDON_NAMESPACE,
         CONTROLLER_SERVICE_ACCOUNT,
-    ));
+    );
     // The AWS managed policy lives under the service-role/ path.
     let permissions = iam.add(IamRolePolicyAttachment::new(
         "ebs_csi_driver",

@@ -15,11 +15,10 @@ mod operator;
 mod package;
 mod rotation;
 
-use bindings::aws::iam_role::IamRoleRef;
-use bindings::aws::kms_key::KmsKeyRef;
 use bindings::aws::secretsmanager_secret::{SecretsmanagerSecret, SecretsmanagerSecretRef};
+use bindings::helm::release::ReleaseRef;
 use bindings::prelude::*;
-use synth::{App, Expr, Handle, Stack};
+use synth::{App, Expr, Stack};
 
 use crate::aws::{inline_policy, kms_key, name_tags, Irsa, Names, Partition, Statement};
 use crate::config::{Environment, SecretSource};
@@ -36,7 +35,7 @@ pub struct Secrets {
     /// The release of the namespace's SecretStore and ExternalSecret: the
     /// service's Secret is made once it is installed, and on destroy it must
     /// outlive the service.
-    pub release: Handle,
+    pub release: ReleaseRef,
 }
 
 /// The secrets, their key, rotation and reader role, and their delivery.
@@ -48,7 +47,7 @@ pub fn secrets(
     network: &Network,
     irsa: &Irsa,
     eks: &Eks,
-    namespace: &Expr,
+    namespace: &Value<ty::String>,
 ) -> Result<Secrets, Error> {
     let names = Names::new(env);
     let partition = Partition::of(&env.config.region);
@@ -56,14 +55,14 @@ pub fn secrets(
     let service_namespace = env.config.service.namespace.as_str();
     let iam = Layer::Iam.of(app);
     // `kms_key` still hands out a `Handle` for its unported callers.
-    let key = KmsKeyRef::from_handle(kms_key(
+    let key = kms_key(
         iam,
         &names,
         "app-secrets",
         &format!("Secrets Manager secrets of {}", names.cluster()),
         partition.account_root(&network.account_id),
         Vec::new(),
-    ));
+    );
     let key_arn = key.arn();
     let stored: Vec<(&str, String, SecretsmanagerSecretRef)> = config
         .values
@@ -124,7 +123,7 @@ pub fn secrets(
         .iter()
         .map(|(name, path, _)| (*name, path.as_str()))
         .collect();
-    let reader_arn = IamRoleRef::from_handle(reader).arn();
+    let reader_arn = reader.arn();
     let release = operator::install(app, env, eks, namespace, &reader_arn, &remote)?;
     Ok(Secrets { release })
 }

@@ -11,10 +11,9 @@ mod values;
 
 use std::path::Path;
 
-use bindings::aws::iam_role::IamRoleRef;
 use bindings::helm::release::Release;
 use bindings::prelude::*;
-use synth::{App, Expr, Handle, Stack, Variable};
+use synth::{Address, App, Expr, Stack, Variable};
 
 use crate::aws::{inline_policy, Irsa, Names, Partition, Statement};
 use crate::config::{Environment, LoadBalancerKind};
@@ -52,7 +51,7 @@ pub struct Platform<'a> {
     pub irsa: &'a Irsa,
     pub eks: &'a Eks,
     /// The service's namespace (a reference to it: see [`namespace`]).
-    pub namespace: Expr,
+    pub namespace: Value<ty::String>,
 }
 
 /// Adds the service's blocks. `addons` are the releases it needs running
@@ -63,7 +62,7 @@ pub fn webapp(
     app: &mut App,
     env: &Environment,
     platform: &Platform<'_>,
-    addons: &[Handle],
+    addons: &[Address],
     chart_dir: &Path,
 ) -> Result<(), Error> {
     let role_arn = service_role(Layer::Iam.of(app), env, platform.network, platform.irsa);
@@ -74,8 +73,7 @@ pub fn webapp(
     let stack = Layer::App.of(app);
     let deploy = DeployVariables::declare(stack, !gitops);
     let (eks, edge) = (platform.eks, platform.edge);
-    // Platform holds the namespace untyped (lib.rs builds it): a name, a string.
-    let namespace: Value<ty::String> = Value::assume(platform.namespace.clone());
+    let namespace = platform.namespace.clone();
 
     let chart = stack
         .asset_dir(CHART_ASSET, chart_dir)
@@ -131,7 +129,7 @@ pub fn webapp(
             // The Ingress and Service need the controller's webhooks, the HPA
             // needs metrics, the pods their Secret; and on destroy the
             // controller must outlive them to delete the load balancer.
-            .depends_on_all(addons),
+            .depends_on_all(addons.iter().cloned()),
     );
     // public_name.rs reads the release's address only.
     let webapp = webapp.handle().clone();
@@ -185,7 +183,7 @@ fn service_role(
         .on([parameters])],
     );
     // Irsa::role returns a Handle for its unported callers; it is an aws_iam_role.
-    IamRoleRef::from_handle(role).arn()
+    role.arn()
 }
 
 /// The variables a deploy passes.
@@ -230,7 +228,7 @@ impl DeployVariables {
 
 /// The service's namespace; returns a reference to its name, through which
 /// whatever is released into it follows it.
-pub fn namespace(stack: &mut Stack, name: &str) -> Expr {
+pub fn namespace(stack: &mut Stack, name: &str) -> Value<ty::String> {
     labelled_namespace(
         stack,
         "app",
