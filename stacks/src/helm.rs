@@ -45,10 +45,8 @@ pub fn cluster_providers(stack: &mut Stack, region: &str, eks: &Eks) {
         "kubernetes",
         RequiredProvider::new("hashicorp/kubernetes", "~> 2.38"),
     );
-    // Eks holds untyped expressions while eks.rs is unported; its cluster
-    // name and endpoint are strings.
-    let cluster_name: Value<ty::String> = Value::assume(eks.cluster_name.clone());
-    let host: Value<ty::String> = Value::assume(eks.endpoint.clone());
+    let cluster_name = eks.cluster_name.clone();
+    let host = &eks.endpoint;
     let args: Vec<Value<ty::String>> = vec![
         "eks".into(),
         "get-token".into(),
@@ -61,7 +59,7 @@ pub fn cluster_providers(stack: &mut Stack, region: &str, eks: &Eks) {
     let ca: Value<ty::String> = Value::assume(Expr::call("base64decode", [eks.ca_data.clone()]));
     stack.provider(
         kubernetes_provider::Provider::new()
-            .host(&host)
+            .host(host)
             .cluster_ca_certificate(&ca)
             .exec(vec![kubernetes_provider::Exec::new(
                 EXEC_API_VERSION,

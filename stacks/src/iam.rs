@@ -170,11 +170,8 @@ pub fn workload_iam(stack: &mut Stack, env: &Environment, cluster: &ClusterIam, 
     let names = Names::new(env);
     let partition = Partition::of(&env.config.region);
 
-    // `Eks` holds untyped expressions (its fields are read by modules ported
-    // separately); the issuer is a URL string.
-    let issuer_url: Value<ty::String> = Value::assume(eks.oidc_issuer_url.clone());
     let oidc = stack.add(
-        IamOpenidConnectProvider::new("eks", ["sts.amazonaws.com"], issuer_url)
+        IamOpenidConnectProvider::new("eks", ["sts.amazonaws.com"], &eks.oidc_issuer_url)
             .tags(name_tags(&names.name("eks-irsa"), [])),
     );
     stack.export(

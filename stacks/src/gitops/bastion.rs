@@ -96,9 +96,7 @@ pub fn bastion(
         "bastion_ami",
         ami_parameter(&gitops.bastion.instance_type),
     ));
-    // Network holds untyped expressions while eks.rs and iam.rs read it (they
-    // are ported after issue 17); a subnet id is a string.
-    let subnet_id: Value<ty::String> = Value::assume(network.private_subnet_ids[0].clone());
+    let subnet_id = &network.private_subnet_ids[0];
     let instance = stack.add(
         Instance::new("bastion")
             .ami(ami.value())
@@ -206,10 +204,8 @@ fn partition_arn(
 /// The bastion's group: out to HTTPS only (Systems Manager through the NAT,
 /// the API endpoint); nothing in. The cluster's group lets it reach the API.
 fn security_group(stack: &mut Stack, name: &str, network: &Network, eks: &Eks) -> SecurityGroupRef {
-    // Network and Eks hold untyped expressions until eks.rs and iam.rs are
-    // ported (after issue 17); both ids are strings.
-    let vpc_id: Value<ty::String> = Value::assume(network.vpc_id.clone());
-    let cluster_group: Value<ty::String> = Value::assume(eks.cluster_security_group_id.clone());
+    let vpc_id = &network.vpc_id;
+    let cluster_group = &eks.cluster_security_group_id;
     let group = stack.add(
         SecurityGroup::new("bastion")
             .name(name)

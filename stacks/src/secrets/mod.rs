@@ -54,7 +54,6 @@ pub fn secrets(
     let config = &env.config.secrets;
     let service_namespace = env.config.service.namespace.as_str();
     let iam = Layer::Iam.of(app);
-    // `kms_key` still hands out a `Handle` for its unported callers.
     let key = kms_key(
         iam,
         &names,
@@ -83,9 +82,7 @@ pub fn secrets(
             env,
             &rotation::Rotated {
                 key_arn: &key_arn,
-                // Network's fields stay untyped while its other readers are
-                // ported; the key's ARN is a string.
-                logs_key_arn: &Value::assume(network.logs_kms_key_arn.clone()),
+                logs_key_arn: &network.logs_kms_key_arn,
                 secrets: &generated,
             },
         );
@@ -94,8 +91,6 @@ pub fn secrets(
     // The namespace's own role: its SecretStore reads these secrets and no
     // other, and decrypts them only through Secrets Manager.
     let arns: Vec<Value<ty::String>> = stored.iter().map(|(_, _, s)| s.arn()).collect();
-    // `Irsa::role` and `inline_policy` still take and give a `Handle` for
-    // their unported callers.
     let reader = irsa.role(
         iam,
         "secrets_reader",

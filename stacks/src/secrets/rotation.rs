@@ -64,8 +64,6 @@ pub(super) fn rotation(stack: &mut Stack, env: &Environment, rotated: &Rotated<'
     );
 
     let arns: Vec<Value<ty::String>> = rotated.secrets.iter().map(|(_, s)| s.arn()).collect();
-    // `role` and `inline_policy` still give a `Handle` for their unported
-    // callers.
     let function_role = role(
         stack,
         "secret_rotation",

@@ -88,24 +88,19 @@ pub fn webapp(
     // A structured local rather than a YAML string: diffs between environments
     // and revisions then show each value that changes.
     let values = stack.local(VALUES_LOCAL, values);
-    // Eks and Edge hold untyped expressions while eks.rs and edge/ are
-    // unported; the repository URL and the ARNs are strings.
-    let mut set = vec![set_string(
-        "image.repository",
-        Value::assume(eks.ecr_repository_url.clone()),
-    )];
+    let mut set = vec![set_string("image.repository", &eks.ecr_repository_url)];
     if let Some((tag, digest)) = deploy.image {
         set.push(set_string("image.tag", tag));
         set.push(set_string("image.digest", digest));
     }
     set.push(set_string("serviceAccount.roleArn", role_arn));
-    let certificate_arn: Value<ty::String> = Value::assume(edge.certificate_arn.clone());
+    let certificate_arn = &edge.certificate_arn;
     // The certificate is known once issued and validated, the web ACL once made.
     match env.config.app.load_balancer.kind {
         LoadBalancerKind::Alb => {
             set.push(set_string("ingress.certificateArn", certificate_arn));
             if let Some(acl) = &edge.web_acl_arn {
-                set.push(set_string("ingress.wafAclArn", Value::assume(acl.clone())));
+                set.push(set_string("ingress.wafAclArn", acl));
             }
         }
         LoadBalancerKind::Nlb => {
@@ -131,8 +126,6 @@ pub fn webapp(
             // controller must outlive them to delete the load balancer.
             .depends_on_all(addons.iter().cloned()),
     );
-    // public_name.rs reads the release's address only.
-    let webapp = webapp.handle().clone();
 
     // Terraform reads the load balancer after the release it installs;
     // Argo CD's release is out of terraform's sight, so the record follows
@@ -182,7 +175,6 @@ fn service_role(
         ])
         .on([parameters])],
     );
-    // Irsa::role returns a Handle for its unported callers; it is an aws_iam_role.
     role.arn()
 }
 
