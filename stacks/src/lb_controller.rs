@@ -100,7 +100,7 @@ pub fn lb_controller(
             enabled: None,
             max_unavailable: 1,
         },
-        service_account: ServiceAccount::irsa(SERVICE_ACCOUNT, role.arn().into()),
+        service_account: ServiceAccount::irsa(SERVICE_ACCOUNT, role.arn()),
     };
     addon_release(
         Layer::App.of(app),

@@ -356,11 +356,10 @@ pub fn repository_secret(
         ("url", gitops.repository.as_str().into()),
         ("sshPrivateKey", key),
     ]);
-    let secret = stack.add(
+    stack.add(
         SecretV1::new(REPOSITORY_SECRET_ID, metadata)
             .type_("Opaque")
             .data(data)
             .depends_on(after),
-    );
-    secret
+    )
 }

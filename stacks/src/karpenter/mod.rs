@@ -179,7 +179,7 @@ pub fn karpenter(
     let system = system_placement(env);
     let values = Values {
         replicas: KARPENTER_CONTROLLER_REPLICAS,
-        service_account: ServiceAccount::irsa(SERVICE_ACCOUNT, controller_role.arn().into()),
+        service_account: ServiceAccount::irsa(SERVICE_ACCOUNT, controller_role.arn()),
         settings: Settings {
             cluster_name: eks.cluster_name.clone().into(),
             cluster_endpoint: eks.endpoint.clone().into(),
