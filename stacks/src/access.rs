@@ -6,8 +6,6 @@
 //! cannot read Secrets.
 
 use bindings::aws::eks_access_policy_association::AccessScope;
-use bindings::aws::iam_role::IamRoleRef;
-use bindings::prelude::*;
 use synth::App;
 
 use crate::aws::{inline_policy, policy, role, Names, Partition, Statement};
@@ -20,29 +18,24 @@ use crate::Layer;
 pub fn teams(app: &mut App, env: &Environment, network: &Network, eks: &Eks) {
     let names = Names::new(env);
     let partition = Partition::of(&env.config.region);
-    // `Eks` holds untyped expressions (its fields are read by modules ported
-    // separately); the cluster's name is a string.
-    let cluster_name: Value<ty::String> = Value::assume(eks.cluster_name.clone());
     for team in &env.config.access.teams {
         let id = format!("team_{}", team.name.replace('-', "_"));
         let role_name = names.name(&format!("team-{}", team.name));
         let iam = Layer::Iam.of(app);
-        // `role` returns an untyped handle (its other callers are ported
-        // separately); it is an `aws_iam_role`.
-        let team_role = IamRoleRef::from_handle(role(
+        let team_role = role(
             iam,
             &id,
             &role_name,
             policy([Statement::allow(["sts:AssumeRole"])
                 .principal("AWS", partition.account_root(&network.account_id))
                 .condition("Bool", "aws:MultiFactorAuthPresent", "true")]),
-        ));
+        );
         // Enough to write a kubeconfig; what it may do inside is the access entry's.
         inline_policy(
             iam,
             &id,
             "reach-cluster",
-            team_role.handle(),
+            &team_role,
             [Statement::allow(["eks:DescribeCluster"]).on([eks.cluster_arn.clone()])],
         );
         AccessEntry {
@@ -51,6 +44,6 @@ pub fn teams(app: &mut App, env: &Environment, network: &Network, eks: &Eks) {
             policy: team.level.access_policy(),
             scope: AccessScope::new("namespace").namespaces(team.namespaces.clone()),
         }
-        .add(Layer::Eks.of(app), &cluster_name, &names, &partition);
+        .add(Layer::Eks.of(app), &eks.cluster_name, &names, &partition);
     }
 }

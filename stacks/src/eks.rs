@@ -18,7 +18,7 @@ use bindings::aws::{
 };
 use bindings::prelude::*;
 use serde_json::json;
-use synth::{Address, Expr, Handle, Stack};
+use synth::{Address, Expr, Stack};
 
 use crate::aws::{aws_provider, default_tags, json_encode, name_tags, Names, Partition};
 use crate::config::{Environment, NodeGroupConfig, NodeTaint};
@@ -28,18 +28,18 @@ use crate::network::Network;
 /// What the cluster exposes to the other components.
 #[derive(Debug, Clone)]
 pub struct Eks {
-    pub cluster_name: Expr,
-    pub endpoint: Expr,
+    pub cluster_name: Value<ty::String>,
+    pub endpoint: Value<ty::String>,
     /// Base64 certificate authority data (`certificate_authority[0].data`).
-    pub ca_data: Expr,
+    pub ca_data: Value<ty::String>,
     /// The cluster's OIDC issuer URL (`https://oidc.eks...`).
-    pub oidc_issuer_url: Expr,
-    pub cluster_arn: Expr,
+    pub oidc_issuer_url: Value<ty::String>,
+    pub cluster_arn: Value<ty::String>,
     /// The security group EKS creates for the cluster and puts on the control
     /// plane's ENIs and on every managed node.
-    pub cluster_security_group_id: Expr,
-    pub ecr_repository_url: Expr,
-    pub ecr_repository_arn: Expr,
+    pub cluster_security_group_id: Value<ty::String>,
+    pub ecr_repository_url: Value<ty::String>,
+    pub ecr_repository_arn: Value<ty::String>,
     /// Node groups and add-ons: what must exist for pods to run. Releases
     /// depend on them, so on destroy they go first (the load balancer
     /// controller is still running to delete its NLB). Components that
@@ -78,7 +78,7 @@ pub fn eks(stack: &mut Stack, env: &Environment, network: &Network, iam: &Cluste
         CloudwatchLogGroup::new("cluster")
             .name(format!("/aws/eks/{cluster_name}/cluster"))
             .retention_in_days(env.config.logs.retention_days)
-            .kms_key_id(string(&network.logs_kms_key_arn))
+            .kms_key_id(&network.logs_kms_key_arn)
             .tags(name_tags(&names.name("eks-control-plane"), [])),
     );
 
@@ -102,13 +102,13 @@ pub fn eks(stack: &mut Stack, env: &Environment, network: &Network, iam: &Cluste
         EksCluster::new(
             "main",
             cluster_name.as_str(),
-            string(&iam.cluster_role_arn),
+            &iam.cluster_role_arn,
             vpc_config,
         )
         .version(cluster_config.kubernetes_version.as_str())
         .enabled_cluster_log_types(log_types)
         .encryption_config(eks_cluster::EncryptionConfig::new(
-            eks_cluster::Provider::new(string(&iam.secrets_kms_key_arn)),
+            eks_cluster::Provider::new(&iam.secrets_kms_key_arn),
             ["secrets"],
         ))
         .kubernetes_network_config(
@@ -126,7 +126,7 @@ pub fn eks(stack: &mut Stack, env: &Environment, network: &Network, iam: &Cluste
         )
         .tags(name_tags(&cluster_name, []))
         .depends_on(&log_group)
-        .depends_on_all(&iam.cluster_role_policies),
+        .depends_on_all(iam.cluster_role_policies.iter().cloned()),
     );
     let ctx = Context {
         env,
@@ -171,17 +171,17 @@ pub fn eks(stack: &mut Stack, env: &Environment, network: &Network, iam: &Cluste
 
     let repository = ecr_repository(stack, &names);
 
-    let cluster_name_ref = stack.export(
+    stack.export(
         "cluster_name",
         Expr::from(&ctx.cluster_name),
         "Name of the EKS cluster.",
     );
-    let endpoint = stack.export(
+    stack.export(
         "cluster_endpoint",
         cluster.endpoint().into(),
         "URL of the Kubernetes API server.",
     );
-    let repository_url = stack.export(
+    stack.export(
         "ecr_repository_url",
         repository.repository_url().into(),
         "ECR repository the service image is pushed to.",
@@ -193,26 +193,20 @@ pub fn eks(stack: &mut Stack, env: &Environment, network: &Network, iam: &Cluste
                 "aws eks update-kubeconfig --region {} --name ",
                 env.config.region
             )),
-            cluster_name_ref.clone(),
+            Expr::from(&ctx.cluster_name),
         ]),
         "Adds the cluster to ~/.kube/config (assume the admin role first).",
     );
 
-    // `Eks`'s fields stay untyped while the modules reading them (helm.rs,
-    // lb_controller.rs, webapp/, edge/, secrets/) are ported separately.
     Eks {
-        cluster_name: cluster_name_ref,
-        endpoint,
-        ca_data: cluster.certificate_authority().at(0).data().into(),
-        oidc_issuer_url: cluster.identity().at(0).oidc().at(0).issuer().into(),
-        cluster_arn: cluster.arn().into(),
-        cluster_security_group_id: cluster
-            .vpc_config()
-            .at(0)
-            .cluster_security_group_id()
-            .into(),
-        ecr_repository_url: repository_url,
-        ecr_repository_arn: repository.arn().into(),
+        cluster_name: ctx.cluster_name.clone(),
+        endpoint: cluster.endpoint(),
+        ca_data: cluster.certificate_authority().at(0).data(),
+        oidc_issuer_url: cluster.identity().at(0).oidc().at(0).issuer(),
+        cluster_arn: cluster.arn(),
+        cluster_security_group_id: cluster.vpc_config().at(0).cluster_security_group_id(),
+        ecr_repository_url: repository.repository_url(),
+        ecr_repository_arn: repository.arn(),
         cluster_ready: workloads_ready.clone(),
         workloads_ready,
         node_prerequisites,
@@ -232,31 +226,22 @@ pub fn dedicated_node_group(
     eks: &Eks,
     group: &NodeGroupConfig,
     taints: &[NodeTaint],
-) -> Handle {
+) -> EksNodeGroupRef {
     let (names, partition) = (Names::new(env), Partition::of(&env.config.region));
     let ctx = Context {
         env,
         names: &names,
         partition: &partition,
         iam,
-        cluster_name: string(&eks.cluster_name),
+        cluster_name: eks.cluster_name.clone(),
         private_subnets: private_subnets(network),
     };
-    let group = node_group(stack, &ctx, group, &eks.node_prerequisites, taints);
-    // Untyped for observability/, which hands it to helm.rs's release helpers.
-    group.handle().clone()
-}
-
-/// `Network`, `ClusterIam` and `Eks` hold untyped expressions: their pub
-/// fields are read by modules ported separately. The ones read here are
-/// strings (ARNs, ids, the cluster's name).
-fn string(expr: &Expr) -> Value<ty::String> {
-    Value::assume(expr.clone())
+    node_group(stack, &ctx, group, &eks.node_prerequisites, taints)
 }
 
 /// The private subnets' ids: the cluster's ENIs and every node group go there.
 fn private_subnets(network: &Network) -> Vec<Value<ty::String>> {
-    network.private_subnet_ids.iter().map(string).collect()
+    network.private_subnet_ids.clone()
 }
 
 /// What the helpers below share about the cluster being built.
@@ -270,10 +255,10 @@ struct Context<'a> {
 }
 
 /// An access entry with cluster-wide `AmazonEKSClusterAdminPolicy`.
-fn access_entry(stack: &mut Stack, ctx: &Context<'_>, id: &str, principal_arn: &Expr) {
+fn access_entry(stack: &mut Stack, ctx: &Context<'_>, id: &str, principal_arn: &Value<ty::String>) {
     let entry = AccessEntry {
         id,
-        principal_arn: string(principal_arn),
+        principal_arn: principal_arn.clone(),
         policy: "AmazonEKSClusterAdminPolicy",
         scope: AccessScope::new("cluster"),
     };
@@ -347,7 +332,7 @@ fn node_group(
     let mut node_group = EksNodeGroup::new(
         &id,
         &ctx.cluster_name,
-        string(&ctx.iam.node_role_arn),
+        &ctx.iam.node_role_arn,
         // The size is the config's: Karpenter adds nodes of its own beside
         // the groups and never resizes them.
         eks_node_group::ScalingConfig::new(group.desired_size, group.max_size, group.min_size),
@@ -387,7 +372,7 @@ fn node_group(
     }
     stack.add(
         node_group
-            .depends_on_all(&ctx.iam.node_role_policies)
+            .depends_on_all(ctx.iam.node_role_policies.iter().cloned())
             .depends_on_all(after.iter().cloned()),
     )
 }

@@ -11,7 +11,7 @@ use bindings::helm::{provider as helm_provider, release};
 use bindings::kubernetes::{namespace_v1, provider as kubernetes_provider, secret_v1};
 use bindings::prelude::*;
 use serde::Serialize;
-use synth::{Address, Expr, Handle, RequiredProvider, Stack};
+use synth::{Address, Expr, RequiredProvider, Stack};
 
 use crate::eks::Eks;
 use crate::Error;
@@ -45,10 +45,8 @@ pub fn cluster_providers(stack: &mut Stack, region: &str, eks: &Eks) {
         "kubernetes",
         RequiredProvider::new("hashicorp/kubernetes", "~> 2.38"),
     );
-    // Eks holds untyped expressions while eks.rs is unported; its cluster
-    // name and endpoint are strings.
-    let cluster_name: Value<ty::String> = Value::assume(eks.cluster_name.clone());
-    let host: Value<ty::String> = Value::assume(eks.endpoint.clone());
+    let cluster_name = eks.cluster_name.clone();
+    let host = &eks.endpoint;
     let args: Vec<Value<ty::String>> = vec![
         "eks".into(),
         "get-token".into(),
@@ -61,7 +59,7 @@ pub fn cluster_providers(stack: &mut Stack, region: &str, eks: &Eks) {
     let ca: Value<ty::String> = Value::assume(Expr::call("base64decode", [eks.ca_data.clone()]));
     stack.provider(
         kubernetes_provider::Provider::new()
-            .host(&host)
+            .host(host)
             .cluster_ca_certificate(&ca)
             .exec(vec![kubernetes_provider::Exec::new(
                 EXEC_API_VERSION,
@@ -92,7 +90,7 @@ pub fn addon_release(
     chart: Chart,
     values: &impl Serialize,
     cluster_ready: &[Address],
-) -> Result<Handle, Error> {
+) -> Result<release::ReleaseRef, Error> {
     addon_release_in(stack, id, chart, ADDON_NAMESPACE, values, cluster_ready)
 }
 
@@ -102,14 +100,12 @@ pub fn addon_release_in(
     stack: &mut Stack,
     id: &str,
     chart: Chart,
-    namespace: impl Into<Expr>,
+    namespace: impl Into<Value<ty::String>>,
     values: &impl Serialize,
     cluster_ready: &[Address],
-) -> Result<Handle, Error> {
-    // Callers still pass a name or an untyped namespace reference: a string.
-    let namespace: Value<ty::String> = Value::assume(namespace.into());
+) -> Result<release::ReleaseRef, Error> {
     let release = chart_release(id, chart, namespace, values, cluster_ready)?;
-    Ok(stack.add(release).handle().clone())
+    Ok(stack.add(release))
 }
 
 /// The builder [`addon_release_in`] adds, for a caller that sets more on it
@@ -148,14 +144,13 @@ pub fn labelled_namespace<'a>(
     id: &str,
     name: &str,
     labels: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> Expr {
+) -> Value<ty::String> {
     let labels: std::collections::BTreeMap<&str, &str> = labels.into_iter().collect();
     let namespace = stack.add(namespace_v1::NamespaceV1::new(
         id,
         namespace_v1::Metadata::new().name(name).labels(labels),
     ));
-    // Callers (observability, webapp's Platform) still hold the name as an Expr.
-    namespace.metadata().at(0).name().into()
+    namespace.metadata().at(0).name()
 }
 
 /// An Opaque Secret (`kubernetes_secret_v1.<id>`) holding `data`, whose
@@ -165,24 +160,17 @@ pub fn opaque_secret(
     stack: &mut Stack,
     id: &str,
     name: &str,
-    namespace: Expr,
-    data: Expr,
-) -> Handle {
-    // Callers pass a namespace reference (a string) and a map of variable
-    // references (strings), untyped.
-    let namespace: Value<ty::String> = Value::assume(namespace);
-    let data: Value<ty::Map<ty::String>> = Value::assume(data);
-    stack
-        .add(
-            secret_v1::SecretV1::new(
-                id,
-                secret_v1::Metadata::new().name(name).namespace(namespace),
-            )
-            .type_("Opaque")
-            .data(data),
+    namespace: impl Into<Value<ty::String>>,
+    data: impl Into<Value<ty::Map<ty::String>>>,
+) -> secret_v1::SecretV1Ref {
+    stack.add(
+        secret_v1::SecretV1::new(
+            id,
+            secret_v1::Metadata::new().name(name).namespace(namespace),
         )
-        .handle()
-        .clone()
+        .type_("Opaque")
+        .data(data),
+    )
 }
 
 /// `podDisruptionBudget` as several charts spell it.
@@ -206,11 +194,11 @@ pub struct ServiceAccount {
 
 impl ServiceAccount {
     /// A service account the chart creates, bound to an IRSA role.
-    pub fn irsa(name: &str, role_arn: Expr) -> Self {
+    pub fn irsa(name: &str, role_arn: Value<ty::String>) -> Self {
         Self {
             create: true,
             name: name.to_owned(),
-            annotations: [("eks.amazonaws.com/role-arn".to_owned(), role_arn)].into(),
+            annotations: [("eks.amazonaws.com/role-arn".to_owned(), role_arn.into())].into(),
         }
     }
 }
@@ -238,10 +226,10 @@ pub fn custom_resources(
     stack: &mut Stack,
     id: &str,
     name: &str,
-    namespace: impl Into<Expr>,
+    namespace: impl Into<Value<ty::String>>,
     objects: &[impl Serialize],
-    after: &[Handle],
-) -> Result<Handle, Error> {
+    after: &[Address],
+) -> Result<release::ReleaseRef, Error> {
     let objects = synth::to_expr(objects).map_err(|source| Error::Values {
         release: id.to_owned(),
         source: Box::new(source),
@@ -249,7 +237,7 @@ pub fn custom_resources(
     let template = ("templates/objects.yaml".to_owned(), OBJECTS_TEMPLATE.into());
     let release = local_chart(stack, id, name, namespace, vec![template], after)
         .values([yamlencode(Expr::object([("objects", objects)]))]);
-    Ok(stack.add(release).handle().clone())
+    Ok(stack.add(release))
 }
 
 /// [`custom_resources`] whose content is fixed at synth time (no reference
@@ -266,8 +254,8 @@ pub fn fixed_resources(
     name: &str,
     namespace: &str,
     objects: &[impl Serialize],
-    after: &[Handle],
-) -> Result<Handle, Error> {
+    after: &[Address],
+) -> Result<release::ReleaseRef, Error> {
     let mut stream = Vec::new();
     for object in objects {
         stream.extend_from_slice(b"---\n");
@@ -282,7 +270,7 @@ pub fn fixed_resources(
         ("objects.yaml".to_owned(), stream),
     ];
     let release = local_chart(stack, id, name, namespace, files, after);
-    Ok(stack.add(release).handle().clone())
+    Ok(stack.add(release))
 }
 
 /// A release of a chart of ours with these `files` besides its Chart.yaml;
@@ -291,17 +279,15 @@ fn local_chart(
     stack: &mut Stack,
     id: &str,
     name: &str,
-    namespace: impl Into<Expr>,
+    namespace: impl Into<Value<ty::String>>,
     mut files: Vec<(String, Vec<u8>)>,
-    after: &[Handle],
+    after: &[Address],
 ) -> release::Release {
     let chart_yaml = format!(
         "apiVersion: v2\nname: {name}\ndescription: Custom resources synthesized by infra\ntype: application\nversion: 0.1.0\n"
     );
     files.insert(0, ("Chart.yaml".to_owned(), chart_yaml.into_bytes()));
     let chart = stack.asset_files(&format!("{LOCAL_CHARTS}/{name}"), files);
-    // Callers pass a name or an untyped namespace reference: a string.
-    let namespace: Value<ty::String> = Value::assume(namespace.into());
     release::Release::new(id, local_chart_path(&chart.path), name)
         // The chart's content is fixed, but its hash in the plan would show
         // a change to the template, which helm alone would not notice.
@@ -311,7 +297,7 @@ fn local_chart(
         .wait(true)
         .timeout(RELEASE_TIMEOUT_SECONDS)
         .max_history(10)
-        .depends_on_all(after)
+        .depends_on_all(after.iter().cloned())
 }
 
 /// `${path.module}/<path>`: a chart carried inside the module.

@@ -12,9 +12,9 @@
 use bindings::aws::data_iam_openid_connect_provider::DataIamOpenidConnectProvider;
 use bindings::aws::iam_openid_connect_provider::IamOpenidConnectProvider;
 use bindings::aws::iam_role::IamRoleRef;
-use bindings::aws::kms_key::KmsKeyRef;
+use bindings::aws::iam_role_policy::IamRolePolicyRef;
 use bindings::prelude::*;
-use synth::{Expr, Handle, Stack};
+use synth::{Address, Expr, Stack};
 
 use crate::aws::state::deployer_statements;
 use crate::aws::{
@@ -31,24 +31,22 @@ pub const GITHUB_OIDC_HOST: &str = "token.actions.githubusercontent.com";
 /// What the first half of the stack hands to the eks stack.
 #[derive(Debug, Clone)]
 pub struct ClusterIam {
-    pub cluster_role_arn: Expr,
-    pub node_role_arn: Expr,
-    pub secrets_kms_key_arn: Expr,
-    pub admin_role_arn: Expr,
-    pub ci_deployer_role_arn: Expr,
+    pub cluster_role_arn: Value<ty::String>,
+    pub node_role_arn: Value<ty::String>,
+    pub secrets_kms_key_arn: Value<ty::String>,
+    pub admin_role_arn: Value<ty::String>,
+    pub ci_deployer_role_arn: Value<ty::String>,
     /// Policy attachments the cluster and node groups must wait for, so
     /// their roles have permissions before EKS uses them (and until deleted).
-    pub cluster_role_policies: Vec<Handle>,
-    pub node_role_policies: Vec<Handle>,
-    pub admin_role: Handle,
-    pub ci_deployer_role: Handle,
+    /// (Managed policy attachments and an inline policy: two resource
+    /// types, so their addresses.)
+    pub cluster_role_policies: Vec<Address>,
+    pub node_role_policies: Vec<Address>,
+    pub admin_role: IamRoleRef,
+    pub ci_deployer_role: IamRoleRef,
 }
 
 /// Roles and keys the cluster needs before it can be created.
-///
-/// The aws kit's `kms_key` and `role` return untyped handles (their other
-/// callers are ported separately): `from_handle` vouches for their types,
-/// and `ClusterIam` keeps `Expr`s and handles for the modules that read it.
 pub fn cluster_iam(stack: &mut Stack, env: &Environment, network: &Network) -> ClusterIam {
     aws_provider(stack, env);
     let names = Names::new(env);
@@ -56,33 +54,36 @@ pub fn cluster_iam(stack: &mut Stack, env: &Environment, network: &Network) -> C
     let account_root = partition.account_root(&network.account_id);
 
     // The cluster role gets the key's use through its own IAM policy below.
-    let secrets_key = KmsKeyRef::from_handle(kms_key(
+    let secrets_key = kms_key(
         stack,
         &names,
         "eks-secrets",
         &format!("Kubernetes secrets of EKS cluster {}", names.cluster()),
         account_root.clone(),
         Vec::new(),
-    ));
+    );
 
-    let cluster_role = IamRoleRef::from_handle(role(
+    let cluster_role = role(
         stack,
         "cluster",
         &names.name("eks-cluster"),
         service_trust(&partition, "eks"),
-    ));
-    let mut cluster_role_policies = attach(
+    );
+    let mut cluster_role_policies: Vec<Address> = attach(
         stack,
         "cluster",
-        cluster_role.handle(),
+        &cluster_role,
         &partition,
         &["AmazonEKSClusterPolicy", "AmazonEKSVPCResourceController"],
-    );
+    )
+    .iter()
+    .map(Address::from)
+    .collect();
     let encryption = inline_policy(
         stack,
         "cluster_encryption",
         "encrypt-secrets",
-        cluster_role.handle(),
+        &cluster_role,
         [Statement::allow([
             "kms:Encrypt",
             "kms:Decrypt",
@@ -91,40 +92,43 @@ pub fn cluster_iam(stack: &mut Stack, env: &Environment, network: &Network) -> C
         ])
         .on([secrets_key.arn()])],
     );
-    cluster_role_policies.push(encryption);
+    cluster_role_policies.push(Address::from(&encryption));
 
-    let node_role = IamRoleRef::from_handle(role(
+    let node_role = role(
         stack,
         "node",
         &names.name("eks-node"),
         service_trust(&partition, "ec2"),
-    ));
+    );
     let node_role_policies = attach(
         stack,
         "node",
-        node_role.handle(),
+        &node_role,
         &partition,
         &[
             "AmazonEKSWorkerNodePolicy",
             "AmazonEC2ContainerRegistryReadOnly",
             "AmazonEKS_CNI_Policy",
         ],
-    );
+    )
+    .iter()
+    .map(Address::from)
+    .collect();
 
     // People administer the cluster through this role, never as themselves,
     // and only with MFA.
-    let admin_role = IamRoleRef::from_handle(role(
+    let admin_role = role(
         stack,
         "admin",
         &names.name("eks-admin"),
         policy([Statement::allow(["sts:AssumeRole"])
             .principal("AWS", account_root)
             .condition("Bool", "aws:MultiFactorAuthPresent", "true")]),
-    ));
+    );
 
     let github_provider_arn = github_oidc_provider(stack, env);
     let ci = &env.config.ci;
-    let ci_deployer_role = IamRoleRef::from_handle(role(
+    let ci_deployer_role = role(
         stack,
         "ci_deployer",
         &names.name("ci-deployer"),
@@ -140,23 +144,23 @@ pub fn cluster_iam(stack: &mut Stack, env: &Environment, network: &Network) -> C
                 &format!("{GITHUB_OIDC_HOST}:sub"),
                 github_subject(ci),
             )]),
-    ));
-    let ci_deployer_role_arn = stack.export(
+    );
+    stack.export(
         "ci_deployer_role_arn",
         ci_deployer_role.arn().into(),
         "Role the CI pipeline assumes through GitHub OIDC to deploy.",
     );
 
     ClusterIam {
-        cluster_role_arn: cluster_role.arn().into(),
-        node_role_arn: node_role.arn().into(),
-        secrets_kms_key_arn: secrets_key.arn().into(),
-        admin_role_arn: admin_role.arn().into(),
-        ci_deployer_role_arn,
+        cluster_role_arn: cluster_role.arn(),
+        node_role_arn: node_role.arn(),
+        secrets_kms_key_arn: secrets_key.arn(),
+        admin_role_arn: admin_role.arn(),
+        ci_deployer_role_arn: ci_deployer_role.arn(),
         cluster_role_policies,
         node_role_policies,
-        admin_role: admin_role.handle().clone(),
-        ci_deployer_role: ci_deployer_role.handle().clone(),
+        admin_role,
+        ci_deployer_role,
     }
 }
 
@@ -166,11 +170,8 @@ pub fn workload_iam(stack: &mut Stack, env: &Environment, cluster: &ClusterIam, 
     let names = Names::new(env);
     let partition = Partition::of(&env.config.region);
 
-    // `Eks` holds untyped expressions (its fields are read by modules ported
-    // separately); the issuer is a URL string.
-    let issuer_url: Value<ty::String> = Value::assume(eks.oidc_issuer_url.clone());
     let oidc = stack.add(
-        IamOpenidConnectProvider::new("eks", ["sts.amazonaws.com"], issuer_url)
+        IamOpenidConnectProvider::new("eks", ["sts.amazonaws.com"], &eks.oidc_issuer_url)
             .tags(name_tags(&names.name("eks-irsa"), [])),
     );
     stack.export(
@@ -178,14 +179,15 @@ pub fn workload_iam(stack: &mut Stack, env: &Environment, cluster: &ClusterIam, 
         oidc.arn().into(),
         "IAM OIDC provider of the cluster, for IRSA roles.",
     );
-    let issuer_host = Expr::call(
+    // `replace(..)` returns a string: the escape hatch for a function's result.
+    let issuer_host: Value<ty::String> = Value::assume(Expr::call(
         "replace",
         [
-            eks.oidc_issuer_url.clone(),
+            Expr::from(&eks.oidc_issuer_url),
             Expr::from("https://"),
             Expr::from(""),
         ],
-    );
+    ));
 
     // What a deploy needs: push the image, then (without GitOps) reach the
     // cluster's API; the access entry in the eks stack decides what it may
@@ -255,9 +257,8 @@ pub fn workload_iam(stack: &mut Stack, env: &Environment, cluster: &ClusterIam, 
         ],
     );
 
-    // `Irsa` (the aws kit's) keeps an untyped handle for its other callers.
     Irsa {
-        provider: oidc.handle().clone(),
+        provider: oidc,
         issuer_host,
     }
 }
@@ -273,7 +274,7 @@ pub fn deployer_refresh(
     id: &str,
     name: &str,
     statements: impl IntoIterator<Item = Statement>,
-) -> Option<Handle> {
+) -> Option<IamRolePolicyRef> {
     env.config.gitops_enabled().is_none().then(|| {
         inline_policy(
             stack,

@@ -15,11 +15,10 @@
 //! applied first (docs/edge.md), or the API server drops `wafv2AclArn`.
 
 use bindings::aws::iam_policy::IamPolicy;
-use bindings::aws::iam_role::IamRoleRef;
 use bindings::aws::iam_role_policy_attachment::IamRolePolicyAttachment;
-use bindings::prelude::*;
+use bindings::helm::release::ReleaseRef;
 use serde::Serialize;
-use synth::{App, Expr, Handle};
+use synth::{App, Expr};
 
 use crate::aws::{policy, Irsa, Names, Partition, Statement};
 use crate::config::Environment;
@@ -67,7 +66,7 @@ pub fn lb_controller(
     network: &Network,
     irsa: &Irsa,
     eks: &Eks,
-) -> Result<Handle, Error> {
+) -> Result<ReleaseRef, Error> {
     let names = Names::new(env);
     let partition = Partition::of(&env.config.region);
     let iam = Layer::Iam.of(app);
@@ -78,9 +77,6 @@ pub fn lb_controller(
         ADDON_NAMESPACE,
         SERVICE_ACCOUNT,
     );
-    // Irsa::role still returns a Handle (its other callers, eks.rs and
-    // iam.rs, are unported); it is an aws_iam_role.
-    let role = IamRoleRef::from_handle(role);
     let permissions = iam.add(
         IamPolicy::new("lb_controller", policy(statements(&partition)))
             .name(names.name("load-balancer-controller"))
@@ -96,15 +92,15 @@ pub fn lb_controller(
     ));
 
     let values = Values {
-        cluster_name: eks.cluster_name.clone(),
+        cluster_name: eks.cluster_name.clone().into(),
         region: env.config.region.clone(),
-        vpc_id: network.vpc_id.clone(),
+        vpc_id: network.vpc_id.clone().into(),
         replica_count: 2,
         pod_disruption_budget: DisruptionBudget {
             enabled: None,
             max_unavailable: 1,
         },
-        service_account: ServiceAccount::irsa(SERVICE_ACCOUNT, role.arn().into()),
+        service_account: ServiceAccount::irsa(SERVICE_ACCOUNT, role.arn()),
     };
     addon_release(
         Layer::App.of(app),

@@ -279,15 +279,25 @@ fn components(app: &mut App, env: &Environment, chart_dir: &Path) -> Result<(), 
     // Pods of the later releases land on nodes Karpenter launches: they wait
     // for its NodePools, and on destroy go first, while it can still drain.
     let node_pools = karpenter::karpenter(app, env, &network, &cluster_iam, &irsa, &eks)?;
-    eks.workloads_ready.push(node_pools.address().clone());
+    eks.workloads_ready.push(Address::from(&node_pools));
     let namespace = webapp::namespace(Layer::App.of(app), &env.config.service.namespace);
     let secrets = secrets::secrets(app, env, &network, &irsa, &eks, &namespace)?;
+    let lb_controller = lb_controller::lb_controller(app, env, &network, &irsa, &eks)?;
+    let metrics_server = metrics_server::metrics_server(Layer::App.of(app), &eks)?;
     let addons = [
-        lb_controller::lb_controller(app, env, &network, &irsa, &eks)?,
-        metrics_server::metrics_server(Layer::App.of(app), &eks)?,
-        secrets.release,
+        Address::from(&lb_controller),
+        Address::from(&metrics_server),
+        Address::from(&secrets.release),
     ];
-    observability::observability(app, env, &network, &cluster_iam, &irsa, &eks, &addons[0])?;
+    observability::observability(
+        app,
+        env,
+        &network,
+        &cluster_iam,
+        &irsa,
+        &eks,
+        &lb_controller,
+    )?;
     webapp::webapp(
         app,
         env,

@@ -1,8 +1,9 @@
 //! metrics-server: the resource metrics the service's HorizontalPodAutoscaler
 //! scales on; without it the HPA never acts.
 
+use bindings::helm::release::ReleaseRef;
 use serde::Serialize;
-use synth::{Handle, Stack};
+use synth::Stack;
 
 use crate::eks::Eks;
 use crate::helm::{addon_release, Chart, DisruptionBudget};
@@ -22,7 +23,7 @@ struct Values {
     pod_disruption_budget: DisruptionBudget,
 }
 
-pub fn metrics_server(stack: &mut Stack, eks: &Eks) -> Result<Handle, Error> {
+pub fn metrics_server(stack: &mut Stack, eks: &Eks) -> Result<ReleaseRef, Error> {
     let values = Values {
         replicas: 2,
         pod_disruption_budget: DisruptionBudget {

@@ -39,14 +39,14 @@ pub const INTERNAL_ELB_TAG: &str = "kubernetes.io/role/internal-elb";
 /// What the network exposes to the other components.
 #[derive(Debug, Clone)]
 pub struct Network {
-    pub vpc_id: Expr,
+    pub vpc_id: Value<ty::String>,
     /// One per AZ, in the config's `network.azs` order.
-    pub private_subnet_ids: Vec<Expr>,
-    pub public_subnet_ids: Vec<Expr>,
+    pub private_subnet_ids: Vec<Value<ty::String>>,
+    pub public_subnet_ids: Vec<Value<ty::String>>,
     /// The account the stacks are applied in (`data.aws_caller_identity`).
-    pub account_id: Expr,
+    pub account_id: Value<ty::String>,
     /// KMS key encrypting the environment's CloudWatch log groups.
-    pub logs_kms_key_arn: Expr,
+    pub logs_kms_key_arn: Value<ty::String>,
 }
 
 pub fn network(stack: &mut Stack, env: &Environment) -> Network {
@@ -180,19 +180,18 @@ pub fn network(stack: &mut Stack, env: &Environment) -> Network {
         &account_id,
     );
 
-    // The other components still take untyped expressions (eks.rs and iam.rs
-    // are ported after issue 17 lands).
-    let private_subnet_ids: Vec<Expr> = private_subnets.iter().map(|s| s.id().into()).collect();
-    let public_subnet_ids: Vec<Expr> = public_subnets.iter().map(|s| s.id().into()).collect();
-    let vpc_id = stack.export("vpc_id", vpc_id.into(), "ID of the VPC.");
+    let private_subnet_ids: Vec<Value<ty::String>> =
+        private_subnets.iter().map(|s| s.id()).collect();
+    let public_subnet_ids: Vec<Value<ty::String>> = public_subnets.iter().map(|s| s.id()).collect();
+    stack.export("vpc_id", Expr::from(&vpc_id), "ID of the VPC.");
     stack.export(
         "private_subnet_ids",
-        Expr::list(private_subnet_ids.clone()),
+        Expr::list(private_subnet_ids.iter().map(Expr::from)),
         "Private subnets (nodes, internal load balancers), in AZ order.",
     );
     stack.export(
         "public_subnet_ids",
-        Expr::list(public_subnet_ids.clone()),
+        Expr::list(public_subnet_ids.iter().map(Expr::from)),
         "Public subnets (internet-facing load balancers, NAT gateways), in AZ order.",
     );
 
@@ -200,8 +199,8 @@ pub fn network(stack: &mut Stack, env: &Environment) -> Network {
         vpc_id,
         private_subnet_ids,
         public_subnet_ids,
-        account_id: account_id.into(),
-        logs_kms_key_arn: logs_key.arn().into(),
+        account_id,
+        logs_kms_key_arn: logs_key.arn(),
     }
 }
 
@@ -275,17 +274,16 @@ fn logs_kms_key(
     .condition(
         "ArnLike",
         "kms:EncryptionContext:aws:logs:arn",
-        partition.arn("logs", region, &account_id.into(), "log-group:*"),
+        partition.arn("logs", region, account_id, "log-group:*"),
     );
-    let key = kms_key(
+    kms_key(
         stack,
         names,
         "logs",
         &format!("CloudWatch Logs of {}", names.cluster()),
-        partition.account_root(&account_id.into()),
+        partition.account_root(account_id),
         vec![logs_use],
-    );
-    KmsKeyRef::from_handle(key)
+    )
 }
 
 fn flow_logs(

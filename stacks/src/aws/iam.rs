@@ -10,10 +10,12 @@ use bindings::aws::data_iam_policy_document::{
 };
 use bindings::aws::iam_openid_connect_provider::IamOpenidConnectProviderRef;
 use bindings::aws::iam_role::{IamRole, IamRoleRef};
-use bindings::aws::iam_role_policy::IamRolePolicy;
-use bindings::aws::iam_role_policy_attachment::IamRolePolicyAttachment;
+use bindings::aws::iam_role_policy::{IamRolePolicy, IamRolePolicyRef};
+use bindings::aws::iam_role_policy_attachment::{
+    IamRolePolicyAttachment, IamRolePolicyAttachmentRef,
+};
 use bindings::prelude::*;
-use synth::{Expr, Handle, Stack};
+use synth::{Expr, Stack};
 
 use super::names::name_tags;
 use super::provider::Partition;
@@ -135,26 +137,19 @@ pub fn service_trust(partition: &Partition, service: &str) -> Value<ty::String> 
     policy([Statement::allow(["sts:AssumeRole"]).principal("Service", partition.service(service))])
 }
 
-// The helpers below still take and return untyped `Handle`s: eks.rs, iam.rs,
-// lb_controller.rs and webapp/ call them and are ported after issue 17 lands.
-// `IamRoleRef::from_handle` vouches that a handle is a role, so the
-// attributes read from it are still typed; the signatures move to typed
-// references with those callers.
-
 /// A role with a one-hour session limit, named and tagged.
 pub fn role(
     stack: &mut Stack,
     id: &str,
     name: &str,
     trust: impl Into<Value<ty::String>>,
-) -> Handle {
-    let role = stack.add(
+) -> IamRoleRef {
+    stack.add(
         IamRole::new(id, trust)
             .name(name)
             .max_session_duration(3600)
             .tags(name_tags(name, [])),
-    );
-    role.handle().clone()
+    )
 }
 
 /// Attaches AWS managed policies to a role, one attachment each
@@ -162,20 +157,18 @@ pub fn role(
 pub fn attach(
     stack: &mut Stack,
     id: &str,
-    role: &Handle,
+    role: &IamRoleRef,
     partition: &Partition,
     managed: &[&str],
-) -> Vec<Handle> {
-    let role = IamRoleRef::from_handle(role.clone());
+) -> Vec<IamRolePolicyAttachmentRef> {
     managed
         .iter()
         .map(|policy_name| {
-            let attachment = stack.add(IamRolePolicyAttachment::new(
+            stack.add(IamRolePolicyAttachment::new(
                 &format!("{id}_{policy_name}"),
                 partition.managed_policy(policy_name),
                 role.name(),
-            ));
-            attachment.handle().clone()
+            ))
         })
         .collect()
 }
@@ -185,20 +178,18 @@ pub fn inline_policy(
     stack: &mut Stack,
     id: &str,
     name: &str,
-    role: &Handle,
+    role: &IamRoleRef,
     statements: impl IntoIterator<Item = Statement>,
-) -> Handle {
-    let role = IamRoleRef::from_handle(role.clone());
-    let inline = stack.add(IamRolePolicy::new(id, policy(statements), role.id()).name(name));
-    inline.handle().clone()
+) -> IamRolePolicyRef {
+    stack.add(IamRolePolicy::new(id, policy(statements), role.id()).name(name))
 }
 
 /// The cluster's IAM OIDC provider, through which pods assume roles (IRSA).
 #[derive(Debug, Clone)]
 pub struct Irsa {
-    pub provider: Handle,
+    pub provider: IamOpenidConnectProviderRef,
     /// The issuer URL without `https://`: the prefix of the token's claims.
-    pub issuer_host: Expr,
+    pub issuer_host: Value<ty::String>,
 }
 
 impl Irsa {
@@ -211,7 +202,7 @@ impl Irsa {
         name: &str,
         namespace: &str,
         service_account: &str,
-    ) -> Handle {
+    ) -> IamRoleRef {
         let trust = irsa_trust(
             stack,
             id,
@@ -231,8 +222,8 @@ impl Irsa {
 fn irsa_trust(
     stack: &mut Stack,
     id: &str,
-    oidc: &Handle,
-    issuer_host: &Expr,
+    oidc: &IamOpenidConnectProviderRef,
+    issuer_host: &Value<ty::String>,
     namespace: &str,
     service_account: &str,
 ) -> Value<ty::String> {
@@ -240,11 +231,9 @@ fn irsa_trust(
         document::Condition::new(
             "StringEquals",
             [value],
-            Value::template([issuer_host.clone(), Expr::from(format!(":{key}"))]),
+            Value::template([Expr::from(issuer_host), Expr::from(format!(":{key}"))]),
         )
     };
-    // `Irsa::provider` is built by iam.rs, untyped until it is ported.
-    let oidc = IamOpenidConnectProviderRef::from_handle(oidc.clone());
     let statement = document::Statement::new()
         .effect("Allow")
         .actions(["sts:AssumeRoleWithWebIdentity"])

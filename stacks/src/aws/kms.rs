@@ -1,9 +1,8 @@
 //! Customer-managed KMS keys.
 
 use bindings::aws::kms_alias::KmsAlias;
-use bindings::aws::kms_key::KmsKey;
-use bindings::prelude::*;
-use synth::{Expr, Handle, Stack};
+use bindings::aws::kms_key::{KmsKey, KmsKeyRef};
+use synth::{Expr, Stack};
 
 use super::iam::{policy, Statement};
 use super::names::{name_tags, Names};
@@ -11,9 +10,6 @@ use super::names::{name_tags, Names};
 /// A customer-managed KMS key with rotation on and an alias
 /// (`alias/<prefix>-<purpose>`). Its policy keeps administration with the
 /// account (so IAM policies decide who uses it) plus the given statements.
-///
-/// Returns an untyped `Handle` while iam.rs (ported after issue 17) reads it;
-/// `KmsKeyRef::from_handle` types it for the ported callers.
 pub fn kms_key(
     stack: &mut Stack,
     names: &Names,
@@ -21,7 +17,7 @@ pub fn kms_key(
     description: &str,
     account_root: Expr,
     statements: Vec<Statement>,
-) -> Handle {
+) -> KmsKeyRef {
     let id = purpose.replace('-', "_");
     let account = Statement::allow(["kms:*"])
         .sid("AccountAdministers")
@@ -36,5 +32,5 @@ pub fn kms_key(
             .tags(name_tags(&names.name(purpose), [])),
     );
     stack.add(KmsAlias::new(&id, key.key_id()).name(format!("alias/{}", names.name(purpose))));
-    key.handle().clone()
+    key
 }

@@ -3,7 +3,7 @@
 //! of looked up at plan time.
 
 use bindings::aws::provider::{DefaultTags, Provider};
-use synth::{Expr, RequiredProvider, Stack};
+use synth::{ty, Expr, RequiredProvider, Stack, Value};
 
 use super::names::default_tags;
 use crate::config::Environment;
@@ -58,16 +58,22 @@ impl Partition {
 
     /// `arn:<partition>:<service>:<region>:<account>:<resource>`, with the
     /// account id an expression (known after apply).
-    pub fn arn(&self, service: &str, region: &str, account_id: &Expr, resource: &str) -> Expr {
+    pub fn arn(
+        &self,
+        service: &str,
+        region: &str,
+        account_id: &Value<ty::String>,
+        resource: &str,
+    ) -> Expr {
         Expr::template([
             Expr::from(format!("arn:{}:{service}:{region}:", self.name)),
-            account_id.clone(),
+            Expr::from(account_id),
             Expr::from(format!(":{resource}")),
         ])
     }
 
     /// The account's root principal: delegates to the account's IAM policies.
-    pub fn account_root(&self, account_id: &Expr) -> Expr {
+    pub fn account_root(&self, account_id: &Value<ty::String>) -> Expr {
         self.arn("iam", "", account_id, "root")
     }
 

@@ -26,11 +26,11 @@ use crate::Layer;
 pub struct Edge {
     /// The certificate the load balancer presents: once issued and validated
     /// when this module requests it, so nothing uses it before it works.
-    pub certificate_arn: Expr,
+    pub certificate_arn: Value<ty::String>,
     /// The REGIONAL web ACL the ALB is attached to, when the environment has one.
-    pub web_acl_arn: Option<Expr>,
+    pub web_acl_arn: Option<Value<ty::String>>,
     /// The Route 53 zone of `[edge].hosted_zone`.
-    pub zone_id: Expr,
+    pub zone_id: Value<ty::String>,
 }
 
 /// The certificate, the zone lookup and the WAF (network stack), and, when
@@ -61,12 +61,10 @@ pub fn edge(app: &mut App, env: &Environment, network: &Network, iam: &ClusterIa
     if env.config.gitops_enabled().is_none() {
         ci_deployer_public_name(app, &partition, &edge.hostname, iam, &zone_id);
     }
-    // The fields stay `Expr` while webapp/, which reads them, is ported
-    // apart; the references behind them are typed.
     Edge {
-        certificate_arn: certificate_arn.into(),
-        web_acl_arn: web_acl_arn.map(Expr::from),
-        zone_id: zone_id.into(),
+        certificate_arn,
+        web_acl_arn,
+        zone_id,
     }
 }
 

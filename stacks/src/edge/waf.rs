@@ -84,9 +84,7 @@ pub(super) fn web_acl(
         CloudwatchLogGroup::new("waf")
             .name(format!("aws-waf-logs-{name}"))
             .retention_in_days(config.log_retention_days)
-            // Network's fields stay untyped while its other readers are
-            // ported; the key's ARN is a string.
-            .kms_key_id(Value::assume(network.logs_kms_key_arn.clone()))
+            .kms_key_id(&network.logs_kms_key_arn)
             .tags(name_tags(&names.name("waf-logs"), [])),
     );
     // Declared here rather than left to WAF to add on first use, so it is

@@ -10,10 +10,11 @@
 
 use std::collections::BTreeMap;
 
-use bindings::kubernetes::secret_v1::{Metadata, SecretV1};
+use bindings::helm::release::ReleaseRef;
+use bindings::kubernetes::secret_v1::{Metadata, SecretV1, SecretV1Ref};
 use bindings::prelude::*;
 use serde::Serialize;
-use synth::{Expr, Handle, Stack, Variable};
+use synth::{Expr, Stack, Variable};
 
 use super::projects::SERVICE_PROJECT_ROLE;
 use crate::config::{Environment, GitopsConfig, TeamRole};
@@ -184,7 +185,7 @@ pub fn argo_cd(
     env: &Environment,
     gitops: &GitopsConfig,
     eks: &Eks,
-) -> Result<Handle, Error> {
+) -> Result<ReleaseRef, Error> {
     let metrics = || {
         Some(Metrics {
             enabled: true,
@@ -257,9 +258,7 @@ pub fn argo_cd(
             .name(RELEASE_NAME)
             .create_namespace(true),
     );
-    // The caller takes the untyped handle: helm.rs's custom_resources, which
-    // follow the release, take `Handle`s.
-    Ok(release.handle().clone())
+    Ok(release)
 }
 
 /// argocd-cm.
@@ -328,7 +327,11 @@ fn rbac_policy(env: &Environment, gitops: &GitopsConfig) -> String {
 /// The read-only deploy key Argo CD reads an SSH repository with, as the
 /// repository Secret Argo CD looks for; the key comes from a sensitive
 /// variable, never from a file.
-pub fn repository_secret(stack: &mut Stack, gitops: &GitopsConfig, after: &Handle) -> Handle {
+pub fn repository_secret(
+    stack: &mut Stack,
+    gitops: &GitopsConfig,
+    after: &ReleaseRef,
+) -> SecretV1Ref {
     let key = stack.typed_variable::<ty::String>(
         "gitops_deploy_key",
         Variable::new()
@@ -353,12 +356,10 @@ pub fn repository_secret(stack: &mut Stack, gitops: &GitopsConfig, after: &Handl
         ("url", gitops.repository.as_str().into()),
         ("sshPrivateKey", key),
     ]);
-    let secret = stack.add(
+    stack.add(
         SecretV1::new(REPOSITORY_SECRET_ID, metadata)
             .type_("Opaque")
             .data(data)
             .depends_on(after),
-    );
-    // Untyped for the release helpers of helm.rs (ported after issue 17).
-    secret.handle().clone()
+    )
 }

@@ -14,7 +14,6 @@
 
 use bindings::aws::data_ssm_parameter::DataSsmParameter;
 use bindings::aws::iam_instance_profile::IamInstanceProfile;
-use bindings::aws::iam_role::IamRoleRef;
 use bindings::aws::instance::{Instance, MetadataOptions, RootBlockDevice};
 use bindings::aws::security_group::{SecurityGroup, SecurityGroupRef};
 use bindings::aws::vpc_security_group_egress_rule::VpcSecurityGroupEgressRule;
@@ -87,7 +86,7 @@ pub fn bastion(
     let profile = iam.add(
         IamInstanceProfile::new("bastion")
             .name(&name)
-            .role(IamRoleRef::from_handle(instance_role).name())
+            .role(instance_role.name())
             .tags(name_tags(&name, [])),
     );
 
@@ -97,9 +96,7 @@ pub fn bastion(
         "bastion_ami",
         ami_parameter(&gitops.bastion.instance_type),
     ));
-    // Network holds untyped expressions while eks.rs and iam.rs read it (they
-    // are ported after issue 17); a subnet id is a string.
-    let subnet_id: Value<ty::String> = Value::assume(network.private_subnet_ids[0].clone());
+    let subnet_id = &network.private_subnet_ids[0];
     let instance = stack.add(
         Instance::new("bastion")
             .ami(ami.value())
@@ -192,13 +189,13 @@ fn partition_arn(
     partition: &Partition,
     service: &str,
     region: &str,
-    account: &Expr,
+    account: &Value<ty::String>,
     kind: &str,
     id: Expr,
 ) -> Expr {
     Expr::template([
         Expr::from(format!("arn:{}:{service}:{region}:", partition.name)),
-        account.clone(),
+        Expr::from(account),
         Expr::from(format!(":{kind}")),
         id,
     ])
@@ -207,10 +204,8 @@ fn partition_arn(
 /// The bastion's group: out to HTTPS only (Systems Manager through the NAT,
 /// the API endpoint); nothing in. The cluster's group lets it reach the API.
 fn security_group(stack: &mut Stack, name: &str, network: &Network, eks: &Eks) -> SecurityGroupRef {
-    // Network and Eks hold untyped expressions until eks.rs and iam.rs are
-    // ported (after issue 17); both ids are strings.
-    let vpc_id: Value<ty::String> = Value::assume(network.vpc_id.clone());
-    let cluster_group: Value<ty::String> = Value::assume(eks.cluster_security_group_id.clone());
+    let vpc_id = &network.vpc_id;
+    let cluster_group = &eks.cluster_security_group_id;
     let group = stack.add(
         SecurityGroup::new("bastion")
             .name(name)
@@ -243,7 +238,11 @@ fn security_group(stack: &mut Stack, name: &str, network: &Network, eks: &Eks) -
 fn api_host(eks: &Eks) -> Expr {
     Expr::call(
         "replace",
-        [eks.endpoint.clone(), Expr::from("https://"), Expr::from("")],
+        [
+            Expr::from(&eks.endpoint),
+            Expr::from("https://"),
+            Expr::from(""),
+        ],
     )
 }
 
@@ -271,7 +270,7 @@ pub fn tunnel_providers(stack: &mut Stack, eks: &Eks) {
     // Function calls of strings (the variable, the endpoint): strings.
     let host: Value<ty::String> = Value::assume(Expr::call(
         "coalesce",
-        [Expr::call("trimspace", [tunnel]), eks.endpoint.clone()],
+        [Expr::call("trimspace", [tunnel]), Expr::from(&eks.endpoint)],
     ));
     let server_name: Value<ty::String> = Value::assume(api_host(eks));
     stack.overlay_providers(

@@ -23,7 +23,8 @@ mod tree;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use synth::{Address, App, Expr, Handle};
+use bindings::helm::release::ReleaseRef;
+use synth::{Address, App, Expr};
 
 pub use record::{DeliveredRelease, Delivery, METADATA_KEY as DELIVERY_METADATA_KEY};
 pub use tree::{blocks, Tree, APPS_VALUES, IMAGE_VALUES};
@@ -172,7 +173,7 @@ fn bootstrap(
     env: &Environment,
     gitops: &crate::config::GitopsConfig,
     delivered: &[Delivered],
-) -> Result<Handle, Error> {
+) -> Result<ReleaseRef, Error> {
     let apply_time = Expr::Map(
         delivered
             .iter()
@@ -187,12 +188,12 @@ fn bootstrap(
         env, gitops, apply_time,
     ))?);
     let stack = Layer::App.of(app);
-    let after: Vec<Handle> = [
+    let after: Vec<Address> = [
         Address::resource("helm_release", argocd::RELEASE_ID),
         Address::resource("kubernetes_secret_v1", argocd::REPOSITORY_SECRET_ID),
     ]
-    .iter()
-    .filter_map(|address| stack.find_mut(address).map(|block| block.handle()))
+    .into_iter()
+    .filter(|address| stack.find_mut(address).is_some())
     .collect();
     custom_resources(
         stack,

@@ -301,7 +301,7 @@ fn with_new_addon(app: &mut App, eks_ready: &[Address]) {
     let values = json!({"settings": {"role": "placeholder"}});
     let owner = addon_release(stack, "example", chart, &values, eks_ready).unwrap();
     stack
-        .find_mut(owner.address())
+        .find_mut(&Address::from(&owner))
         .unwrap()
         .set("namespace", "example")
         .set("create_namespace", true);
@@ -311,7 +311,7 @@ fn with_new_addon(app: &mut App, eks_ready: &[Address]) {
         "example-objects",
         "example",
         &[json!({"apiVersion": "example.io/v1", "kind": "Thing", "metadata": {"name": "x"}})],
-        &[owner],
+        &[Address::from(&owner)],
     )
     .unwrap();
 }

@@ -15,9 +15,11 @@
 
 use bindings::aws::iam_policy::IamPolicy;
 use bindings::aws::iam_role::IamRoleRef;
-use bindings::aws::iam_role_policy_attachment::IamRolePolicyAttachment;
+use bindings::aws::iam_role_policy_attachment::{
+    IamRolePolicyAttachment, IamRolePolicyAttachmentRef,
+};
 use bindings::prelude::*;
-use synth::{Expr, Handle, Stack};
+use synth::{Expr, Stack};
 
 use crate::aws::{
     attach, name_tags, policy, role, service_trust, Irsa, Names, Partition, Statement,
@@ -41,9 +43,7 @@ pub const NODE_POLICIES: &[&str] = &[
 #[derive(Debug)]
 pub struct NodeRole {
     pub role: IamRoleRef,
-    /// Untyped: they go to helm.rs's `custom_resources` as `depends_on`
-    /// targets (helm.rs is ported after issue 17).
-    pub attachments: Vec<Handle>,
+    pub attachments: Vec<IamRolePolicyAttachmentRef>,
 }
 
 pub fn node_role(stack: &mut Stack, names: &Names, partition: &Partition) -> NodeRole {
@@ -54,10 +54,7 @@ pub fn node_role(stack: &mut Stack, names: &Names, partition: &Partition) -> Nod
         service_trust(partition, "ec2"),
     );
     let attachments = attach(stack, "karpenter_node", &role, partition, NODE_POLICIES);
-    NodeRole {
-        role: IamRoleRef::from_handle(role),
-        attachments,
-    }
+    NodeRole { role, attachments }
 }
 
 /// What the controller's policy is about: this cluster, in its region and
@@ -66,7 +63,7 @@ pub fn node_role(stack: &mut Stack, names: &Names, partition: &Partition) -> Nod
 pub struct Scope<'a> {
     pub cluster: &'a str,
     pub partition: &'a Partition,
-    pub account_id: &'a Expr,
+    pub account_id: &'a Value<ty::String>,
     pub node_role_arn: Expr,
     pub queue_arn: Expr,
 }
@@ -79,15 +76,15 @@ pub fn controller_role(
     names: &Names,
     irsa: &Irsa,
     scope: &Scope<'_>,
-) -> (IamRoleRef, Vec<Handle>) {
+) -> (IamRoleRef, Vec<IamRolePolicyAttachmentRef>) {
     let name = names.name("karpenter-controller");
-    let role = IamRoleRef::from_handle(irsa.role(
+    let role = irsa.role(
         stack,
         "karpenter_controller",
         &name,
         ADDON_NAMESPACE,
         SERVICE_ACCOUNT,
-    ));
+    );
     let attachments = controller_policies(scope)
         .into_iter()
         .map(|(part, description, statements)| {
@@ -99,12 +96,11 @@ pub fn controller_role(
                     .description(description)
                     .tags(name_tags(&policy_name, [])),
             );
-            let attachment = stack.add(IamRolePolicyAttachment::new(
+            stack.add(IamRolePolicyAttachment::new(
                 &id,
                 permissions.arn(),
                 role.name(),
-            ));
-            attachment.handle().clone()
+            ))
         })
         .collect();
     (role, attachments)

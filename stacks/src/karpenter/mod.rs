@@ -24,9 +24,9 @@ use std::collections::BTreeMap;
 
 use bindings::aws::ec2_tag::Ec2Tag;
 use bindings::aws::eks_access_entry::EksAccessEntry;
-use bindings::prelude::*;
+use bindings::helm::release::ReleaseRef;
 use serde::Serialize;
-use synth::{Address, App, Expr, Handle};
+use synth::{Address, App, Expr};
 
 use crate::aws::{name_tags, Irsa, Names, Partition, Statement};
 use crate::config::{Environment, KARPENTER_CONTROLLER_REPLICAS};
@@ -116,7 +116,7 @@ pub fn karpenter(
     cluster_iam: &ClusterIam,
     irsa: &Irsa,
     eks: &Eks,
-) -> Result<Handle, Error> {
+) -> Result<ReleaseRef, Error> {
     let names = Names::new(env);
     let partition = Partition::of(&env.config.region);
     let cluster = names.cluster();
@@ -156,11 +156,8 @@ pub fn karpenter(
     );
 
     let eks_stack = Layer::Eks.of(app);
-    // `Eks` holds untyped expressions until eks.rs is ported (after issue
-    // 17); both are strings (the cluster's name, its security group's id).
-    let cluster_name: Value<ty::String> = Value::assume(eks.cluster_name.clone());
-    let cluster_security_group: Value<ty::String> =
-        Value::assume(eks.cluster_security_group_id.clone());
+    let cluster_name = eks.cluster_name.clone();
+    let cluster_security_group = eks.cluster_security_group_id.clone();
     // Nodes join the cluster as this role; EC2_LINUX maps it to
     // system:nodes, as EKS does for the node groups' role itself.
     let access_entry = eks_stack.add(
@@ -182,10 +179,10 @@ pub fn karpenter(
     let system = system_placement(env);
     let values = Values {
         replicas: KARPENTER_CONTROLLER_REPLICAS,
-        service_account: ServiceAccount::irsa(SERVICE_ACCOUNT, controller_role.arn().into()),
+        service_account: ServiceAccount::irsa(SERVICE_ACCOUNT, controller_role.arn()),
         settings: Settings {
-            cluster_name: eks.cluster_name.clone(),
-            cluster_endpoint: eks.endpoint.clone(),
+            cluster_name: eks.cluster_name.clone().into(),
+            cluster_endpoint: eks.endpoint.clone().into(),
             interruption_queue: queue.name,
         },
         node_selector: system.node_selector,
@@ -198,7 +195,7 @@ pub fn karpenter(
         },
     };
     let mut ready: Vec<Address> = eks.workloads_ready.clone();
-    ready.extend(controller_permissions.iter().map(|a| a.address().clone()));
+    ready.extend(controller_permissions.iter().map(Address::from));
     let release = addon_release(app_stack, RELEASE_ID, CHART, &values, &ready)?;
 
     // Each object in a local of its own: `infra diff` then shows a NodePool's
@@ -215,13 +212,12 @@ pub fn karpenter(
         let object = to_expr(&local, &resources::node_pool(pool))?;
         objects.push(app_stack.local(&local, object));
     }
-    // helm.rs takes untyped handles until it is ported (after issue 17).
     let mut after = vec![
-        release,
-        access_entry.handle().clone(),
-        discovery.handle().clone(),
+        Address::from(&release),
+        Address::from(&access_entry),
+        Address::from(&discovery),
     ];
-    after.extend(node.attachments);
+    after.extend(node.attachments.iter().map(Address::from));
     custom_resources(
         app_stack,
         NODE_POOLS_RELEASE_ID,

@@ -28,10 +28,12 @@ fn worst_case_policies() -> Vec<(&'static str, String)> {
     let node_role =
         Expr::reference(Address::resource("aws_iam_role", "karpenter_node")).attr("arn");
     let queue = Expr::reference(Address::resource("aws_sqs_queue", "q")).attr("arn");
+    // A test fixture: the caller identity's account id, a string.
+    let account_id = synth::Value::<synth::ty::String>::assume(account.clone());
     let scope = Scope {
         cluster: &cluster,
         partition: &partition,
-        account_id: &account,
+        account_id: &account_id,
         node_role_arn: node_role.clone(),
         queue_arn: queue.clone(),
     };

@@ -3,7 +3,6 @@
 //! the topic (e-mail, AWS Chatbot to Slack or Teams, a paging service's HTTPS
 //! endpoint); no webhook URL or token lives in the values or the state.
 
-use bindings::aws::iam_role::IamRoleRef;
 use bindings::aws::sns_topic::SnsTopic;
 use bindings::prelude::*;
 use synth::{App, Expr};
@@ -21,7 +20,7 @@ pub const SERVICE_ACCOUNT: &str = "alertmanager";
 #[derive(Debug, Clone)]
 pub struct AlertTopic {
     pub arn: Expr,
-    pub role_arn: Expr,
+    pub role_arn: Value<ty::String>,
 }
 
 pub fn alert_topic(
@@ -80,6 +79,6 @@ pub fn alert_topic(
     );
     AlertTopic {
         arn,
-        role_arn: IamRoleRef::from_handle(role).arn().into(),
+        role_arn: role.arn(),
     }
 }

@@ -10,8 +10,9 @@
 //! paths and client addresses are unbounded, and even `status` would
 //! multiply every pod's streams for what a filter reads as cheaply.
 
+use bindings::helm::release::ReleaseRef;
 use serde::Serialize;
-use synth::{Address, Handle, Stack};
+use synth::{Address, Stack};
 
 use super::{chart_release, loki, Cluster, Resources, Toleration};
 use crate::helm::Chart;
@@ -160,7 +161,7 @@ pub fn release(
     stack: &mut Stack,
     cluster: &Cluster<'_>,
     after: &[Address],
-) -> Result<Handle, Error> {
+) -> Result<ReleaseRef, Error> {
     let config = &cluster.env.config;
     let values = Values {
         alloy: Alloy {

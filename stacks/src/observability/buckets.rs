@@ -4,7 +4,6 @@
 //! assume, allowed exactly these buckets and this key; and the read access
 //! the CI deployer needs to refresh them.
 
-use bindings::aws::iam_role::IamRoleRef;
 use bindings::aws::kms_key::KmsKeyRef;
 use bindings::aws::s3_bucket::{S3Bucket, S3BucketRef};
 use bindings::aws::s3_bucket_lifecycle_configuration::{
@@ -43,7 +42,7 @@ const RULER_NONCURRENT_DAYS: u32 = 30;
 pub struct LogBuckets {
     pub chunks: Expr,
     pub ruler: Expr,
-    pub role_arn: Expr,
+    pub role_arn: Value<ty::String>,
 }
 
 /// One bucket: which data it holds and how long S3 keeps it.
@@ -67,14 +66,14 @@ pub fn log_buckets(
     let logs = &env.config.observability.logs;
 
     let iam = Layer::Iam.of(app);
-    let key = KmsKeyRef::from_handle(kms_key(
+    let key = kms_key(
         iam,
         &names,
         "loki",
         &format!("Logs of {} stored by Loki in S3", names.cluster()),
         partition.account_root(&network.account_id),
         Vec::new(),
-    ));
+    );
 
     // The chunks expire a day after Loki's own retention deletes them from
     // its index: S3 removes what the compactor missed, never what Loki can
@@ -143,7 +142,7 @@ pub fn log_buckets(
     LogBuckets {
         chunks: chunks.bucket().into(),
         ruler: ruler.bucket().into(),
-        role_arn: IamRoleRef::from_handle(role).arn().into(),
+        role_arn: role.arn(),
     }
 }
 
@@ -163,7 +162,7 @@ fn bucket(
         S3Bucket::new(id)
             .bucket(Value::template([
                 Expr::from(format!("{name}-")),
-                network.account_id.clone(),
+                Expr::from(&network.account_id),
             ]))
             .force_destroy(env.config.observability.logs.force_destroy_buckets)
             .tags(name_tags(&name, [])),

@@ -9,8 +9,9 @@
 
 use std::collections::BTreeMap;
 
+use bindings::helm::release::ReleaseRef;
 use serde::Serialize;
-use synth::{Address, Expr, Handle, Stack};
+use synth::{Address, Expr, Stack};
 
 use super::buckets::{LogBuckets, SERVICE_ACCOUNT};
 use super::volumes::STORAGE_CLASS;
@@ -195,7 +196,7 @@ pub fn release(
     cluster: &Cluster<'_>,
     buckets: &LogBuckets,
     after: &[Address],
-) -> Result<Handle, Error> {
+) -> Result<ReleaseRef, Error> {
     let env = cluster.env;
     let logs = &env.config.observability.logs;
     let placement = &cluster.placement;

@@ -30,8 +30,11 @@ mod volumes;
 
 use std::collections::BTreeMap;
 
+use bindings::aws::eks_node_group::EksNodeGroupRef;
+use bindings::helm::release::ReleaseRef;
+use bindings::kubernetes::secret_v1::SecretV1Ref;
 use serde::Serialize;
-use synth::{Address, App, Expr, Handle, Stack, Variable};
+use synth::{ty, Address, App, Expr, Stack, Value, Variable};
 
 use crate::aws::Irsa;
 use crate::config::{Environment, MonitoringNodesConfig, NodeGroupConfig};
@@ -121,7 +124,7 @@ impl Resources {
 struct Cluster<'a> {
     env: &'a Environment,
     /// The monitoring namespace (a reference: the releases follow it).
-    namespace: Expr,
+    namespace: Value<ty::String>,
     placement: Placement,
     /// What must exist before any release of the stack is installed.
     ready: Vec<Address>,
@@ -136,7 +139,7 @@ pub fn observability(
     cluster_iam: &ClusterIam,
     irsa: &Irsa,
     eks: &Eks,
-    lb_controller: &Handle,
+    lb_controller: &ReleaseRef,
 ) -> Result<(), Error> {
     let config = &env.config.observability;
     let nodes = monitoring_nodes(Layer::Eks.of(app), env, network, cluster_iam, eks);
@@ -149,17 +152,13 @@ pub fn observability(
     let storage_class = volumes::storage_class(stack);
     let admin_secret = grafana_admin_secret(stack, &namespace);
     let mut ready: Vec<Address> = eks.workloads_ready.clone();
-    ready.extend(
-        [
-            &nodes,
-            &ebs_csi,
-            &storage_class,
-            lb_controller,
-            &admin_secret,
-        ]
-        .into_iter()
-        .map(Address::from),
-    );
+    ready.extend([
+        Address::from(&nodes),
+        Address::from(&ebs_csi),
+        Address::from(&storage_class),
+        Address::from(lb_controller),
+        Address::from(&admin_secret),
+    ]);
     let cluster = Cluster {
         env,
         namespace,
@@ -192,7 +191,7 @@ fn monitoring_nodes(
     network: &Network,
     iam: &ClusterIam,
     eks: &Eks,
-) -> Handle {
+) -> EksNodeGroupRef {
     let nodes = &env.config.observability.nodes;
     let group = NodeGroupConfig {
         name: nodes.name.clone(),
@@ -221,7 +220,7 @@ fn monitoring_nodes(
 /// the host's network, processes and filesystems and Alloy the node's log
 /// files, which the "baseline" level forbids; "restricted" is still reported
 /// as a warning for every other pod.
-fn namespace(stack: &mut Stack, name: &str) -> Expr {
+fn namespace(stack: &mut Stack, name: &str) -> Value<ty::String> {
     labelled_namespace(
         stack,
         "monitoring",
@@ -236,11 +235,10 @@ fn namespace(stack: &mut Stack, name: &str) -> Expr {
 /// Grafana's admin login from the sensitive `grafana_admin_password`
 /// variable: it reaches the cluster as a Secret and is never written into
 /// the synthesized JSON or the release's values.
-fn grafana_admin_secret(stack: &mut Stack, namespace: &Expr) -> Handle {
-    let password = stack.variable(
+fn grafana_admin_secret(stack: &mut Stack, namespace: &Value<ty::String>) -> SecretV1Ref {
+    let password: Value<ty::String> = stack.typed_variable(
         "grafana_admin_password",
         Variable::new()
-            .ty("string")
             .sensitive()
             .description(
                 "Password of Grafana's `admin` user; pass it as TF_VAR_grafana_admin_password, never in a file.",
@@ -254,9 +252,9 @@ fn grafana_admin_secret(stack: &mut Stack, namespace: &Expr) -> Handle {
         stack,
         "grafana_admin",
         GRAFANA_ADMIN_SECRET,
-        namespace.clone(),
-        Expr::object([
-            ("admin-user", Expr::from("admin")),
+        namespace,
+        BTreeMap::from([
+            ("admin-user", Value::from("admin")),
             ("admin-password", password),
         ]),
     )
@@ -270,8 +268,8 @@ fn chart_release(
     cluster: &Cluster<'_>,
     values: &impl Serialize,
     after: &[Address],
-) -> Result<Handle, Error> {
-    addon_release_in(stack, id, chart, cluster.namespace.clone(), values, after)
+) -> Result<ReleaseRef, Error> {
+    addon_release_in(stack, id, chart, &cluster.namespace, values, after)
 }
 
 #[cfg(test)]

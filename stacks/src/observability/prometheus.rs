@@ -11,8 +11,9 @@
 
 use std::collections::BTreeMap;
 
+use bindings::helm::release::ReleaseRef;
 use serde::Serialize;
-use synth::{Expr, Handle, Stack};
+use synth::{Expr, Stack};
 
 use super::alerts::{AlertTopic, SERVICE_ACCOUNT as ALERTMANAGER_SERVICE_ACCOUNT};
 use super::volumes::STORAGE_CLASS;
@@ -328,7 +329,7 @@ pub fn release(
     stack: &mut Stack,
     cluster: &Cluster<'_>,
     alerts: &AlertTopic,
-) -> Result<Handle, Error> {
+) -> Result<ReleaseRef, Error> {
     let env = cluster.env;
     let config = &env.config.observability;
     let metrics = &config.metrics;

@@ -14,8 +14,9 @@
 
 use std::collections::BTreeMap;
 
+use bindings::helm::release::ReleaseRef;
 use serde::{Deserialize, Serialize};
-use synth::{Handle, Stack};
+use synth::{Address, Stack};
 
 use super::alloy::SERVICE_CONTAINER;
 use super::Cluster;
@@ -268,7 +269,11 @@ pub fn service_selector() -> BTreeMap<&'static str, &'static str> {
 /// The ServiceMonitor, the PrometheusRules and the dashboards' ConfigMaps,
 /// in one chart of fixed objects after the operator's release (which owns
 /// the CRDs). None of them holds a value known only at apply time.
-pub fn deliver(stack: &mut Stack, cluster: &Cluster<'_>, operator: &Handle) -> Result<(), Error> {
+pub fn deliver(
+    stack: &mut Stack,
+    cluster: &Cluster<'_>,
+    operator: &ReleaseRef,
+) -> Result<(), Error> {
     let env = cluster.env;
     let namespace = env.config.observability.namespace.clone();
     let metadata = |name: &str| Metadata {
@@ -324,7 +329,7 @@ pub fn deliver(stack: &mut Stack, cluster: &Cluster<'_>, operator: &Handle) -> R
         "webapp-monitoring",
         &namespace,
         &objects,
-        std::slice::from_ref(operator),
+        &[Address::from(operator)],
     )?;
     Ok(())
 }

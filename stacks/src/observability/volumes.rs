@@ -5,12 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use bindings::aws::eks_addon::EksAddon;
-use bindings::aws::iam_role::IamRoleRef;
+use bindings::aws::eks_addon::{EksAddon, EksAddonRef};
 use bindings::aws::iam_role_policy_attachment::IamRolePolicyAttachment;
-use bindings::kubernetes::storage_class_v1::{Metadata, StorageClassV1};
+use bindings::kubernetes::storage_class_v1::{Metadata, StorageClassV1, StorageClassV1Ref};
 use bindings::prelude::*;
-use synth::{App, Handle, Stack};
+use synth::{App, Stack};
 
 use crate::aws::{name_tags, Irsa, Names, Partition};
 use crate::config::Environment;
@@ -25,45 +24,44 @@ pub const STORAGE_CLASS: &str = "gp3-encrypted";
 const CONTROLLER_SERVICE_ACCOUNT: &str = "ebs-csi-controller-sa";
 
 /// The `aws-ebs-csi-driver` EKS add-on and the IRSA role it runs with.
-pub fn ebs_csi_driver(app: &mut App, env: &Environment, irsa: &Irsa, eks: &Eks) -> Handle {
+pub fn ebs_csi_driver(app: &mut App, env: &Environment, irsa: &Irsa, eks: &Eks) -> EksAddonRef {
     let names = Names::new(env);
     let partition = Partition::of(&env.config.region);
     let iam = Layer::Iam.of(app);
-    let role = IamRoleRef::from_handle(irsa.role(
+    let role = irsa.role(
         iam,
         "ebs_csi_driver",
         &names.name("ebs-csi-driver"),
         crate::helm::ADDON_NAMESPACE,
         CONTROLLER_SERVICE_ACCOUNT,
-    ));
+    );
     // The AWS managed policy lives under the service-role/ path.
     let permissions = iam.add(IamRolePolicyAttachment::new(
         "ebs_csi_driver",
         partition.managed_policy("service-role/AmazonEBSCSIDriverPolicy"),
         role.name(),
     ));
-    // `Eks` holds untyped expressions until eks.rs is ported (after issue
-    // 17); the cluster's name is a string.
-    let cluster_name: Value<ty::String> = Value::assume(eks.cluster_name.clone());
-    let addon = Layer::Eks.of(app).add(
-        EksAddon::new("aws_ebs_csi_driver", "aws-ebs-csi-driver", cluster_name)
-            .service_account_role_arn(role.arn())
-            .resolve_conflicts_on_create("OVERWRITE")
-            .resolve_conflicts_on_update("OVERWRITE")
-            .tags(name_tags(&names.name("aws-ebs-csi-driver"), []))
-            // The controller needs nodes to run on, and its permissions before
-            // it starts (and until it has deleted its volumes).
-            .depends_on_all(eks.cluster_ready.clone())
-            .depends_on(&permissions),
-    );
-    // Untyped for the release helpers of helm.rs (ported after issue 17).
-    addon.handle().clone()
+    Layer::Eks.of(app).add(
+        EksAddon::new(
+            "aws_ebs_csi_driver",
+            "aws-ebs-csi-driver",
+            &eks.cluster_name,
+        )
+        .service_account_role_arn(role.arn())
+        .resolve_conflicts_on_create("OVERWRITE")
+        .resolve_conflicts_on_update("OVERWRITE")
+        .tags(name_tags(&names.name("aws-ebs-csi-driver"), []))
+        // The controller needs nodes to run on, and its permissions before
+        // it starts (and until it has deleted its volumes).
+        .depends_on_all(eks.cluster_ready.clone())
+        .depends_on(&permissions),
+    )
 }
 
 /// gp3 volumes, encrypted, created in the zone of the pod that first uses
 /// them (a volume lives in one AZ), growable, deleted with their claim.
-pub fn storage_class(stack: &mut Stack) -> Handle {
-    let class = stack.add(
+pub fn storage_class(stack: &mut Stack) -> StorageClassV1Ref {
+    stack.add(
         StorageClassV1::new(
             "gp3_encrypted",
             Metadata::new().name(STORAGE_CLASS),
@@ -73,6 +71,5 @@ pub fn storage_class(stack: &mut Stack) -> Handle {
         .volume_binding_mode("WaitForFirstConsumer")
         .allow_volume_expansion(true)
         .parameters(BTreeMap::from([("type", "gp3"), ("encrypted", "true")])),
-    );
-    class.handle().clone()
+    )
 }

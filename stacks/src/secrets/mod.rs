@@ -15,11 +15,10 @@ mod operator;
 mod package;
 mod rotation;
 
-use bindings::aws::iam_role::IamRoleRef;
-use bindings::aws::kms_key::KmsKeyRef;
 use bindings::aws::secretsmanager_secret::{SecretsmanagerSecret, SecretsmanagerSecretRef};
+use bindings::helm::release::ReleaseRef;
 use bindings::prelude::*;
-use synth::{App, Expr, Handle, Stack};
+use synth::{App, Expr, Stack};
 
 use crate::aws::{inline_policy, kms_key, name_tags, Irsa, Names, Partition, Statement};
 use crate::config::{Environment, SecretSource};
@@ -36,7 +35,7 @@ pub struct Secrets {
     /// The release of the namespace's SecretStore and ExternalSecret: the
     /// service's Secret is made once it is installed, and on destroy it must
     /// outlive the service.
-    pub release: Handle,
+    pub release: ReleaseRef,
 }
 
 /// The secrets, their key, rotation and reader role, and their delivery.
@@ -48,22 +47,21 @@ pub fn secrets(
     network: &Network,
     irsa: &Irsa,
     eks: &Eks,
-    namespace: &Expr,
+    namespace: &Value<ty::String>,
 ) -> Result<Secrets, Error> {
     let names = Names::new(env);
     let partition = Partition::of(&env.config.region);
     let config = &env.config.secrets;
     let service_namespace = env.config.service.namespace.as_str();
     let iam = Layer::Iam.of(app);
-    // `kms_key` still hands out a `Handle` for its unported callers.
-    let key = KmsKeyRef::from_handle(kms_key(
+    let key = kms_key(
         iam,
         &names,
         "app-secrets",
         &format!("Secrets Manager secrets of {}", names.cluster()),
         partition.account_root(&network.account_id),
         Vec::new(),
-    ));
+    );
     let key_arn = key.arn();
     let stored: Vec<(&str, String, SecretsmanagerSecretRef)> = config
         .values
@@ -84,9 +82,7 @@ pub fn secrets(
             env,
             &rotation::Rotated {
                 key_arn: &key_arn,
-                // Network's fields stay untyped while its other readers are
-                // ported; the key's ARN is a string.
-                logs_key_arn: &Value::assume(network.logs_kms_key_arn.clone()),
+                logs_key_arn: &network.logs_kms_key_arn,
                 secrets: &generated,
             },
         );
@@ -95,8 +91,6 @@ pub fn secrets(
     // The namespace's own role: its SecretStore reads these secrets and no
     // other, and decrypts them only through Secrets Manager.
     let arns: Vec<Value<ty::String>> = stored.iter().map(|(_, _, s)| s.arn()).collect();
-    // `Irsa::role` and `inline_policy` still take and give a `Handle` for
-    // their unported callers.
     let reader = irsa.role(
         iam,
         "secrets_reader",
@@ -124,7 +118,7 @@ pub fn secrets(
         .iter()
         .map(|(name, path, _)| (*name, path.as_str()))
         .collect();
-    let reader_arn = IamRoleRef::from_handle(reader).arn();
+    let reader_arn = reader.arn();
     let release = operator::install(app, env, eks, namespace, &reader_arn, &remote)?;
     Ok(Secrets { release })
 }

@@ -7,10 +7,11 @@
 
 use std::collections::BTreeMap;
 
+use bindings::helm::release::ReleaseRef;
 use bindings::kubernetes::namespace_v1::{Metadata as NamespaceMetadata, NamespaceV1};
 use bindings::prelude::*;
 use serde::Serialize;
-use synth::{App, Expr, Handle};
+use synth::{Address, App, Expr};
 
 use crate::config::Environment;
 use crate::eks::Eks;
@@ -217,10 +218,10 @@ pub(super) fn install(
     app: &mut App,
     env: &Environment,
     eks: &Eks,
-    namespace: &Expr,
+    namespace: &Value<ty::String>,
     role_arn: &Value<ty::String>,
     remote: &[(&str, &str)],
-) -> Result<Handle, Error> {
+) -> Result<ReleaseRef, Error> {
     let stack = Layer::App.of(app);
     let operator_namespace = stack
         .add(NamespaceV1::new(
@@ -345,8 +346,8 @@ pub(super) fn install(
         stack,
         "service_secrets",
         "service-secrets",
-        namespace.clone(),
+        namespace,
         &objects,
-        &[operator],
+        &[Address::from(&operator)],
     )
 }

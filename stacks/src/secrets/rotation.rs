@@ -5,7 +5,6 @@
 //! as the schedule is set, which is how each secret gets its first value.
 
 use bindings::aws::cloudwatch_log_group::CloudwatchLogGroup;
-use bindings::aws::iam_role::IamRoleRef;
 use bindings::aws::lambda_function::{LambdaFunction, TracingConfig};
 use bindings::aws::lambda_permission::LambdaPermission;
 use bindings::aws::secretsmanager_secret::SecretsmanagerSecretRef;
@@ -65,8 +64,6 @@ pub(super) fn rotation(stack: &mut Stack, env: &Environment, rotated: &Rotated<'
     );
 
     let arns: Vec<Value<ty::String>> = rotated.secrets.iter().map(|(_, s)| s.arn()).collect();
-    // `role` and `inline_policy` still give a `Handle` for their unported
-    // callers.
     let function_role = role(
         stack,
         "secret_rotation",
@@ -112,28 +109,24 @@ pub(super) fn rotation(stack: &mut Stack, env: &Environment, rotated: &Rotated<'
     );
 
     let function = stack.add(
-        LambdaFunction::new(
-            "secret_rotation",
-            &function_name,
-            IamRoleRef::from_handle(function_role).arn(),
-        )
-        .description("Rotates the service's generated secrets in Secrets Manager")
-        .runtime("python3.12")
-        .handler("secret_rotation.handler")
-        .filename(&package_path)
-        // A function call: its result, a base64 string, is what the
-        // attribute takes.
-        .source_code_hash(Value::assume(Expr::call(
-            "filebase64sha256",
-            [package_path],
-        )))
-        .timeout(30)
-        .memory_size(128)
-        .reserved_concurrent_executions(CONCURRENCY)
-        .tracing_config(TracingConfig::new("Active"))
-        .tags(name_tags(&function_name, []))
-        .depends_on(&log_group)
-        .depends_on(&permissions),
+        LambdaFunction::new("secret_rotation", &function_name, function_role.arn())
+            .description("Rotates the service's generated secrets in Secrets Manager")
+            .runtime("python3.12")
+            .handler("secret_rotation.handler")
+            .filename(&package_path)
+            // A function call: its result, a base64 string, is what the
+            // attribute takes.
+            .source_code_hash(Value::assume(Expr::call(
+                "filebase64sha256",
+                [package_path],
+            )))
+            .timeout(30)
+            .memory_size(128)
+            .reserved_concurrent_executions(CONCURRENCY)
+            .tracing_config(TracingConfig::new("Active"))
+            .tags(name_tags(&function_name, []))
+            .depends_on(&log_group)
+            .depends_on(&permissions),
     );
 
     for (name, secret) in rotated.secrets {

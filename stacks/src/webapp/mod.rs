@@ -11,10 +11,9 @@ mod values;
 
 use std::path::Path;
 
-use bindings::aws::iam_role::IamRoleRef;
 use bindings::helm::release::Release;
 use bindings::prelude::*;
-use synth::{App, Expr, Handle, Stack, Variable};
+use synth::{Address, App, Expr, Stack, Variable};
 
 use crate::aws::{inline_policy, Irsa, Names, Partition, Statement};
 use crate::config::{Environment, LoadBalancerKind};
@@ -52,7 +51,7 @@ pub struct Platform<'a> {
     pub irsa: &'a Irsa,
     pub eks: &'a Eks,
     /// The service's namespace (a reference to it: see [`namespace`]).
-    pub namespace: Expr,
+    pub namespace: Value<ty::String>,
 }
 
 /// Adds the service's blocks. `addons` are the releases it needs running
@@ -63,7 +62,7 @@ pub fn webapp(
     app: &mut App,
     env: &Environment,
     platform: &Platform<'_>,
-    addons: &[Handle],
+    addons: &[Address],
     chart_dir: &Path,
 ) -> Result<(), Error> {
     let role_arn = service_role(Layer::Iam.of(app), env, platform.network, platform.irsa);
@@ -74,8 +73,7 @@ pub fn webapp(
     let stack = Layer::App.of(app);
     let deploy = DeployVariables::declare(stack, !gitops);
     let (eks, edge) = (platform.eks, platform.edge);
-    // Platform holds the namespace untyped (lib.rs builds it): a name, a string.
-    let namespace: Value<ty::String> = Value::assume(platform.namespace.clone());
+    let namespace = platform.namespace.clone();
 
     let chart = stack
         .asset_dir(CHART_ASSET, chart_dir)
@@ -90,24 +88,19 @@ pub fn webapp(
     // A structured local rather than a YAML string: diffs between environments
     // and revisions then show each value that changes.
     let values = stack.local(VALUES_LOCAL, values);
-    // Eks and Edge hold untyped expressions while eks.rs and edge/ are
-    // unported; the repository URL and the ARNs are strings.
-    let mut set = vec![set_string(
-        "image.repository",
-        Value::assume(eks.ecr_repository_url.clone()),
-    )];
+    let mut set = vec![set_string("image.repository", &eks.ecr_repository_url)];
     if let Some((tag, digest)) = deploy.image {
         set.push(set_string("image.tag", tag));
         set.push(set_string("image.digest", digest));
     }
     set.push(set_string("serviceAccount.roleArn", role_arn));
-    let certificate_arn: Value<ty::String> = Value::assume(edge.certificate_arn.clone());
+    let certificate_arn = &edge.certificate_arn;
     // The certificate is known once issued and validated, the web ACL once made.
     match env.config.app.load_balancer.kind {
         LoadBalancerKind::Alb => {
             set.push(set_string("ingress.certificateArn", certificate_arn));
             if let Some(acl) = &edge.web_acl_arn {
-                set.push(set_string("ingress.wafAclArn", Value::assume(acl.clone())));
+                set.push(set_string("ingress.wafAclArn", acl));
             }
         }
         LoadBalancerKind::Nlb => {
@@ -131,10 +124,8 @@ pub fn webapp(
             // The Ingress and Service need the controller's webhooks, the HPA
             // needs metrics, the pods their Secret; and on destroy the
             // controller must outlive them to delete the load balancer.
-            .depends_on_all(addons),
+            .depends_on_all(addons.iter().cloned()),
     );
-    // public_name.rs reads the release's address only.
-    let webapp = webapp.handle().clone();
 
     // Terraform reads the load balancer after the release it installs;
     // Argo CD's release is out of terraform's sight, so the record follows
@@ -184,8 +175,7 @@ fn service_role(
         ])
         .on([parameters])],
     );
-    // Irsa::role returns a Handle for its unported callers; it is an aws_iam_role.
-    IamRoleRef::from_handle(role).arn()
+    role.arn()
 }
 
 /// The variables a deploy passes.
@@ -230,7 +220,7 @@ impl DeployVariables {
 
 /// The service's namespace; returns a reference to its name, through which
 /// whatever is released into it follows it.
-pub fn namespace(stack: &mut Stack, name: &str) -> Expr {
+pub fn namespace(stack: &mut Stack, name: &str) -> Value<ty::String> {
     labelled_namespace(
         stack,
         "app",

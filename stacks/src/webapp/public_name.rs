@@ -26,8 +26,9 @@ use std::collections::BTreeMap;
 use bindings::aws::data_lb::DataLb;
 use bindings::aws::data_lbs::DataLbs;
 use bindings::aws::route53_record::{Alias, Route53Record};
+use bindings::helm::release::ReleaseRef;
 use bindings::prelude::*;
-use synth::{App, Expr, Handle};
+use synth::{App, Expr};
 
 use crate::aws::Names;
 use crate::config::{Environment, LoadBalancerKind};
@@ -40,7 +41,7 @@ use super::{ALB_GROUP, RELEASE_NAME};
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Delivery<'a> {
     /// Terraform, with this release.
-    Terraform(&'a Handle),
+    Terraform(&'a ReleaseRef),
     /// Argo CD, out of terraform's sight.
     ArgoCd,
 }
@@ -124,8 +125,11 @@ fn record(
     name: Value<ty::String>,
     zone_id: Value<ty::String>,
 ) -> Route53Record {
-    // Edge holds the zone id untyped while edge/ is unported: a string.
-    let zone: Value<ty::String> = Value::assume(edge.zone_id.clone());
-    Route53Record::new("webapp", env.config.edge.hostname.as_str(), "A", zone)
-        .alias(Alias::new(true, name, zone_id))
+    Route53Record::new(
+        "webapp",
+        env.config.edge.hostname.as_str(),
+        "A",
+        &edge.zone_id,
+    )
+    .alias(Alias::new(true, name, zone_id))
 }
