@@ -308,6 +308,45 @@ pub fn local_chart_path(path: &std::path::Path) -> Value<ty::String> {
     ])
 }
 
+/// A container's `resources`, as every chart spells them: CPU and memory
+/// requested; memory limited, CPU limited only where a chart's pods should
+/// be throttled rather than slow a neighbour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Resources {
+    pub requests: Quantities,
+    pub limits: Quantities,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Quantities {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    pub memory: String,
+}
+
+impl Resources {
+    /// CPU requested, not limited (throttling only slows a pod down, and a
+    /// throttled webhook or store times its callers out); memory requested
+    /// and limited alike, so the pod gets what it is sized for.
+    pub fn cpu_unlimited(cpu: &str, memory: &str) -> Self {
+        Self::new((cpu, memory), (None, memory))
+    }
+
+    /// `(cpu, memory)` requested, `(cpu, memory)` limited.
+    pub fn new(requests: (&str, &str), limits: (Option<&str>, &str)) -> Self {
+        Self {
+            requests: Quantities {
+                cpu: Some(requests.0.to_owned()),
+                memory: requests.1.to_owned(),
+            },
+            limits: Quantities {
+                cpu: limits.0.map(str::to_owned),
+                memory: limits.1.to_owned(),
+            },
+        }
+    }
+}
+
 /// A pod toleration, as every chart spells it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Toleration {

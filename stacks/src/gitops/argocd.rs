@@ -19,7 +19,7 @@ use synth::{Expr, Stack, Variable};
 use super::projects::SERVICE_PROJECT_ROLE;
 use crate::config::{Environment, GitopsConfig, TeamRole};
 use crate::eks::Eks;
-use crate::helm::{chart_release, system_placement, Chart, Toleration};
+use crate::helm::{chart_release, system_placement, Chart, Resources, Toleration};
 use crate::Error;
 
 pub const CHART: Chart = Chart {
@@ -154,29 +154,8 @@ struct Pdb {
     max_unavailable: u32,
 }
 
-#[derive(Debug, Serialize)]
-struct Resources {
-    requests: Quantities,
-    limits: Quantities,
-}
-
-#[derive(Debug, Serialize)]
-struct Quantities {
-    cpu: &'static str,
-    memory: &'static str,
-}
-
-fn resources(cpu: (&'static str, &'static str), memory: (&'static str, &'static str)) -> Resources {
-    Resources {
-        requests: Quantities {
-            cpu: cpu.0,
-            memory: memory.0,
-        },
-        limits: Quantities {
-            cpu: cpu.1,
-            memory: memory.1,
-        },
-    }
+fn resources(cpu: (&str, &str), memory: (&str, &str)) -> Resources {
+    Resources::new((cpu.0, memory.0), (Some(cpu.1), memory.1))
 }
 
 /// Argo CD's release, in its own namespace, after what pods need to run.

@@ -32,8 +32,8 @@ use crate::aws::{name_tags, Irsa, Names, Partition, Statement};
 use crate::config::{Environment, KARPENTER_CONTROLLER_REPLICAS};
 use crate::eks::Eks;
 use crate::helm::{
-    addon_release, custom_resources, system_placement, Chart, ServiceAccount, Toleration,
-    ADDON_NAMESPACE,
+    addon_release, custom_resources, system_placement, Chart, Resources, ServiceAccount,
+    Toleration, ADDON_NAMESPACE,
 };
 use crate::iam::{deployer_refresh, ClusterIam};
 use crate::network::Network;
@@ -97,12 +97,6 @@ struct Settings {
 #[derive(Debug, Serialize)]
 struct Controller {
     resources: Resources,
-}
-
-#[derive(Debug, Serialize)]
-struct Resources {
-    requests: BTreeMap<&'static str, &'static str>,
-    limits: BTreeMap<&'static str, &'static str>,
 }
 
 /// Karpenter's AWS resources, release and custom resources. Returns the
@@ -188,10 +182,7 @@ pub fn karpenter(
         node_selector: system.node_selector,
         tolerations: system.tolerations,
         controller: Controller {
-            resources: Resources {
-                requests: [("cpu", CONTROLLER_CPU), ("memory", CONTROLLER_MEMORY)].into(),
-                limits: [("memory", CONTROLLER_MEMORY)].into(),
-            },
+            resources: Resources::cpu_unlimited(CONTROLLER_CPU, CONTROLLER_MEMORY),
         },
     };
     let mut ready: Vec<Address> = eks.workloads_ready.clone();

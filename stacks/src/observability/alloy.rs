@@ -169,7 +169,7 @@ pub fn release(
                 content: pipeline(&config.observability.namespace, &config.service.namespace),
             },
             mounts: Mounts { varlog: true },
-            resources: Resources::new("50m", "256Mi"),
+            resources: Resources::cpu_unlimited("50m", "256Mi"),
             enable_reporting: false,
         },
         controller: Controller {

@@ -250,7 +250,7 @@ pub fn release(
                 size: WAL_STORAGE,
                 storage_class: STORAGE_CLASS,
             },
-            resources: Resources::new("250m", &logs.memory),
+            resources: Resources::cpu_unlimited("250m", &logs.memory),
             placement: placement.clone(),
         },
         read: Replicas { replicas: 0 },
@@ -258,7 +258,7 @@ pub fn release(
         backend: Replicas { replicas: 0 },
         gateway: Gateway {
             replicas: 1,
-            resources: Resources::new("20m", "128Mi"),
+            resources: Resources::cpu_unlimited("20m", "128Mi"),
             placement: placement.clone(),
         },
         chunks_cache: Cache {

@@ -39,7 +39,7 @@ use synth::{ty, Address, App, Expr, Stack, Value, Variable};
 use crate::aws::Irsa;
 use crate::config::{Environment, MonitoringNodesConfig, NodeGroupConfig};
 use crate::eks::{dedicated_node_group, Eks};
-use crate::helm::{addon_release_in, labelled_namespace, opaque_secret, Chart};
+use crate::helm::{addon_release_in, labelled_namespace, opaque_secret, Chart, Resources};
 use crate::iam::ClusterIam;
 use crate::network::Network;
 use crate::{Error, Layer};
@@ -98,24 +98,6 @@ impl Placement {
                 value: Some(nodes.taint.value.clone()),
                 effect: Some(nodes.taint.effect.as_str()),
             }],
-        }
-    }
-}
-
-/// A container's `resources`: CPU requested (not limited: throttling a
-/// store only slows it down), memory requested and limited alike, so the
-/// store gets what it is sized for and the scheduler counts it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Resources {
-    pub requests: BTreeMap<&'static str, String>,
-    pub limits: BTreeMap<&'static str, String>,
-}
-
-impl Resources {
-    pub fn new(cpu: &str, memory: &str) -> Self {
-        Self {
-            requests: [("cpu", cpu.to_owned()), ("memory", memory.to_owned())].into(),
-            limits: [("memory", memory.to_owned())].into(),
         }
     }
 }

@@ -346,7 +346,7 @@ pub fn release(
                     (storage_bytes * RETENTION_SIZE_PERCENT / 100) >> 20
                 ),
                 storage_spec: StorageSpec::new(&metrics.storage),
-                resources: Resources::new("250m", &metrics.memory),
+                resources: Resources::cpu_unlimited("250m", &metrics.memory),
                 pod_anti_affinity: "hard",
                 external_labels: [("environment", env.name.clone())].into(),
                 service_monitor_selector_nil_uses_helm_values: false,
@@ -361,7 +361,7 @@ pub fn release(
             spec: AlertmanagerSpec {
                 replicas: metrics.replicas,
                 storage: StorageSpec::new(ALERTMANAGER_STORAGE),
-                resources: Resources::new("20m", "128Mi"),
+                resources: Resources::cpu_unlimited("20m", "128Mi"),
                 pod_anti_affinity: "hard",
                 placement: placement.clone(),
             },
@@ -395,7 +395,7 @@ pub fn release(
             },
         },
         operator: Operator {
-            resources: Resources::new("50m", "256Mi"),
+            resources: Resources::cpu_unlimited("50m", "256Mi"),
             admission_webhooks: AdmissionWebhooks {
                 patch: placement.clone(),
             },
@@ -427,15 +427,15 @@ pub fn release(
                 config.grafana.access,
                 env.config.network.vpc_cidr.to_string(),
             ),
-            resources: Resources::new("100m", "512Mi"),
+            resources: Resources::cpu_unlimited("100m", "512Mi"),
             placement: placement.clone(),
         },
         kube_state_metrics: Placed {
-            resources: Resources::new("50m", "256Mi"),
+            resources: Resources::cpu_unlimited("50m", "256Mi"),
             placement,
         },
         node_exporter: NodeExporter {
-            resources: Resources::new("20m", "128Mi"),
+            resources: Resources::cpu_unlimited("20m", "128Mi"),
             tolerations: vec![Toleration::everything()],
         },
         kube_controller_manager: off(),

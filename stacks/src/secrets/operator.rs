@@ -15,7 +15,7 @@ use synth::{Address, App, Expr};
 
 use crate::config::Environment;
 use crate::eks::Eks;
-use crate::helm::{addon_release_in, custom_resources, Chart, ServiceAccount};
+use crate::helm::{addon_release_in, custom_resources, Chart, Resources, ServiceAccount};
 use crate::webapp::SECRET_NAME;
 use crate::{Error, Layer};
 
@@ -71,32 +71,10 @@ struct DisruptionBudget {
     min_available: u32,
 }
 
-#[derive(Debug, Serialize)]
-struct Resources {
-    requests: Quantities,
-    limits: Quantities,
-}
-
-#[derive(Debug, Serialize)]
-struct Quantities {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cpu: Option<&'static str>,
-    memory: &'static str,
-}
-
 /// Requests sized for a handful of secrets; memory is limited, CPU is not
 /// (a throttled webhook would time out the API server's admission calls).
-fn resources(cpu: &'static str, memory: &'static str, memory_limit: &'static str) -> Resources {
-    Resources {
-        requests: Quantities {
-            cpu: Some(cpu),
-            memory,
-        },
-        limits: Quantities {
-            cpu: None,
-            memory: memory_limit,
-        },
-    }
+fn resources(cpu: &str, memory: &str, memory_limit: &str) -> Resources {
+    Resources::new((cpu, memory), (None, memory_limit))
 }
 
 /// The objects of the service namespace's chart.

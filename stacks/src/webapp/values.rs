@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{ALB_GROUP, RELEASE_NAME, SECRET_NAME};
 use crate::config::{Environment, Ipv4Cidr, LoadBalancerKind, LoadBalancerScheme};
-use crate::helm::DisruptionBudget;
+use crate::helm::{DisruptionBudget, Resources};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -61,18 +61,6 @@ pub struct TopologySpread {
 pub struct Spread {
     pub max_skew: u32,
     pub when_unsatisfiable: &'static str,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Resources {
-    pub requests: Quantities,
-    pub limits: Quantities,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Quantities {
-    pub cpu: String,
-    pub memory: String,
 }
 
 /// The service's own settings (`SERVICE_*`, see the contract crate).
@@ -173,10 +161,6 @@ pub fn webapp_values(env: &Environment) -> WebappValues {
     let lb = &app.load_balancer;
     let edge = &config.edge;
     let alb = lb.kind == LoadBalancerKind::Alb;
-    let quantities = |cpu: &str, memory: &str| Quantities {
-        cpu: cpu.to_owned(),
-        memory: memory.to_owned(),
-    };
     WebappValues {
         fullname_override: RELEASE_NAME,
         environment: env.name.clone(),
@@ -202,10 +186,10 @@ pub fn webapp_values(env: &Environment) -> WebappValues {
                 when_unsatisfiable: "ScheduleAnyway",
             },
         },
-        resources: Resources {
-            requests: quantities(&app.resources.cpu_request, &app.resources.memory_request),
-            limits: quantities(&app.resources.cpu_limit, &app.resources.memory_limit),
-        },
+        resources: Resources::new(
+            (&app.resources.cpu_request, &app.resources.memory_request),
+            (Some(&app.resources.cpu_limit), &app.resources.memory_limit),
+        ),
         drain_seconds: app.drain_seconds,
         shutdown_timeout_seconds: app.shutdown_timeout_seconds,
         settings: Settings {
