@@ -17,9 +17,9 @@
 # Session Manager plugin, and credentials of the admin role.
 #
 # Usage: scripts/app-apply.sh ENV [--state-bucket BUCKET] [TERRAFORM_APPLY_OPTION ...]
-#   e.g. TF_VAR_grafana_admin_password=... \
-#          scripts/app-apply.sh production --state-bucket tf-state-prod \
-#          -var image_tag=1.0.0-prod
+#   e.g. TF_VAR_grafana_admin_password=... TF_VAR_gitops_deploy_key="$(cat key)" \
+#          scripts/app-apply.sh production --state-bucket tf-state-prod
+#   (with GitOps off, the image is a variable: add -var image_tag=1.0.0-prod)
 # --state-bucket goes to `synth` (state in S3 rather than a local file).
 # -var/-var-file options go to phase 2 only (phase 1 declares no variables);
 # every other option (-auto-approve, -input=false, ...) goes to both phases.

@@ -54,6 +54,12 @@ struct Values {
     replica_count: u32,
     pod_disruption_budget: DisruptionBudget,
     service_account: ServiceAccount,
+    /// WAF Classic and Shield Advanced are off: the web ACL is WAFv2, and
+    /// with them on the controller would call their APIs on every load
+    /// balancer, so its policy would need their actions too.
+    enable_waf: bool,
+    enable_wafv2: bool,
+    enable_shield: bool,
 }
 
 /// The controller's IRSA role and policy, and its release; returns the
@@ -81,7 +87,7 @@ pub fn lb_controller(
         IamPolicy::new("lb_controller", policy(statements(&partition)))
             .name(names.name("load-balancer-controller"))
             .description(
-                "Permissions the AWS Load Balancer Controller documents (docs/install/iam_policy.json, v3.5.0)",
+                "Permissions the AWS Load Balancer Controller documents (docs/install/iam_policy.json, v3.5.0), without WAF Classic and Shield",
             )
             .tags(crate::aws::name_tags(&names.name("load-balancer-controller"), [])),
     );
@@ -101,6 +107,9 @@ pub fn lb_controller(
             max_unavailable: 1,
         },
         service_account: ServiceAccount::irsa(SERVICE_ACCOUNT, role.arn()),
+        enable_waf: false,
+        enable_wafv2: true,
+        enable_shield: false,
     };
     addon_release(
         Layer::App.of(app),
@@ -117,8 +126,10 @@ pub fn lb_controller(
 /// policy's; its tag conditions confine writes to resources the controller
 /// created (tagged `elbv2.k8s.aws/cluster`). Of WAF it grants exactly what
 /// the controller calls to attach a web ACL and to find one attached:
-/// `wafv2:` and `waf-regional:` `GetWebACL`, `GetWebACLForResource`,
-/// `AssociateWebACL`, `DisassociateWebACL`.
+/// `wafv2:GetWebACL`, `GetWebACLForResource`, `AssociateWebACL`,
+/// `DisassociateWebACL`. The upstream document's WAF Classic
+/// (`waf-regional:`) and Shield actions are left out, as the release turns
+/// those add-ons off (`enableWaf`, `enableShield`).
 fn statements(partition: &Partition) -> Vec<Statement> {
     let elb =
         |resource: &str| format!("arn:{}:elasticloadbalancing:*:*:{resource}", partition.name);
@@ -177,18 +188,10 @@ fn statements(partition: &Partition) -> Vec<Statement> {
             "acm:DescribeCertificate",
             "iam:ListServerCertificates",
             "iam:GetServerCertificate",
-            "waf-regional:GetWebACL",
-            "waf-regional:GetWebACLForResource",
-            "waf-regional:AssociateWebACL",
-            "waf-regional:DisassociateWebACL",
             "wafv2:GetWebACL",
             "wafv2:GetWebACLForResource",
             "wafv2:AssociateWebACL",
             "wafv2:DisassociateWebACL",
-            "shield:GetSubscriptionState",
-            "shield:DescribeProtection",
-            "shield:CreateProtection",
-            "shield:DeleteProtection",
         ])
         .on(["*"]),
         Statement::allow([
@@ -280,4 +283,51 @@ fn statements(partition: &Partition) -> Vec<Statement> {
         ])
         .on(["*"]),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use crate::test_support::{policy, shipped};
+
+    /// The controller may touch WAFv2 to attach the web ACL and nothing of
+    /// WAF Classic or Shield, and the release turns those add-ons off: with
+    /// them on, the controller would call APIs its policy refuses.
+    #[test]
+    fn the_controller_gets_exactly_the_wafv2_actions_and_no_waf_classic_or_shield() {
+        for env in ["staging", "production"] {
+            let app = shipped(env);
+            let document = policy(&app, "aws_iam_policy", "lb_controller", "policy");
+            let mut actions: Vec<String> = document["Statement"]
+                .as_array()
+                .expect("statements")
+                .iter()
+                .flat_map(|s| match &s["Action"] {
+                    Value::Array(a) => a.iter().map(|a| a.as_str().unwrap().to_owned()).collect(),
+                    a => vec![a.as_str().unwrap().to_owned()],
+                })
+                .filter(|a| a.starts_with("waf") || a.starts_with("shield"))
+                .collect();
+            actions.sort();
+            assert_eq!(
+                actions,
+                [
+                    "wafv2:AssociateWebACL",
+                    "wafv2:DisassociateWebACL",
+                    "wafv2:GetWebACL",
+                    "wafv2:GetWebACLForResource"
+                ],
+                "{env}"
+            );
+            let values = crate::releases::release_values(&app)
+                .into_iter()
+                .find(|r| r.address == "helm_release.aws_load_balancer_controller")
+                .expect("the controller's release")
+                .values;
+            assert_eq!(values["enableWaf"], false, "{env}");
+            assert_eq!(values["enableShield"], false, "{env}");
+            assert_eq!(values["enableWafv2"], true, "{env}");
+        }
+    }
 }

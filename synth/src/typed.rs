@@ -128,11 +128,6 @@ impl<T> Value<T> {
         }
     }
 
-    /// `null`: the attribute is left to the provider's default.
-    pub fn null() -> Self {
-        Self::assume(Expr::Null)
-    }
-
     pub fn into_expr(self) -> Expr {
         self.expr
     }
