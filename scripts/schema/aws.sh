@@ -112,7 +112,10 @@ terraform -chdir="$work" init -input=false -no-color >"$work/init.log" 2>&1 || {
 }
 terraform -chdir="$work" providers schema -json >"$work/schema.json"
 
-# Descriptions are dropped: they are most of the size and no check reads them.
+# Descriptions stay: the typed builders (bindings/, `just bindings`) carry them
+# as doc comments, so the editor shows the provider's own words. Only the
+# provider configuration's attributes and a few resources' have one (about
+# 22 KB here); `description_kind` (always "plain") goes.
 # aws_wafv2_web_acl nests statements in statements (and/or/not, scope-down)
 # three levels deep, 1.3 MB of schema that every synth would parse. Its rules
 # keep only the statement kinds the stacks use (AWS managed rule groups and
@@ -124,9 +127,9 @@ jq --sort-keys \
   --argjson resources "$(printf '%s\n' "${resources[@]}" | jq -R . | jq -s .)" \
   --argjson data "$(printf '%s\n' "${data_sources[@]}" | jq -R . | jq -s .)" '
   # Only string-valued keys are documentation: an attribute may itself be
-  # called "description" (aws_kms_key has one), and that must stay.
+  # called "description_kind", and that must stay.
   def strip: walk(if type == "object"
-                  then with_entries(select(((.key | IN("description", "description_kind", "deprecated_message"))
+                  then with_entries(select(((.key == "description_kind")
                                              and ((.value | type) == "string")) | not))
                   else . end);
   def pick($names): with_entries(select(.key as $k | $names | index($k)));

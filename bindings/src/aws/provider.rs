@@ -14,6 +14,9 @@ impl Provider {
         Self(synth::Body::new())
     }
 
+    /// The access key for API operations. You can retrieve this
+    /// from the 'Security & Credentials' section of the AWS console.
+    ///
     /// `access_key`: string; optional.
     pub fn access_key(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -42,6 +45,8 @@ impl Provider {
         self
     }
 
+    /// File containing custom root and intermediate certificates. Can also be configured using the `AWS_CA_BUNDLE` environment variable. (Setting `ca_bundle` in the shared config file is not supported.)
+    ///
     /// `custom_ca_bundle`: string; optional.
     pub fn custom_ca_bundle(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -49,6 +54,8 @@ impl Provider {
         self
     }
 
+    /// Configuration block with settings to default resource tags across all resources.
+    ///
     /// `default_tags`: blocks [`DefaultTags`]: one renders as a JSON object, a list as a list; optional.
     pub fn default_tags(mut self, block: impl Into<synth::Blocks<DefaultTags>>) -> Self {
         let block: synth::Blocks<DefaultTags> = block.into();
@@ -56,6 +63,8 @@ impl Provider {
         self
     }
 
+    /// Address of the EC2 metadata service endpoint to use. Can also be configured using the `AWS_EC2_METADATA_SERVICE_ENDPOINT` environment variable.
+    ///
     /// `ec2_metadata_service_endpoint`: string; optional.
     pub fn ec2_metadata_service_endpoint(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -63,6 +72,8 @@ impl Provider {
         self
     }
 
+    /// Protocol to use with EC2 metadata service endpoint.Valid values are `IPv4` and `IPv6`. Can also be configured using the `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE` environment variable.
+    ///
     /// `ec2_metadata_service_endpoint_mode`: string; optional.
     pub fn ec2_metadata_service_endpoint_mode(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -84,6 +95,8 @@ impl Provider {
         self
     }
 
+    /// URL of a proxy to use for HTTP requests when accessing the AWS API. Can also be set using the `HTTP_PROXY` or `http_proxy` environment variables.
+    ///
     /// `http_proxy`: string; optional.
     pub fn http_proxy(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -91,6 +104,8 @@ impl Provider {
         self
     }
 
+    /// URL of a proxy to use for HTTPS requests when accessing the AWS API. Can also be set using the `HTTPS_PROXY` or `https_proxy` environment variables.
+    ///
     /// `https_proxy`: string; optional.
     pub fn https_proxy(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -98,6 +113,8 @@ impl Provider {
         self
     }
 
+    /// Configuration block with settings to ignore resource tags across all resources.
+    ///
     /// `ignore_tags`: blocks [`IgnoreTags`]: one renders as a JSON object, a list as a list; optional.
     pub fn ignore_tags(mut self, block: impl Into<synth::Blocks<IgnoreTags>>) -> Self {
         let block: synth::Blocks<IgnoreTags> = block.into();
@@ -105,6 +122,8 @@ impl Provider {
         self
     }
 
+    /// Explicitly allow the provider to perform "insecure" SSL requests. If omitted, default value is `false`
+    ///
     /// `insecure`: bool; optional.
     pub fn insecure(mut self, value: impl Into<synth::Value<ty::Bool>>) -> Self {
         let value: synth::Value<ty::Bool> = value.into();
@@ -112,6 +131,10 @@ impl Provider {
         self
     }
 
+    /// The maximum number of times an AWS API request is
+    /// being executed. If the API request still fails, an error is
+    /// thrown.
+    ///
     /// `max_retries`: number; optional.
     pub fn max_retries(mut self, value: impl Into<synth::Value<ty::Number>>) -> Self {
         let value: synth::Value<ty::Number> = value.into();
@@ -119,6 +142,8 @@ impl Provider {
         self
     }
 
+    /// Comma-separated list of hosts that should not use HTTP or HTTPS proxies. Can also be set using the `NO_PROXY` or `no_proxy` environment variables.
+    ///
     /// `no_proxy`: string; optional.
     pub fn no_proxy(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -126,6 +151,9 @@ impl Provider {
         self
     }
 
+    /// The profile for API operations. If not set, the default profile
+    /// created with `aws configure` will be used.
+    ///
     /// `profile`: string; optional.
     pub fn profile(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -133,6 +161,9 @@ impl Provider {
         self
     }
 
+    /// The region where AWS operations will take place. Examples
+    /// are us-east-1, us-west-2, etc.
+    ///
     /// `region`: string; optional.
     pub fn region(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -140,6 +171,8 @@ impl Provider {
         self
     }
 
+    /// Specifies how retries are attempted. Valid values are `standard` and `adaptive`. Can also be configured using the `AWS_RETRY_MODE` environment variable.
+    ///
     /// `retry_mode`: string; optional.
     pub fn retry_mode(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -147,6 +180,8 @@ impl Provider {
         self
     }
 
+    /// Specifies whether S3 API calls in the `us-east-1` region use the legacy global endpoint or a regional endpoint. Valid values are `legacy` or `regional`. Can also be configured using the `AWS_S3_US_EAST_1_REGIONAL_ENDPOINT` environment variable or the `s3_us_east_1_regional_endpoint` shared config file parameter
+    ///
     /// `s3_us_east_1_regional_endpoint`: string; optional.
     pub fn s3_us_east_1_regional_endpoint(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -154,6 +189,11 @@ impl Provider {
         self
     }
 
+    /// Set this to true to enable the request to use path-style addressing,
+    /// i.e., https://s3.amazonaws.com/BUCKET/KEY. By default, the S3 client will
+    /// use virtual hosted bucket addressing when possible
+    /// (https://BUCKET.s3.amazonaws.com/KEY). Specific to the Amazon S3 service.
+    ///
     /// `s3_use_path_style`: bool; optional.
     pub fn s3_use_path_style(mut self, value: impl Into<synth::Value<ty::Bool>>) -> Self {
         let value: synth::Value<ty::Bool> = value.into();
@@ -161,6 +201,9 @@ impl Provider {
         self
     }
 
+    /// The secret key for API operations. You can retrieve this
+    /// from the 'Security & Credentials' section of the AWS console.
+    ///
     /// `secret_key`: string; optional.
     pub fn secret_key(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -168,6 +211,8 @@ impl Provider {
         self
     }
 
+    /// List of paths to shared config files. If not set, defaults to [~/.aws/config].
+    ///
     /// `shared_config_files`: list(string); optional.
     pub fn shared_config_files(mut self, value: impl Into<synth::Value<ty::List<ty::String>>>) -> Self {
         let value: synth::Value<ty::List<ty::String>> = value.into();
@@ -175,6 +220,8 @@ impl Provider {
         self
     }
 
+    /// List of paths to shared credentials files. If not set, defaults to [~/.aws/credentials].
+    ///
     /// `shared_credentials_files`: list(string); optional.
     pub fn shared_credentials_files(mut self, value: impl Into<synth::Value<ty::List<ty::String>>>) -> Self {
         let value: synth::Value<ty::List<ty::String>> = value.into();
@@ -182,6 +229,8 @@ impl Provider {
         self
     }
 
+    /// Skip the credentials validation via STS API. Used for AWS API implementations that do not have STS available/implemented.
+    ///
     /// `skip_credentials_validation`: bool; optional.
     pub fn skip_credentials_validation(mut self, value: impl Into<synth::Value<ty::Bool>>) -> Self {
         let value: synth::Value<ty::Bool> = value.into();
@@ -189,6 +238,8 @@ impl Provider {
         self
     }
 
+    /// Skip the AWS Metadata API check. Used for AWS API implementations that do not have a metadata api endpoint.
+    ///
     /// `skip_metadata_api_check`: string; optional.
     pub fn skip_metadata_api_check(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -196,6 +247,8 @@ impl Provider {
         self
     }
 
+    /// Skip static validation of region name. Used by users of alternative AWS-like APIs or users w/ access to regions that are not public (yet).
+    ///
     /// `skip_region_validation`: bool; optional.
     pub fn skip_region_validation(mut self, value: impl Into<synth::Value<ty::Bool>>) -> Self {
         let value: synth::Value<ty::Bool> = value.into();
@@ -203,6 +256,8 @@ impl Provider {
         self
     }
 
+    /// Skip requesting the account ID. Used for AWS API implementations that do not have IAM/STS API and/or metadata API.
+    ///
     /// `skip_requesting_account_id`: bool; optional.
     pub fn skip_requesting_account_id(mut self, value: impl Into<synth::Value<ty::Bool>>) -> Self {
         let value: synth::Value<ty::Bool> = value.into();
@@ -210,6 +265,9 @@ impl Provider {
         self
     }
 
+    /// The region where AWS STS operations will take place. Examples
+    /// are us-east-1 and us-west-2.
+    ///
     /// `sts_region`: string; optional.
     pub fn sts_region(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -217,6 +275,9 @@ impl Provider {
         self
     }
 
+    /// session token. A session token is only required if you are
+    /// using temporary security credentials.
+    ///
     /// `token`: string; optional.
     pub fn token(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -224,6 +285,8 @@ impl Provider {
         self
     }
 
+    /// The capacity of the AWS SDK's token bucket rate limiter.
+    ///
     /// `token_bucket_rate_limiter_capacity`: number; optional.
     pub fn token_bucket_rate_limiter_capacity(mut self, value: impl Into<synth::Value<ty::Number>>) -> Self {
         let value: synth::Value<ty::Number> = value.into();
@@ -231,6 +294,8 @@ impl Provider {
         self
     }
 
+    /// Resolve an endpoint with DualStack capability
+    ///
     /// `use_dualstack_endpoint`: bool; optional.
     pub fn use_dualstack_endpoint(mut self, value: impl Into<synth::Value<ty::Bool>>) -> Self {
         let value: synth::Value<ty::Bool> = value.into();
@@ -238,6 +303,8 @@ impl Provider {
         self
     }
 
+    /// Resolve an endpoint with FIPS capability
+    ///
     /// `use_fips_endpoint`: bool; optional.
     pub fn use_fips_endpoint(mut self, value: impl Into<synth::Value<ty::Bool>>) -> Self {
         let value: synth::Value<ty::Bool> = value.into();
@@ -271,6 +338,8 @@ impl AssumeRole {
         Self(synth::Body::new())
     }
 
+    /// The duration, between 15 minutes and 12 hours, of the role session. Valid time units are ns, us (or µs), ms, s, h, or m.
+    ///
     /// `duration`: string; optional.
     pub fn duration(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -278,6 +347,8 @@ impl AssumeRole {
         self
     }
 
+    /// A unique identifier that might be required when you assume a role in another account.
+    ///
     /// `external_id`: string; optional.
     pub fn external_id(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -285,6 +356,8 @@ impl AssumeRole {
         self
     }
 
+    /// IAM Policy JSON describing further restricting permissions for the IAM Role being assumed.
+    ///
     /// `policy`: string; optional.
     pub fn policy(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -292,6 +365,8 @@ impl AssumeRole {
         self
     }
 
+    /// Amazon Resource Names (ARNs) of IAM Policies describing further restricting permissions for the IAM Role being assumed.
+    ///
     /// `policy_arns`: set(string); optional.
     pub fn policy_arns(mut self, value: impl Into<synth::Value<ty::Set<ty::String>>>) -> Self {
         let value: synth::Value<ty::Set<ty::String>> = value.into();
@@ -299,6 +374,8 @@ impl AssumeRole {
         self
     }
 
+    /// Amazon Resource Name (ARN) of an IAM Role to assume prior to making API calls.
+    ///
     /// `role_arn`: string; optional.
     pub fn role_arn(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -306,6 +383,8 @@ impl AssumeRole {
         self
     }
 
+    /// An identifier for the assumed role session.
+    ///
     /// `session_name`: string; optional.
     pub fn session_name(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -313,6 +392,8 @@ impl AssumeRole {
         self
     }
 
+    /// Source identity specified by the principal assuming the role.
+    ///
     /// `source_identity`: string; optional.
     pub fn source_identity(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -320,6 +401,8 @@ impl AssumeRole {
         self
     }
 
+    /// Assume role session tags.
+    ///
     /// `tags`: map(string); optional.
     pub fn tags(mut self, value: impl Into<synth::Value<ty::Map<ty::String>>>) -> Self {
         let value: synth::Value<ty::Map<ty::String>> = value.into();
@@ -327,6 +410,8 @@ impl AssumeRole {
         self
     }
 
+    /// Assume role session tag keys to pass to any subsequent sessions.
+    ///
     /// `transitive_tag_keys`: set(string); optional.
     pub fn transitive_tag_keys(mut self, value: impl Into<synth::Value<ty::Set<ty::String>>>) -> Self {
         let value: synth::Value<ty::Set<ty::String>> = value.into();
@@ -356,6 +441,8 @@ impl AssumeRoleWithWebIdentity {
         Self(synth::Body::new())
     }
 
+    /// The duration, between 15 minutes and 12 hours, of the role session. Valid time units are ns, us (or µs), ms, s, h, or m.
+    ///
     /// `duration`: string; optional.
     pub fn duration(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -363,6 +450,8 @@ impl AssumeRoleWithWebIdentity {
         self
     }
 
+    /// IAM Policy JSON describing further restricting permissions for the IAM Role being assumed.
+    ///
     /// `policy`: string; optional.
     pub fn policy(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -370,6 +459,8 @@ impl AssumeRoleWithWebIdentity {
         self
     }
 
+    /// Amazon Resource Names (ARNs) of IAM Policies describing further restricting permissions for the IAM Role being assumed.
+    ///
     /// `policy_arns`: set(string); optional.
     pub fn policy_arns(mut self, value: impl Into<synth::Value<ty::Set<ty::String>>>) -> Self {
         let value: synth::Value<ty::Set<ty::String>> = value.into();
@@ -377,6 +468,8 @@ impl AssumeRoleWithWebIdentity {
         self
     }
 
+    /// Amazon Resource Name (ARN) of an IAM Role to assume prior to making API calls.
+    ///
     /// `role_arn`: string; optional.
     pub fn role_arn(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -384,6 +477,8 @@ impl AssumeRoleWithWebIdentity {
         self
     }
 
+    /// An identifier for the assumed role session.
+    ///
     /// `session_name`: string; optional.
     pub fn session_name(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -416,6 +511,8 @@ impl synth::BlockBody for AssumeRoleWithWebIdentity {
     }
 }
 
+/// Configuration block with settings to default resource tags across all resources.
+///
 /// One `aws.default_tags` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
@@ -427,6 +524,8 @@ impl DefaultTags {
         Self(synth::Body::new())
     }
 
+    /// Resource tags to default across all resources. Can also be configured with environment variables like `TF_AWS_DEFAULT_TAGS_<tag_name>`.
+    ///
     /// `tags`: map(string); optional.
     pub fn tags(mut self, value: impl Into<synth::Value<ty::Map<ty::String>>>) -> Self {
         let value: synth::Value<ty::Map<ty::String>> = value.into();
@@ -456,6 +555,8 @@ impl Endpoints {
         Self(synth::Body::new())
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `accessanalyzer`: string; optional.
     pub fn accessanalyzer(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -463,6 +564,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `account`: string; optional.
     pub fn account(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -470,6 +573,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `acm`: string; optional.
     pub fn acm(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -477,6 +582,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `acmpca`: string; optional.
     pub fn acmpca(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -484,6 +591,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `amg`: string; optional.
     pub fn amg(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -491,6 +600,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `amp`: string; optional.
     pub fn amp(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -498,6 +609,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `amplify`: string; optional.
     pub fn amplify(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -505,6 +618,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `apigateway`: string; optional.
     pub fn apigateway(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -512,6 +627,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `apigatewayv2`: string; optional.
     pub fn apigatewayv2(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -519,6 +636,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `appautoscaling`: string; optional.
     pub fn appautoscaling(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -526,6 +645,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `appconfig`: string; optional.
     pub fn appconfig(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -533,6 +654,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `appfabric`: string; optional.
     pub fn appfabric(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -540,6 +663,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `appflow`: string; optional.
     pub fn appflow(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -547,6 +672,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `appintegrations`: string; optional.
     pub fn appintegrations(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -554,6 +681,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `appintegrationsservice`: string; optional.
     pub fn appintegrationsservice(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -561,6 +690,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `applicationautoscaling`: string; optional.
     pub fn applicationautoscaling(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -568,6 +699,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `applicationinsights`: string; optional.
     pub fn applicationinsights(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -575,6 +708,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `applicationsignals`: string; optional.
     pub fn applicationsignals(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -582,6 +717,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `appmesh`: string; optional.
     pub fn appmesh(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -589,6 +726,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `appregistry`: string; optional.
     pub fn appregistry(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -596,6 +735,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `apprunner`: string; optional.
     pub fn apprunner(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -603,6 +744,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `appstream`: string; optional.
     pub fn appstream(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -610,6 +753,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `appsync`: string; optional.
     pub fn appsync(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -617,6 +762,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `athena`: string; optional.
     pub fn athena(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -624,6 +771,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `auditmanager`: string; optional.
     pub fn auditmanager(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -631,6 +780,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `autoscaling`: string; optional.
     pub fn autoscaling(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -638,6 +789,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `autoscalingplans`: string; optional.
     pub fn autoscalingplans(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -645,6 +798,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `backup`: string; optional.
     pub fn backup(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -652,6 +807,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `batch`: string; optional.
     pub fn batch(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -659,6 +816,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `bcmdataexports`: string; optional.
     pub fn bcmdataexports(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -666,6 +825,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `beanstalk`: string; optional.
     pub fn beanstalk(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -673,6 +834,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `bedrock`: string; optional.
     pub fn bedrock(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -680,6 +843,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `bedrockagent`: string; optional.
     pub fn bedrockagent(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -687,6 +852,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `billing`: string; optional.
     pub fn billing(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -694,6 +861,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `budgets`: string; optional.
     pub fn budgets(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -701,6 +870,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `ce`: string; optional.
     pub fn ce(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -708,6 +879,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `chatbot`: string; optional.
     pub fn chatbot(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -715,6 +888,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `chime`: string; optional.
     pub fn chime(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -722,6 +897,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `chimesdkmediapipelines`: string; optional.
     pub fn chimesdkmediapipelines(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -729,6 +906,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `chimesdkvoice`: string; optional.
     pub fn chimesdkvoice(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -736,6 +915,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `cleanrooms`: string; optional.
     pub fn cleanrooms(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -743,6 +924,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `cloud9`: string; optional.
     pub fn cloud9(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -750,6 +933,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `cloudcontrol`: string; optional.
     pub fn cloudcontrol(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -757,6 +942,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `cloudcontrolapi`: string; optional.
     pub fn cloudcontrolapi(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -764,6 +951,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `cloudformation`: string; optional.
     pub fn cloudformation(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -771,6 +960,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `cloudfront`: string; optional.
     pub fn cloudfront(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -778,6 +969,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `cloudfrontkeyvaluestore`: string; optional.
     pub fn cloudfrontkeyvaluestore(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -785,6 +978,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `cloudhsm`: string; optional.
     pub fn cloudhsm(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -792,6 +987,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `cloudhsmv2`: string; optional.
     pub fn cloudhsmv2(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -799,6 +996,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `cloudsearch`: string; optional.
     pub fn cloudsearch(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -806,6 +1005,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `cloudtrail`: string; optional.
     pub fn cloudtrail(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -813,6 +1014,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `cloudwatch`: string; optional.
     pub fn cloudwatch(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -820,6 +1023,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `cloudwatchevents`: string; optional.
     pub fn cloudwatchevents(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -827,6 +1032,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `cloudwatchevidently`: string; optional.
     pub fn cloudwatchevidently(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -834,6 +1041,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `cloudwatchlog`: string; optional.
     pub fn cloudwatchlog(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -841,6 +1050,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `cloudwatchlogs`: string; optional.
     pub fn cloudwatchlogs(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -848,6 +1059,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `cloudwatchobservabilityaccessmanager`: string; optional.
     pub fn cloudwatchobservabilityaccessmanager(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -855,6 +1068,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `cloudwatchrum`: string; optional.
     pub fn cloudwatchrum(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -862,6 +1077,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `codeartifact`: string; optional.
     pub fn codeartifact(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -869,6 +1086,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `codebuild`: string; optional.
     pub fn codebuild(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -876,6 +1095,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `codecatalyst`: string; optional.
     pub fn codecatalyst(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -883,6 +1104,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `codecommit`: string; optional.
     pub fn codecommit(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -890,6 +1113,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `codeconnections`: string; optional.
     pub fn codeconnections(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -897,6 +1122,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `codedeploy`: string; optional.
     pub fn codedeploy(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -904,6 +1131,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `codeguruprofiler`: string; optional.
     pub fn codeguruprofiler(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -911,6 +1140,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `codegurureviewer`: string; optional.
     pub fn codegurureviewer(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -918,6 +1149,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `codepipeline`: string; optional.
     pub fn codepipeline(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -925,6 +1158,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `codestarconnections`: string; optional.
     pub fn codestarconnections(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -932,6 +1167,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `codestarnotifications`: string; optional.
     pub fn codestarnotifications(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -939,6 +1176,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `cognitoidentity`: string; optional.
     pub fn cognitoidentity(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -946,6 +1185,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `cognitoidentityprovider`: string; optional.
     pub fn cognitoidentityprovider(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -953,6 +1194,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `cognitoidp`: string; optional.
     pub fn cognitoidp(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -960,6 +1203,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `comprehend`: string; optional.
     pub fn comprehend(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -967,6 +1212,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `computeoptimizer`: string; optional.
     pub fn computeoptimizer(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -974,6 +1221,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `config`: string; optional.
     pub fn config(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -981,6 +1230,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `configservice`: string; optional.
     pub fn configservice(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -988,6 +1239,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `connect`: string; optional.
     pub fn connect(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -995,6 +1248,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `connectcases`: string; optional.
     pub fn connectcases(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1002,6 +1257,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `controltower`: string; optional.
     pub fn controltower(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1009,6 +1266,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `costandusagereportservice`: string; optional.
     pub fn costandusagereportservice(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1016,6 +1275,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `costexplorer`: string; optional.
     pub fn costexplorer(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1023,6 +1284,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `costoptimizationhub`: string; optional.
     pub fn costoptimizationhub(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1030,6 +1293,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `cur`: string; optional.
     pub fn cur(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1037,6 +1302,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `customerprofiles`: string; optional.
     pub fn customerprofiles(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1044,6 +1311,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `databasemigration`: string; optional.
     pub fn databasemigration(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1051,6 +1320,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `databasemigrationservice`: string; optional.
     pub fn databasemigrationservice(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1058,6 +1329,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `databrew`: string; optional.
     pub fn databrew(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1065,6 +1338,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `dataexchange`: string; optional.
     pub fn dataexchange(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1072,6 +1347,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `datapipeline`: string; optional.
     pub fn datapipeline(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1079,6 +1356,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `datasync`: string; optional.
     pub fn datasync(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1086,6 +1365,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `datazone`: string; optional.
     pub fn datazone(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1093,6 +1374,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `dax`: string; optional.
     pub fn dax(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1100,6 +1383,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `deploy`: string; optional.
     pub fn deploy(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1107,6 +1392,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `detective`: string; optional.
     pub fn detective(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1114,6 +1401,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `devicefarm`: string; optional.
     pub fn devicefarm(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1121,6 +1410,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `devopsguru`: string; optional.
     pub fn devopsguru(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1128,6 +1419,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `directconnect`: string; optional.
     pub fn directconnect(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1135,6 +1428,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `directoryservice`: string; optional.
     pub fn directoryservice(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1142,6 +1437,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `dlm`: string; optional.
     pub fn dlm(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1149,6 +1446,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `dms`: string; optional.
     pub fn dms(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1156,6 +1455,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `docdb`: string; optional.
     pub fn docdb(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1163,6 +1464,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `docdbelastic`: string; optional.
     pub fn docdbelastic(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1170,6 +1473,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `drs`: string; optional.
     pub fn drs(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1177,6 +1482,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `ds`: string; optional.
     pub fn ds(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1184,6 +1491,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `dsql`: string; optional.
     pub fn dsql(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1191,6 +1500,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `dynamodb`: string; optional.
     pub fn dynamodb(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1198,6 +1509,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `ec2`: string; optional.
     pub fn ec2(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1205,6 +1518,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `ecr`: string; optional.
     pub fn ecr(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1212,6 +1527,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `ecrpublic`: string; optional.
     pub fn ecrpublic(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1219,6 +1536,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `ecs`: string; optional.
     pub fn ecs(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1226,6 +1545,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `efs`: string; optional.
     pub fn efs(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1233,6 +1554,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `eks`: string; optional.
     pub fn eks(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1240,6 +1563,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `elasticache`: string; optional.
     pub fn elasticache(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1247,6 +1572,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `elasticbeanstalk`: string; optional.
     pub fn elasticbeanstalk(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1254,6 +1581,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `elasticloadbalancing`: string; optional.
     pub fn elasticloadbalancing(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1261,6 +1590,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `elasticloadbalancingv2`: string; optional.
     pub fn elasticloadbalancingv2(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1268,6 +1599,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `elasticsearch`: string; optional.
     pub fn elasticsearch(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1275,6 +1608,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `elasticsearchservice`: string; optional.
     pub fn elasticsearchservice(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1282,6 +1617,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `elastictranscoder`: string; optional.
     pub fn elastictranscoder(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1289,6 +1626,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `elb`: string; optional.
     pub fn elb(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1296,6 +1635,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `elbv2`: string; optional.
     pub fn elbv2(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1303,6 +1644,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `emr`: string; optional.
     pub fn emr(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1310,6 +1653,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `emrcontainers`: string; optional.
     pub fn emrcontainers(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1317,6 +1662,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `emrserverless`: string; optional.
     pub fn emrserverless(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1324,6 +1671,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `es`: string; optional.
     pub fn es(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1331,6 +1680,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `eventbridge`: string; optional.
     pub fn eventbridge(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1338,6 +1689,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `events`: string; optional.
     pub fn events(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1345,6 +1698,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `evidently`: string; optional.
     pub fn evidently(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1352,6 +1707,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `evs`: string; optional.
     pub fn evs(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1359,6 +1716,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `finspace`: string; optional.
     pub fn finspace(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1366,6 +1725,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `firehose`: string; optional.
     pub fn firehose(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1373,6 +1734,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `fis`: string; optional.
     pub fn fis(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1380,6 +1743,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `fms`: string; optional.
     pub fn fms(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1387,6 +1752,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `fsx`: string; optional.
     pub fn fsx(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1394,6 +1761,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `gamelift`: string; optional.
     pub fn gamelift(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1401,6 +1770,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `glacier`: string; optional.
     pub fn glacier(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1408,6 +1779,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `globalaccelerator`: string; optional.
     pub fn globalaccelerator(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1415,6 +1788,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `glue`: string; optional.
     pub fn glue(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1422,6 +1797,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `gluedatabrew`: string; optional.
     pub fn gluedatabrew(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1429,6 +1806,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `grafana`: string; optional.
     pub fn grafana(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1436,6 +1815,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `greengrass`: string; optional.
     pub fn greengrass(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1443,6 +1824,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `groundstation`: string; optional.
     pub fn groundstation(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1450,6 +1833,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `guardduty`: string; optional.
     pub fn guardduty(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1457,6 +1842,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `healthlake`: string; optional.
     pub fn healthlake(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1464,6 +1851,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `iam`: string; optional.
     pub fn iam(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1471,6 +1860,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `identitystore`: string; optional.
     pub fn identitystore(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1478,6 +1869,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `imagebuilder`: string; optional.
     pub fn imagebuilder(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1485,6 +1878,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `inspector`: string; optional.
     pub fn inspector(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1492,6 +1887,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `inspector2`: string; optional.
     pub fn inspector2(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1499,6 +1896,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `inspectorv2`: string; optional.
     pub fn inspectorv2(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1506,6 +1905,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `internetmonitor`: string; optional.
     pub fn internetmonitor(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1513,6 +1914,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `invoicing`: string; optional.
     pub fn invoicing(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1520,6 +1923,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `iot`: string; optional.
     pub fn iot(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1527,6 +1932,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `iotanalytics`: string; optional.
     pub fn iotanalytics(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1534,6 +1941,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `iotevents`: string; optional.
     pub fn iotevents(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1541,6 +1950,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `ivs`: string; optional.
     pub fn ivs(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1548,6 +1959,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `ivschat`: string; optional.
     pub fn ivschat(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1555,6 +1968,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `kafka`: string; optional.
     pub fn kafka(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1562,6 +1977,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `kafkaconnect`: string; optional.
     pub fn kafkaconnect(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1569,6 +1986,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `kendra`: string; optional.
     pub fn kendra(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1576,6 +1995,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `keyspaces`: string; optional.
     pub fn keyspaces(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1583,6 +2004,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `kinesis`: string; optional.
     pub fn kinesis(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1590,6 +2013,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `kinesisanalytics`: string; optional.
     pub fn kinesisanalytics(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1597,6 +2022,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `kinesisanalyticsv2`: string; optional.
     pub fn kinesisanalyticsv2(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1604,6 +2031,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `kinesisvideo`: string; optional.
     pub fn kinesisvideo(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1611,6 +2040,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `kms`: string; optional.
     pub fn kms(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1618,6 +2049,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `lakeformation`: string; optional.
     pub fn lakeformation(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1625,6 +2058,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `lambda`: string; optional.
     pub fn lambda(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1632,6 +2067,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `launchwizard`: string; optional.
     pub fn launchwizard(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1639,6 +2076,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `lex`: string; optional.
     pub fn lex(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1646,6 +2085,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `lexmodelbuilding`: string; optional.
     pub fn lexmodelbuilding(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1653,6 +2094,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `lexmodelbuildingservice`: string; optional.
     pub fn lexmodelbuildingservice(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1660,6 +2103,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `lexmodels`: string; optional.
     pub fn lexmodels(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1667,6 +2112,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `lexmodelsv2`: string; optional.
     pub fn lexmodelsv2(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1674,6 +2121,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `lexv2models`: string; optional.
     pub fn lexv2models(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1681,6 +2130,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `licensemanager`: string; optional.
     pub fn licensemanager(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1688,6 +2139,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `lightsail`: string; optional.
     pub fn lightsail(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1695,6 +2148,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `location`: string; optional.
     pub fn location(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1702,6 +2157,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `locationservice`: string; optional.
     pub fn locationservice(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1709,6 +2166,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `logs`: string; optional.
     pub fn logs(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1716,6 +2175,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `lookoutmetrics`: string; optional.
     pub fn lookoutmetrics(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1723,6 +2184,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `m2`: string; optional.
     pub fn m2(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1730,6 +2193,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `macie2`: string; optional.
     pub fn macie2(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1737,6 +2202,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `managedgrafana`: string; optional.
     pub fn managedgrafana(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1744,6 +2211,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `mediaconnect`: string; optional.
     pub fn mediaconnect(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1751,6 +2220,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `mediaconvert`: string; optional.
     pub fn mediaconvert(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1758,6 +2229,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `medialive`: string; optional.
     pub fn medialive(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1765,6 +2238,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `mediapackage`: string; optional.
     pub fn mediapackage(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1772,6 +2247,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `mediapackagev2`: string; optional.
     pub fn mediapackagev2(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1779,6 +2256,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `mediapackagevod`: string; optional.
     pub fn mediapackagevod(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1786,6 +2265,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `mediastore`: string; optional.
     pub fn mediastore(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1793,6 +2274,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `memorydb`: string; optional.
     pub fn memorydb(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1800,6 +2283,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `mgn`: string; optional.
     pub fn mgn(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1807,6 +2292,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `mq`: string; optional.
     pub fn mq(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1814,6 +2301,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `msk`: string; optional.
     pub fn msk(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1821,6 +2310,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `mwaa`: string; optional.
     pub fn mwaa(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1828,6 +2319,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `neptune`: string; optional.
     pub fn neptune(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1835,6 +2328,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `neptunegraph`: string; optional.
     pub fn neptunegraph(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1842,6 +2337,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `networkfirewall`: string; optional.
     pub fn networkfirewall(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1849,6 +2346,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `networkmanager`: string; optional.
     pub fn networkmanager(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1856,6 +2355,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `networkmonitor`: string; optional.
     pub fn networkmonitor(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1863,6 +2364,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `notifications`: string; optional.
     pub fn notifications(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1870,6 +2373,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `notificationscontacts`: string; optional.
     pub fn notificationscontacts(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1877,6 +2382,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `oam`: string; optional.
     pub fn oam(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1884,6 +2391,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `opensearch`: string; optional.
     pub fn opensearch(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1891,6 +2400,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `opensearchingestion`: string; optional.
     pub fn opensearchingestion(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1898,6 +2409,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `opensearchserverless`: string; optional.
     pub fn opensearchserverless(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1905,6 +2418,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `opensearchservice`: string; optional.
     pub fn opensearchservice(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1912,6 +2427,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `opsworks`: string; optional.
     pub fn opsworks(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1919,6 +2436,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `organizations`: string; optional.
     pub fn organizations(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1926,6 +2445,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `osis`: string; optional.
     pub fn osis(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1933,6 +2454,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `outposts`: string; optional.
     pub fn outposts(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1940,6 +2463,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `paymentcryptography`: string; optional.
     pub fn paymentcryptography(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1947,6 +2472,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `pcaconnectorad`: string; optional.
     pub fn pcaconnectorad(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1954,6 +2481,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `pcs`: string; optional.
     pub fn pcs(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1961,6 +2490,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `pinpoint`: string; optional.
     pub fn pinpoint(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1968,6 +2499,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `pinpointsmsvoicev2`: string; optional.
     pub fn pinpointsmsvoicev2(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1975,6 +2508,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `pipes`: string; optional.
     pub fn pipes(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1982,6 +2517,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `polly`: string; optional.
     pub fn polly(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1989,6 +2526,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `pricing`: string; optional.
     pub fn pricing(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -1996,6 +2535,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `prometheus`: string; optional.
     pub fn prometheus(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2003,6 +2544,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `prometheusservice`: string; optional.
     pub fn prometheusservice(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2010,6 +2553,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `qbusiness`: string; optional.
     pub fn qbusiness(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2017,6 +2562,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `qldb`: string; optional.
     pub fn qldb(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2024,6 +2571,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `quicksight`: string; optional.
     pub fn quicksight(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2031,6 +2580,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `ram`: string; optional.
     pub fn ram(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2038,6 +2589,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `rbin`: string; optional.
     pub fn rbin(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2045,6 +2598,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `rds`: string; optional.
     pub fn rds(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2052,6 +2607,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `recyclebin`: string; optional.
     pub fn recyclebin(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2059,6 +2616,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `redshift`: string; optional.
     pub fn redshift(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2066,6 +2625,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `redshiftdata`: string; optional.
     pub fn redshiftdata(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2073,6 +2634,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `redshiftdataapiservice`: string; optional.
     pub fn redshiftdataapiservice(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2080,6 +2643,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `redshiftserverless`: string; optional.
     pub fn redshiftserverless(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2087,6 +2652,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `rekognition`: string; optional.
     pub fn rekognition(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2094,6 +2661,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `resiliencehub`: string; optional.
     pub fn resiliencehub(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2101,6 +2670,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `resourceexplorer2`: string; optional.
     pub fn resourceexplorer2(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2108,6 +2679,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `resourcegroups`: string; optional.
     pub fn resourcegroups(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2115,6 +2688,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `resourcegroupstagging`: string; optional.
     pub fn resourcegroupstagging(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2122,6 +2697,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `resourcegroupstaggingapi`: string; optional.
     pub fn resourcegroupstaggingapi(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2129,6 +2706,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `rolesanywhere`: string; optional.
     pub fn rolesanywhere(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2136,6 +2715,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `route53`: string; optional.
     pub fn route53(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2143,6 +2724,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `route53domains`: string; optional.
     pub fn route53domains(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2150,6 +2733,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `route53profiles`: string; optional.
     pub fn route53profiles(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2157,6 +2742,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `route53recoverycontrolconfig`: string; optional.
     pub fn route53recoverycontrolconfig(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2164,6 +2751,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `route53recoveryreadiness`: string; optional.
     pub fn route53recoveryreadiness(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2171,6 +2760,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `route53resolver`: string; optional.
     pub fn route53resolver(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2178,6 +2769,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `rum`: string; optional.
     pub fn rum(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2185,6 +2778,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `s3`: string; optional.
     pub fn s3(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2192,6 +2787,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `s3api`: string; optional.
     pub fn s3api(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2199,6 +2796,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `s3control`: string; optional.
     pub fn s3control(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2206,6 +2805,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `s3outposts`: string; optional.
     pub fn s3outposts(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2213,6 +2814,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `s3tables`: string; optional.
     pub fn s3tables(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2220,6 +2823,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `sagemaker`: string; optional.
     pub fn sagemaker(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2227,6 +2832,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `scheduler`: string; optional.
     pub fn scheduler(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2234,6 +2841,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `schemas`: string; optional.
     pub fn schemas(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2241,6 +2850,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `sdb`: string; optional.
     pub fn sdb(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2248,6 +2859,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `secretsmanager`: string; optional.
     pub fn secretsmanager(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2255,6 +2868,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `securityhub`: string; optional.
     pub fn securityhub(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2262,6 +2877,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `securitylake`: string; optional.
     pub fn securitylake(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2269,6 +2886,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `serverlessapplicationrepository`: string; optional.
     pub fn serverlessapplicationrepository(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2276,6 +2895,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `serverlessapprepo`: string; optional.
     pub fn serverlessapprepo(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2283,6 +2904,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `serverlessrepo`: string; optional.
     pub fn serverlessrepo(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2290,6 +2913,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `servicecatalog`: string; optional.
     pub fn servicecatalog(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2297,6 +2922,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `servicecatalogappregistry`: string; optional.
     pub fn servicecatalogappregistry(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2304,6 +2931,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `servicediscovery`: string; optional.
     pub fn servicediscovery(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2311,6 +2940,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `servicequotas`: string; optional.
     pub fn servicequotas(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2318,6 +2949,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `ses`: string; optional.
     pub fn ses(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2325,6 +2958,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `sesv2`: string; optional.
     pub fn sesv2(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2332,6 +2967,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `sfn`: string; optional.
     pub fn sfn(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2339,6 +2976,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `shield`: string; optional.
     pub fn shield(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2346,6 +2985,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `signer`: string; optional.
     pub fn signer(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2353,6 +2994,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `simpledb`: string; optional.
     pub fn simpledb(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2360,6 +3003,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `sns`: string; optional.
     pub fn sns(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2367,6 +3012,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `sqs`: string; optional.
     pub fn sqs(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2374,6 +3021,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `ssm`: string; optional.
     pub fn ssm(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2381,6 +3030,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `ssmcontacts`: string; optional.
     pub fn ssmcontacts(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2388,6 +3039,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `ssmincidents`: string; optional.
     pub fn ssmincidents(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2395,6 +3048,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `ssmquicksetup`: string; optional.
     pub fn ssmquicksetup(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2402,6 +3057,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `ssmsap`: string; optional.
     pub fn ssmsap(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2409,6 +3066,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `sso`: string; optional.
     pub fn sso(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2416,6 +3075,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `ssoadmin`: string; optional.
     pub fn ssoadmin(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2423,6 +3084,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `stepfunctions`: string; optional.
     pub fn stepfunctions(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2430,6 +3093,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `storagegateway`: string; optional.
     pub fn storagegateway(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2437,6 +3102,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `sts`: string; optional.
     pub fn sts(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2444,6 +3111,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `swf`: string; optional.
     pub fn swf(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2451,6 +3120,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `synthetics`: string; optional.
     pub fn synthetics(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2458,6 +3129,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `taxsettings`: string; optional.
     pub fn taxsettings(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2465,6 +3138,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `timestreaminfluxdb`: string; optional.
     pub fn timestreaminfluxdb(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2472,6 +3147,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `timestreamquery`: string; optional.
     pub fn timestreamquery(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2479,6 +3156,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `timestreamwrite`: string; optional.
     pub fn timestreamwrite(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2486,6 +3165,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `transcribe`: string; optional.
     pub fn transcribe(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2493,6 +3174,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `transcribeservice`: string; optional.
     pub fn transcribeservice(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2500,6 +3183,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `transfer`: string; optional.
     pub fn transfer(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2507,6 +3192,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `verifiedpermissions`: string; optional.
     pub fn verifiedpermissions(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2514,6 +3201,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `vpclattice`: string; optional.
     pub fn vpclattice(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2521,6 +3210,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `waf`: string; optional.
     pub fn waf(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2528,6 +3219,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `wafregional`: string; optional.
     pub fn wafregional(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2535,6 +3228,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `wafv2`: string; optional.
     pub fn wafv2(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2542,6 +3237,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `wellarchitected`: string; optional.
     pub fn wellarchitected(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2549,6 +3246,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `worklink`: string; optional.
     pub fn worklink(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2556,6 +3255,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `workspaces`: string; optional.
     pub fn workspaces(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2563,6 +3264,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `workspacesweb`: string; optional.
     pub fn workspacesweb(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2570,6 +3273,8 @@ impl Endpoints {
         self
     }
 
+    /// Use this to override the default service endpoint URL
+    ///
     /// `xray`: string; optional.
     pub fn xray(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -2588,6 +3293,8 @@ impl synth::BlockBody for Endpoints {
     }
 }
 
+/// Configuration block with settings to ignore resource tags across all resources.
+///
 /// One `aws.ignore_tags` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
@@ -2599,6 +3306,8 @@ impl IgnoreTags {
         Self(synth::Body::new())
     }
 
+    /// Resource tag key prefixes to ignore across all resources. Can also be configured with the TF_AWS_IGNORE_TAGS_KEY_PREFIXES environment variable.
+    ///
     /// `key_prefixes`: set(string); optional.
     pub fn key_prefixes(mut self, value: impl Into<synth::Value<ty::Set<ty::String>>>) -> Self {
         let value: synth::Value<ty::Set<ty::String>> = value.into();
@@ -2606,6 +3315,8 @@ impl IgnoreTags {
         self
     }
 
+    /// Resource tag keys to ignore across all resources. Can also be configured with the TF_AWS_IGNORE_TAGS_KEYS environment variable.
+    ///
     /// `keys`: set(string); optional.
     pub fn keys(mut self, value: impl Into<synth::Value<ty::Set<ty::String>>>) -> Self {
         let value: synth::Value<ty::Set<ty::String>> = value.into();

@@ -847,6 +847,8 @@ impl Timeouts {
         Self(synth::Body::new())
     }
 
+    /// A string that can be [parsed as a duration](https://pkg.go.dev/time#ParseDuration) consisting of numbers and unit suffixes, such as "30s" or "2h45m". Valid time units are "s" (seconds), "m" (minutes), "h" (hours).
+    ///
     /// `create`: string; optional.
     pub fn create(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -854,6 +856,8 @@ impl Timeouts {
         self
     }
 
+    /// A string that can be [parsed as a duration](https://pkg.go.dev/time#ParseDuration) consisting of numbers and unit suffixes, such as "30s" or "2h45m". Valid time units are "s" (seconds), "m" (minutes), "h" (hours).
+    ///
     /// `update`: string; optional.
     pub fn update(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -887,11 +891,15 @@ impl synth::ObjectRef for TimeoutsRef {
 }
 
 impl TimeoutsRef {
+    /// A string that can be [parsed as a duration](https://pkg.go.dev/time#ParseDuration) consisting of numbers and unit suffixes, such as "30s" or "2h45m". Valid time units are "s" (seconds), "m" (minutes), "h" (hours).
+    ///
     /// `create`: string; optional.
     pub fn create(&self) -> synth::Value<ty::String> {
         synth::read_attr::<ty::String>(self.0.clone(), "create")
     }
 
+    /// A string that can be [parsed as a duration](https://pkg.go.dev/time#ParseDuration) consisting of numbers and unit suffixes, such as "30s" or "2h45m". Valid time units are "s" (seconds), "m" (minutes), "h" (hours).
+    ///
     /// `update`: string; optional.
     pub fn update(&self) -> synth::Value<ty::String> {
         synth::read_attr::<ty::String>(self.0.clone(), "update")

@@ -192,14 +192,21 @@ pub struct Egress(synth::Body);
 impl Egress {
     /// The value, with its required attributes.
     #[allow(clippy::too_many_arguments)] // one per required argument of the schema
-    pub fn new(cidr_blocks: impl Into<synth::Value<ty::List<ty::String>>>, from_port: impl Into<synth::Value<ty::Number>>, ipv6_cidr_blocks: impl Into<synth::Value<ty::List<ty::String>>>, prefix_list_ids: impl Into<synth::Value<ty::List<ty::String>>>, protocol: impl Into<synth::Value<ty::String>>, security_groups: impl Into<synth::Value<ty::Set<ty::String>>>, self_: impl Into<synth::Value<ty::Bool>>, to_port: impl Into<synth::Value<ty::Number>>) -> Self {
-        Self(synth::Body::new()).cidr_blocks(cidr_blocks).from_port(from_port).ipv6_cidr_blocks(ipv6_cidr_blocks).prefix_list_ids(prefix_list_ids).protocol(protocol).security_groups(security_groups).self_(self_).to_port(to_port)
+    pub fn new(cidr_blocks: impl Into<synth::Value<ty::List<ty::String>>>, description: impl Into<synth::Value<ty::String>>, from_port: impl Into<synth::Value<ty::Number>>, ipv6_cidr_blocks: impl Into<synth::Value<ty::List<ty::String>>>, prefix_list_ids: impl Into<synth::Value<ty::List<ty::String>>>, protocol: impl Into<synth::Value<ty::String>>, security_groups: impl Into<synth::Value<ty::Set<ty::String>>>, self_: impl Into<synth::Value<ty::Bool>>, to_port: impl Into<synth::Value<ty::Number>>) -> Self {
+        Self(synth::Body::new()).cidr_blocks(cidr_blocks).description(description).from_port(from_port).ipv6_cidr_blocks(ipv6_cidr_blocks).prefix_list_ids(prefix_list_ids).protocol(protocol).security_groups(security_groups).self_(self_).to_port(to_port)
     }
 
     /// `cidr_blocks`: list(string); required.
     pub fn cidr_blocks(mut self, value: impl Into<synth::Value<ty::List<ty::String>>>) -> Self {
         let value: synth::Value<ty::List<ty::String>> = value.into();
         self.0.set("cidr_blocks", value);
+        self
+    }
+
+    /// `description`: string; required.
+    pub fn description(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
+        let value: synth::Value<ty::String> = value.into();
+        self.0.set("description", value);
         self
     }
 
@@ -289,6 +296,11 @@ impl EgressRef {
         synth::read_attr::<ty::List<ty::String>>(self.0.clone(), "cidr_blocks")
     }
 
+    /// `description`: string; required.
+    pub fn description(&self) -> synth::Value<ty::String> {
+        synth::read_attr::<ty::String>(self.0.clone(), "description")
+    }
+
     /// `from_port`: number; required.
     pub fn from_port(&self) -> synth::Value<ty::Number> {
         synth::read_attr::<ty::Number>(self.0.clone(), "from_port")
@@ -333,14 +345,21 @@ pub struct Ingress(synth::Body);
 impl Ingress {
     /// The value, with its required attributes.
     #[allow(clippy::too_many_arguments)] // one per required argument of the schema
-    pub fn new(cidr_blocks: impl Into<synth::Value<ty::List<ty::String>>>, from_port: impl Into<synth::Value<ty::Number>>, ipv6_cidr_blocks: impl Into<synth::Value<ty::List<ty::String>>>, prefix_list_ids: impl Into<synth::Value<ty::List<ty::String>>>, protocol: impl Into<synth::Value<ty::String>>, security_groups: impl Into<synth::Value<ty::Set<ty::String>>>, self_: impl Into<synth::Value<ty::Bool>>, to_port: impl Into<synth::Value<ty::Number>>) -> Self {
-        Self(synth::Body::new()).cidr_blocks(cidr_blocks).from_port(from_port).ipv6_cidr_blocks(ipv6_cidr_blocks).prefix_list_ids(prefix_list_ids).protocol(protocol).security_groups(security_groups).self_(self_).to_port(to_port)
+    pub fn new(cidr_blocks: impl Into<synth::Value<ty::List<ty::String>>>, description: impl Into<synth::Value<ty::String>>, from_port: impl Into<synth::Value<ty::Number>>, ipv6_cidr_blocks: impl Into<synth::Value<ty::List<ty::String>>>, prefix_list_ids: impl Into<synth::Value<ty::List<ty::String>>>, protocol: impl Into<synth::Value<ty::String>>, security_groups: impl Into<synth::Value<ty::Set<ty::String>>>, self_: impl Into<synth::Value<ty::Bool>>, to_port: impl Into<synth::Value<ty::Number>>) -> Self {
+        Self(synth::Body::new()).cidr_blocks(cidr_blocks).description(description).from_port(from_port).ipv6_cidr_blocks(ipv6_cidr_blocks).prefix_list_ids(prefix_list_ids).protocol(protocol).security_groups(security_groups).self_(self_).to_port(to_port)
     }
 
     /// `cidr_blocks`: list(string); required.
     pub fn cidr_blocks(mut self, value: impl Into<synth::Value<ty::List<ty::String>>>) -> Self {
         let value: synth::Value<ty::List<ty::String>> = value.into();
         self.0.set("cidr_blocks", value);
+        self
+    }
+
+    /// `description`: string; required.
+    pub fn description(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
+        let value: synth::Value<ty::String> = value.into();
+        self.0.set("description", value);
         self
     }
 
@@ -428,6 +447,11 @@ impl IngressRef {
     /// `cidr_blocks`: list(string); required.
     pub fn cidr_blocks(&self) -> synth::Value<ty::List<ty::String>> {
         synth::read_attr::<ty::List<ty::String>>(self.0.clone(), "cidr_blocks")
+    }
+
+    /// `description`: string; required.
+    pub fn description(&self) -> synth::Value<ty::String> {
+        synth::read_attr::<ty::String>(self.0.clone(), "description")
     }
 
     /// `from_port`: number; required.

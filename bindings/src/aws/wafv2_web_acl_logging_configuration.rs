@@ -21,6 +21,8 @@ impl Wafv2WebAclLoggingConfiguration {
         self
     }
 
+    /// AWS Kinesis Firehose Delivery Stream ARNs
+    ///
     /// `log_destination_configs`: set(string); required.
     pub fn log_destination_configs(mut self, value: impl Into<synth::Value<ty::Set<ty::String>>>) -> Self {
         let value: synth::Value<ty::Set<ty::String>> = value.into();
@@ -34,6 +36,8 @@ impl Wafv2WebAclLoggingConfiguration {
         self
     }
 
+    /// Parts of the request to exclude from logs
+    ///
     /// `redacted_fields`: blocks [`RedactedFields`], at most 100: one renders as a JSON object, a list as a list; optional.
     pub fn redacted_fields(mut self, block: impl Into<synth::Blocks<RedactedFields>>) -> Self {
         let block: synth::Blocks<RedactedFields> = block.into();
@@ -41,6 +45,8 @@ impl Wafv2WebAclLoggingConfiguration {
         self
     }
 
+    /// AWS WebACL ARN
+    ///
     /// `resource_arn`: string; required.
     pub fn resource_arn(mut self, value: impl Into<synth::Value<ty::String>>) -> Self {
         let value: synth::Value<ty::String> = value.into();
@@ -81,6 +87,8 @@ impl Wafv2WebAclLoggingConfigurationRef {
         synth::read_attr::<ty::String>(self.0.expr(), "id")
     }
 
+    /// AWS Kinesis Firehose Delivery Stream ARNs
+    ///
     /// `log_destination_configs`: set(string); required.
     pub fn log_destination_configs(&self) -> synth::Value<ty::Set<ty::String>> {
         synth::read_attr::<ty::Set<ty::String>>(self.0.expr(), "log_destination_configs")
@@ -91,11 +99,15 @@ impl Wafv2WebAclLoggingConfigurationRef {
         synth::read_attr::<ty::List<ty::Object<LoggingFilterRef>>>(self.0.expr(), "logging_filter")
     }
 
+    /// Parts of the request to exclude from logs
+    ///
     /// `redacted_fields`: block, at most 100; optional.
     pub fn redacted_fields(&self) -> synth::Value<ty::List<ty::Object<RedactedFieldsRef>>> {
         synth::read_attr::<ty::List<ty::Object<RedactedFieldsRef>>>(self.0.expr(), "redacted_fields")
     }
 
+    /// AWS WebACL ARN
+    ///
     /// `resource_arn`: string; required.
     pub fn resource_arn(&self) -> synth::Value<ty::String> {
         synth::read_attr::<ty::String>(self.0.expr(), "resource_arn")
@@ -398,6 +410,8 @@ impl LabelNameConditionRef {
     }
 }
 
+/// Parts of the request to exclude from logs
+///
 /// One `aws_wafv2_web_acl_logging_configuration.redacted_fields` block.
 #[derive(Debug, Clone, Default)]
 #[must_use]
