@@ -146,6 +146,40 @@ fn is_region(region: &str) -> bool {
         && parts[parts.len() - 1].parse::<u8>().is_ok()
 }
 
+/// A Kubernetes qualified name (a label or taint key): an optional DNS
+/// subdomain prefix and `/`, then a name of 1 to 63 characters.
+pub(crate) fn is_qualified_name(key: &str) -> bool {
+    let (prefix, name) = key.rsplit_once('/').unwrap_or(("", key));
+    let prefix_ok =
+        prefix.is_empty() || (prefix.len() <= 253 && prefix.split('.').all(is_dns_label_part));
+    prefix_ok && !name.is_empty() && is_label_value(name)
+}
+
+/// One dot-separated part of a DNS subdomain (it may start with a digit).
+fn is_dns_label_part(part: &str) -> bool {
+    let bytes = part.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+}
+
+/// A Kubernetes label value: empty, or at most 63 alphanumerics, `-`, `_`
+/// and `.`, starting and ending with an alphanumeric.
+pub(crate) fn is_label_value(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    bytes.is_empty()
+        || (bytes.len() <= 63
+            && bytes[0].is_ascii_alphanumeric()
+            && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')))
+}
+
 pub(crate) fn is_dns_label(value: &str, max_len: usize) -> bool {
     let bytes = value.as_bytes();
     !bytes.is_empty()

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::check::{Scope, Section};
+use super::check::{is_label_value, is_qualified_name, Scope, Section};
 use super::Config;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,39 +151,6 @@ impl Section for Vec<NodeGroupConfig> {
             }
         }
     }
-}
-
-/// A Kubernetes qualified name: an optional DNS subdomain prefix and `/`,
-/// then a name of at most 63 characters.
-fn is_qualified_name(key: &str) -> bool {
-    let (prefix, name) = match key.split_once('/') {
-        Some((prefix, name)) => (Some(prefix), name),
-        None => (None, key),
-    };
-    let subdomain = |p: &str| {
-        let bytes = p.as_bytes();
-        !bytes.is_empty()
-            && bytes.len() <= 253
-            && bytes[0].is_ascii_alphanumeric()
-            && bytes[bytes.len() - 1].is_ascii_alphanumeric()
-            && bytes
-                .iter()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.'))
-    };
-    prefix.is_none_or(subdomain) && !name.is_empty() && is_label_value(name)
-}
-
-/// A Kubernetes label value: empty, or at most 63 alphanumerics, `-`, `_`
-/// and `.`, starting and ending with an alphanumeric.
-fn is_label_value(value: &str) -> bool {
-    let bytes = value.as_bytes();
-    value.is_empty()
-        || (bytes.len() <= 63
-            && bytes[0].is_ascii_alphanumeric()
-            && bytes[bytes.len() - 1].is_ascii_alphanumeric()
-            && bytes
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')))
 }
 
 /// A node group's instance types, reported at `field` (`[0].instance_types`).

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::check::{Scope, Section};
+use super::check::{is_label_value, is_qualified_name, Scope, Section};
 use super::node_groups::check_instance_types;
 use super::quantity::{parse_quantity, QuantityUnit};
 use super::{CapacityType, Config};
@@ -287,10 +287,8 @@ fn quantity(at: &mut Scope<'_>, field: &str, text: &str, min: u128) {
 /// a name of at most 63 characters, outside the prefixes the kubelet may
 /// not set on its own node.
 fn label_key(at: &mut Scope<'_>, field: &str, key: &str) {
-    let (prefix, name) = key.rsplit_once('/').unwrap_or(("", key));
-    let prefix_ok =
-        prefix.is_empty() || (prefix.len() <= 253 && prefix.split('.').all(is_dns_label_part));
-    if !prefix_ok || !is_label_value(name) || name.is_empty() {
+    let prefix = key.rsplit_once('/').map_or("", |(prefix, _)| prefix);
+    if !is_qualified_name(key) {
         at.problem(
             field,
             format!("`{key}` is not a Kubernetes label key like `dedicated` or `example.com/pool`"),
@@ -316,28 +314,4 @@ fn label_value(at: &mut Scope<'_>, field: &str, value: &str) {
             ),
         );
     }
-}
-
-/// One dot-separated part of a DNS subdomain (it may start with a digit).
-fn is_dns_label_part(part: &str) -> bool {
-    let bytes = part.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 63
-        && bytes[0].is_ascii_alphanumeric()
-        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-}
-
-/// Empty, or up to 63 alphanumerics, `-`, `_`, `.`, alphanumeric at both ends.
-fn is_label_value(value: &str) -> bool {
-    let bytes = value.as_bytes();
-    bytes.is_empty()
-        || (bytes.len() <= 63
-            && bytes[0].is_ascii_alphanumeric()
-            && bytes[bytes.len() - 1].is_ascii_alphanumeric()
-            && bytes
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')))
 }
