@@ -23,7 +23,7 @@ use super::flat::listed_file;
 use super::fsops::{io_error, kind, lock, names, unique_name, Fs, Kind};
 use super::guard;
 use super::layout::{our_links, read_recorded, recover, Recorded, State, CURRENT};
-use super::write::checked_manifest;
+use super::write::{checked_manifest, report};
 use super::WriteReport;
 use crate::app::{Module, MANIFEST_FILE};
 use crate::error::SynthError;
@@ -86,19 +86,7 @@ fn write_locked(
     }
     remove_temporaries(fs_, dir, module.files.keys().chain(&listed))?;
 
-    let mut report = WriteReport::default();
-    for (name, bytes) in module.files.iter().filter(|(n, _)| *n != MANIFEST_FILE) {
-        if old.get(name) == Some(bytes) {
-            report.unchanged.push(name.clone());
-        } else {
-            report.written.push(name.clone());
-        }
-    }
-    report.removed = listed
-        .iter()
-        .filter(|n| !module.files.contains_key(*n))
-        .cloned()
-        .collect();
+    let report = report(&old, &listed, module);
     let mut on_disk = old.get(MANIFEST_FILE).cloned();
     let claimed: BTreeSet<&String> = listed.iter().chain(&manifest.files).collect();
     if claimed.len() > listed.len() {

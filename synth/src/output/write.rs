@@ -180,7 +180,7 @@ fn switch_to(
     } else {
         current.files()?.into_iter().collect()
     };
-    let report = report(&old, module);
+    let report = report(&old, old.keys(), module);
     let old_manifest = std::fs::read(current.path.join(MANIFEST_FILE)).ok();
     let linked_names: BTreeSet<&String> = current.linked.iter().collect();
     let wanted_names: BTreeSet<&String> = wanted.keys().collect();
@@ -215,7 +215,14 @@ fn foreign(path: &Path) -> Result<SynthError, SynthError> {
     })
 }
 
-fn report(old: &BTreeMap<String, Vec<u8>>, module: &Module) -> WriteReport {
+/// What a write changes: each of the module's files written or unchanged
+/// against `old` (its bytes there), and each of the `previous` files it no
+/// longer has removed.
+pub(super) fn report<'a>(
+    old: &BTreeMap<String, Vec<u8>>,
+    previous: impl IntoIterator<Item = &'a String>,
+    module: &Module,
+) -> WriteReport {
     let mut report = WriteReport::default();
     for (name, bytes) in &module.files {
         if name == MANIFEST_FILE {
@@ -227,8 +234,8 @@ fn report(old: &BTreeMap<String, Vec<u8>>, module: &Module) -> WriteReport {
             report.written.push(name.clone());
         }
     }
-    report.removed = old
-        .keys()
+    report.removed = previous
+        .into_iter()
         .filter(|n| !module.files.contains_key(*n))
         .cloned()
         .collect();
